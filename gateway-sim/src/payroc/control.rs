@@ -1,0 +1,77 @@
+//! `/_sim/*`: test-only control and inspection endpoints. Unauthenticated on
+//! purpose — they are not part of Payroc's API and exist only for assertions
+//! and fault injection.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::faults::FaultCounters;
+use super::problem::Problem;
+use super::state::PayrocState;
+
+pub fn router() -> Router<Arc<PayrocState>> {
+    Router::new()
+        .route("/ledger", get(ledger))
+        .route("/requests", get(requests))
+        .route("/tokens/{token}/terminate", post(terminate_token))
+        .route("/auth/expire-all", post(expire_all))
+        .route("/faults", post(arm_faults).get(current_faults))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LedgerQuery {
+    order_id: Option<String>,
+}
+
+async fn ledger(State(state): State<Arc<PayrocState>>, Query(q): Query<LedgerQuery>) -> Response {
+    Json(state.ledger.snapshot(q.order_id.as_deref())).into_response()
+}
+
+async fn requests(State(state): State<Arc<PayrocState>>) -> Response {
+    Json(state.requests.snapshot()).into_response()
+}
+
+async fn terminate_token(
+    State(state): State<Arc<PayrocState>>,
+    Path(token): Path<String>,
+) -> Response {
+    if state.tokens.terminate(&token) {
+        tracing::info!("sim: secure token terminated (closed account)");
+        Json(json!({"token": token, "terminated": true})).into_response()
+    } else {
+        Problem::not_found("Unknown secure token").into_response()
+    }
+}
+
+async fn expire_all(State(state): State<Arc<PayrocState>>) -> Response {
+    let expired = state.auth.expire_all();
+    tracing::info!(expired, "sim: all bearer tokens expired");
+    Json(json!({"expired": expired})).into_response()
+}
+
+async fn arm_faults(State(state): State<Arc<PayrocState>>, body: axum::body::Bytes) -> Response {
+    match serde_json::from_slice::<FaultCounters>(&body) {
+        Ok(counters) => {
+            state.faults.arm(counters);
+            tracing::info!(?counters, "sim: faults armed");
+            Json(counters).into_response()
+        }
+        Err(err) => (
+            StatusCode::BAD_REQUEST,
+            format!("invalid faults body: {err}\n"),
+        )
+            .into_response(),
+    }
+}
+
+async fn current_faults(State(state): State<Arc<PayrocState>>) -> Response {
+    Json(state.faults.current()).into_response()
+}

@@ -1,0 +1,166 @@
+//! `POST /payments`: the order of checks here is the contract billingd's
+//! tests rely on (auth → armed fault → Idempotency-Key → replay/409 →
+//! validation → amount transport trigger → outcome).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use uuid::Uuid;
+
+use super::super::faults::Fault;
+use super::super::idempotency::{self, Previous, Scope};
+use super::super::ledger::LedgerEntry;
+use super::super::reply::{Delivery, Reply, deliver, html_server_error};
+use super::super::request_log::RequestEntry;
+use super::super::state::PayrocState;
+use super::outcome::{self, Outcome, Transport};
+use super::record::Payment;
+use super::request::{self, SaleRequest};
+
+/// What the simulator decided to answer, before delivery.
+enum Decided {
+    Answer {
+        reply: Reply,
+        result: &'static str,
+        transport: Transport,
+    },
+    /// The …96 trigger: a 500 that did not process (and is not remembered).
+    Unprocessed,
+}
+
+impl Decided {
+    fn answer(reply: Reply, result: &'static str) -> Self {
+        Decided::Answer {
+            reply,
+            result,
+            transport: Transport::Normal,
+        }
+    }
+}
+
+pub async fn create(
+    State(state): State<Arc<PayrocState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let raw_key = headers
+        .get(idempotency::HEADER)
+        .and_then(|v| v.to_str().ok());
+    let entry = RequestEntry::from_request(raw_key, &body);
+
+    if let Err(problem) = state.auth.check(&headers) {
+        state.requests.record(entry, 401, "unauthorized");
+        return problem.into_response();
+    }
+    let mut delivery = match state.faults.take() {
+        Some(Fault::Fail) => {
+            state.requests.record(entry, 500, "server_error");
+            return html_server_error();
+        }
+        Some(Fault::Drop) => Delivery::Drop,
+        Some(Fault::Garbage) => Delivery::Garbage,
+        None => Delivery::Normal,
+    };
+
+    let (reply, mut result, transport) = match decide(&state, &headers, &body).await {
+        Decided::Unprocessed => {
+            state.requests.record(entry, 500, "server_error");
+            return html_server_error();
+        }
+        Decided::Answer {
+            reply,
+            result,
+            transport,
+        } => (reply, result, transport),
+    };
+    if transport == Transport::DropFirstAttempt {
+        delivery = Delivery::Drop;
+    }
+    if delivery == Delivery::Drop {
+        result = "dropped";
+    }
+    state.requests.record(entry, reply.status.as_u16(), result);
+    if transport == Transport::Slow {
+        // The sale is already booked and the key released: a client that
+        // times out and resends gets the replay straight away.
+        tokio::time::sleep(state.slow_delay).await;
+    }
+    deliver(reply, delivery)
+}
+
+async fn decide(state: &PayrocState, headers: &HeaderMap, body: &[u8]) -> Decided {
+    let key = match idempotency::key_from_headers(headers) {
+        Ok(key) => key,
+        Err(problem) => return Decided::answer(problem.into_reply(), "bad_request"),
+    };
+    let hash = idempotency::body_hash(body);
+    let mut slot = state.idempotency.lock(Scope::Payments, key).await;
+    match slot.previous(&hash) {
+        Some(Previous::Replay(reply)) => return Decided::answer(reply, "replayed"),
+        Some(Previous::Conflict(problem)) => {
+            return Decided::answer(problem.into_reply(), "conflict");
+        }
+        None => {}
+    }
+    let sale = match request::parse(body, state) {
+        Ok(sale) => sale,
+        Err(problem) => {
+            let reply = problem.into_reply();
+            slot.remember(hash, reply.clone());
+            return Decided::answer(reply, "bad_request");
+        }
+    };
+    let transport = outcome::transport_for(sale.amount);
+    if transport == Transport::FailFirstAttempt && !slot.failed_once {
+        slot.failed_once = true;
+        return Decided::Unprocessed;
+    }
+    let (payment, outcome) = book(state, key, &sale);
+    let reply = Reply::json(StatusCode::CREATED, &payment.to_json(state.result_field));
+    slot.remember(hash, reply.clone());
+    Decided::Answer {
+        reply,
+        result: outcome.label(),
+        transport,
+    }
+}
+
+/// Authorises the sale and writes the payment (and ledger entry if charged).
+fn book(state: &PayrocState, key: Uuid, sale: &SaleRequest) -> (Payment, Outcome) {
+    let (token_use, token) = state
+        .tokens
+        .begin_sale(&sale.token)
+        .expect("validated tokens exist; tokens are never deleted");
+    let outcome = outcome::decide(token_use, sale.amount);
+    let payment = state
+        .payments
+        .create(outcome, |id| Payment::new(id, sale, &token, outcome));
+    if outcome.charges() {
+        state.ledger.record(LedgerEntry {
+            payment_id: payment.payment_id.clone(),
+            order_id: sale.order_id.clone(),
+            idempotency_key: key.to_string(),
+            amount: sale.amount,
+            currency: sale.currency.clone(),
+            token: sale.token.clone(),
+            processing_terminal_id: sale.processing_terminal_id.clone(),
+            sequence: sale.sequence.clone(),
+            processing_model: sale.processing_model.clone(),
+            first_payment_id: sale.first_payment_id.clone(),
+            card_scheme_reference_id: sale.card_scheme_reference_id.clone(),
+            at: payment.order.date_time.clone(),
+        });
+    }
+    tracing::info!(
+        payment_id = %payment.payment_id,
+        order_id = %sale.order_id,
+        amount = sale.amount,
+        sequence = %sale.sequence,
+        result = outcome.label(),
+        "payroc: sale processed"
+    );
+    (payment, outcome)
+}

@@ -1,0 +1,4 @@
+//! Small gateway-neutral helpers (identifiers, timestamps).
+
+pub mod clock;
+pub mod random;

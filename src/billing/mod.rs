@@ -1,0 +1,173 @@
+//! One billing run: materialize due cycles → claim charges under a lease → send them, many at
+//! once → record each outcome. A tick calls `tick`, tests call `run_once` with a manual clock.
+
+pub mod intent;
+mod send;
+mod summary;
+
+pub use summary::RunSummary;
+
+use jiff::Timestamp;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::config::BillingSettings;
+use crate::gateway::Gateways;
+use crate::store::Store;
+use crate::store::outcomes::RetryPolicy;
+
+pub struct Billing {
+    store: Store,
+    gateways: Gateways,
+    clock: Arc<dyn Clock>,
+    settings: BillingSettings,
+    policy: RetryPolicy,
+    /// This daemon's identity on the leases it takes.
+    worker: Uuid,
+    /// Held for the whole of a run: a tick that finds it taken does not start a second run.
+    running: tokio::sync::Mutex<()>,
+    shutdown: CancellationToken,
+}
+
+impl Billing {
+    pub fn new(
+        store: Store,
+        gateways: Gateways,
+        clock: Arc<dyn Clock>,
+        settings: BillingSettings,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
+        let policy = RetryPolicy {
+            soft_decline_retries: settings
+                .soft_decline_retries
+                .iter()
+                .map(|d| d.signed())
+                .collect(),
+            unknown_retry_after: settings.unknown_retry_after.signed(),
+            pending_recheck_after: settings.pending_recheck_after.signed(),
+        };
+        Arc::new(Billing {
+            store,
+            gateways,
+            clock,
+            settings,
+            policy,
+            worker: Uuid::new_v4(),
+            running: tokio::sync::Mutex::new(()),
+            shutdown,
+        })
+    }
+
+    pub fn worker_id(&self) -> Uuid {
+        self.worker
+    }
+
+    /// The scheduler's entry point: a run at the clock's "now", unless one is still going.
+    pub async fn tick(self: &Arc<Self>) -> Option<RunSummary> {
+        let Ok(_guard) = self.running.try_lock() else {
+            tracing::info!("previous billing run still going; tick skipped");
+            return None;
+        };
+        let now = self.clock.now();
+        match self.run_locked(now).await {
+            Ok(summary) => Some(summary),
+            Err(e) => {
+                tracing::error!(error = %e, "billing run failed; the next tick retries");
+                None
+            }
+        }
+    }
+
+    /// One complete run at `now` (waits for a run in progress to finish first).
+    pub async fn run_once(self: &Arc<Self>, now: Timestamp) -> anyhow::Result<RunSummary> {
+        let _guard = self.running.lock().await;
+        self.run_locked(now).await
+    }
+
+    async fn run_locked(self: &Arc<Self>, now: Timestamp) -> anyhow::Result<RunSummary> {
+        let started = std::time::Instant::now();
+        let mut summary = RunSummary::default();
+        loop {
+            let m = self
+                .store
+                .materialize_due(now, self.settings.catch_up, self.settings.materialize_batch)
+                .await?;
+            summary.due += m.charges;
+            summary.skipped += m.skipped;
+            if m.subscriptions < self.settings.materialize_batch as u64
+                || self.shutdown.is_cancelled()
+            {
+                break;
+            }
+        }
+        self.send_all(now, &mut summary).await?;
+        summary.duration_ms = started.elapsed().as_millis() as u64;
+        summary.log();
+        Ok(summary)
+    }
+
+    /// Claims and sends until nothing sendable is left, keeping up to `max_in_flight` requests
+    /// going: a claim is made whenever a slot frees up, so one slow answer does not stall the
+    /// rest. Stops claiming on shutdown; what is in flight finishes.
+    async fn send_all(
+        self: &Arc<Self>,
+        now: Timestamp,
+        summary: &mut RunSummary,
+    ) -> anyhow::Result<()> {
+        let slots = Arc::new(Semaphore::new(self.settings.max_in_flight));
+        let mut in_flight: JoinSet<send::SendResult> = JoinSet::new();
+        loop {
+            if self.shutdown.is_cancelled() {
+                break;
+            }
+            let free = slots
+                .available_permits()
+                .min(self.settings.claim_batch as usize);
+            let claimed = if free > 0 {
+                self.store
+                    .claim_charges(self.worker, now, self.settings.lease.signed(), free as u32)
+                    .await?
+            } else {
+                Vec::new()
+            };
+            if claimed.is_empty() {
+                // Nothing to claim right now; a finishing send may unblock the next cycle of
+                // its subscription, so wait for one before asking again.
+                match in_flight.join_next().await {
+                    Some(done) => summary.add(done?),
+                    None => break,
+                }
+                continue;
+            }
+            for charge in claimed {
+                let permit = slots.clone().acquire_owned().await?;
+                let this = Arc::clone(self);
+                in_flight.spawn(async move {
+                    let result = this.send_one(charge).await;
+                    drop(permit);
+                    result
+                });
+            }
+            while let Some(done) = in_flight.try_join_next() {
+                summary.add(done?);
+            }
+        }
+        while let Some(done) = in_flight.join_next().await {
+            summary.add(done?);
+        }
+        Ok(())
+    }
+}
+
+impl Billing {
+    /// Waits until no run is in progress, at most `grace`; true if it got idle.
+    pub async fn wait_idle(&self, grace: std::time::Duration) -> bool {
+        tokio::time::timeout(grace, self.running.lock())
+            .await
+            .is_ok()
+    }
+}

@@ -1,0 +1,168 @@
+//! `billingd accounts …`. Card details are read from standard input as JSON
+//! (`{"number": "...", "expiry": "MMYY", "cvv": "...", "holder": "..."}`), never from arguments,
+//! which other users of the machine can read in the process list.
+
+use clap::{Args, Subcommand};
+use jiff::Timestamp;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::config::{RefusedCycles, Settings};
+use crate::gateway::payroc::{CardDetails, PayrocClient};
+use crate::store::accounts::{Account, PayrocCredential, SeriesReference};
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// Register a Payroc account: an existing secure token, or card details tokenized at Payroc.
+    RegisterPayroc {
+        #[arg(long)]
+        terminal: String,
+        #[command(flatten)]
+        credential: CredentialArgs,
+        /// Continue an existing series: the first payment's paymentId.
+        #[arg(long)]
+        first_payment_id: Option<String>,
+        /// …and its cardSchemeReferenceId.
+        #[arg(long)]
+        scheme_reference: Option<String>,
+    },
+    Show {
+        id: Uuid,
+    },
+    List {
+        #[arg(long, default_value_t = 200)]
+        limit: i64,
+    },
+    /// Re-activate a suspended Payroc account with a new secure token; its next charge opens a
+    /// new series as `first`.
+    Reinitialize {
+        id: Uuid,
+        /// Terminal of the new token (default: the account's current terminal).
+        #[arg(long)]
+        terminal: Option<String>,
+        #[command(flatten)]
+        credential: CredentialArgs,
+        /// What to do with the cycles the terminated account refused (default: config).
+        #[arg(long)]
+        refused_cycles: Option<RefusedCyclesArg>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RefusedCyclesArg {
+    Charge,
+    Skip,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialArgs {
+    /// An existing Payroc secure token (the `token` value).
+    #[arg(
+        long,
+        conflicts_with = "card_stdin",
+        required_unless_present = "card_stdin"
+    )]
+    token: Option<String>,
+    #[arg(long, requires = "token")]
+    secure_token_id: Option<String>,
+    /// Masked card number to display, e.g. 453985******7062.
+    #[arg(long, requires = "token")]
+    card_masked: Option<String>,
+    /// Card expiry to display, MMYY.
+    #[arg(long, requires = "token")]
+    card_expiry: Option<String>,
+    /// Read card details as JSON from standard input and create a secure token at Payroc.
+    #[arg(long)]
+    card_stdin: bool,
+}
+
+pub async fn run(cmd: AccountsCommand, settings: &Settings, now: Timestamp) -> anyhow::Result<()> {
+    let store = super::store_for(settings).await?;
+    match cmd {
+        AccountsCommand::RegisterPayroc {
+            terminal,
+            credential,
+            first_payment_id,
+            scheme_reference,
+        } => {
+            let cred = credential.resolve(settings, &terminal).await?;
+            let series = SeriesReference {
+                payment_id: first_payment_id,
+                scheme_reference,
+            };
+            let account = store.insert_payroc_account(&cred, &series, now).await?;
+            super::print_json(&shown(&account))
+        }
+        AccountsCommand::Show { id } => {
+            let account = store.account(id).await?;
+            let events = store.account_events(id).await?;
+            let mut value = shown(&account);
+            value["history"] = serde_json::to_value(events)?;
+            super::print_json(&value)
+        }
+        AccountsCommand::List { limit } => {
+            let accounts: Vec<_> = store.accounts(limit).await?.iter().map(shown).collect();
+            super::print_json(&accounts)
+        }
+        AccountsCommand::Reinitialize {
+            id,
+            terminal,
+            credential,
+            refused_cycles,
+        } => {
+            let current = store.account(id).await?;
+            let terminal = terminal
+                .or(current.payroc_terminal_id.clone())
+                .ok_or_else(|| {
+                    anyhow::anyhow!("account {id} has no Payroc terminal; pass --terminal")
+                })?;
+            let cred = credential.resolve(settings, &terminal).await?;
+            let refused = match refused_cycles {
+                Some(RefusedCyclesArg::Charge) => RefusedCycles::Charge,
+                Some(RefusedCyclesArg::Skip) => RefusedCycles::Skip,
+                None => settings.billing.refused_cycles,
+            };
+            let account = store.reinitialize_payroc(id, &cred, refused, now).await?;
+            super::print_json(&shown(&account))
+        }
+    }
+}
+
+impl CredentialArgs {
+    async fn resolve(
+        self,
+        settings: &Settings,
+        terminal: &str,
+    ) -> anyhow::Result<PayrocCredential> {
+        if let Some(token) = self.token {
+            return Ok(PayrocCredential {
+                terminal_id: terminal.to_owned(),
+                secure_token_id: self.secure_token_id,
+                token,
+                card_masked: self.card_masked,
+                card_expiry: self.card_expiry,
+            });
+        }
+        let card: CardDetails = serde_json::from_reader(std::io::stdin().lock()).map_err(|e| {
+            anyhow::anyhow!(
+                "card details on standard input must be JSON {{\"number\", \"expiry\" (MMYY), \"cvv\", \"holder\"}}: {e}"
+            )
+        })?;
+        let client = PayrocClient::new(&settings.payroc, settings.outcomes.clone())?;
+        let created = client.create_secure_token(terminal, &card).await?;
+        Ok(PayrocCredential {
+            terminal_id: terminal.to_owned(),
+            secure_token_id: Some(created.secure_token_id),
+            token: created.token,
+            card_masked: created.card_masked,
+            card_expiry: created.card_expiry,
+        })
+    }
+}
+
+/// An account as shown to operators: the token masked.
+fn shown(a: &Account) -> serde_json::Value {
+    let mut value = serde_json::to_value(a).unwrap_or_else(|_| json!({}));
+    value["payroc_token"] = json!(a.masked_token());
+    value
+}

@@ -1,0 +1,97 @@
+//! The command line: the daemon (`serve`), operations (`migrate`, `check-config`, `run-once`)
+//! and the admin commands an operator needs before the HTTP API exists.
+
+mod accounts;
+mod charges;
+mod subscriptions;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{self, Settings};
+use crate::startup::{App, shutdown_signal};
+use crate::store::Store;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "billingd",
+    version,
+    about = "Recurring-billing scheduler daemon"
+)]
+pub struct Cli {
+    /// A TOML file layered over config/default.toml.
+    #[arg(long, global = true, env = "BILLINGD_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: billing heartbeat until SIGTERM / ctrl-c.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Validate the configuration and print it, secrets masked.
+    CheckConfig,
+    /// One billing run now, then exit; prints the run summary.
+    RunOnce,
+    /// Payment accounts (stored gateway credentials).
+    #[command(subcommand)]
+    Accounts(accounts::AccountsCommand),
+    /// Subscriptions.
+    #[command(subcommand)]
+    Subscriptions(subscriptions::SubscriptionsCommand),
+    /// Charges and the requests sent for them.
+    #[command(subcommand)]
+    Charges(charges::ChargesCommand),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = config::load(cli.config.as_deref())?;
+    let daemon = matches!(cli.command, Command::Serve);
+    crate::telemetry::init(&settings.log, !daemon);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match cli.command {
+        Command::CheckConfig => {
+            print!("{}", settings.to_masked_toml());
+            eprintln!("configuration is valid");
+            Ok(())
+        }
+        Command::Migrate => {
+            let store = Store::connect(&settings.database).await?;
+            store.migrate().await?;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Serve => {
+            App::build(settings, clock)
+                .await?
+                .run_until(shutdown_signal())
+                .await
+        }
+        Command::RunOnce => {
+            let app = App::build(settings, clock.clone()).await?;
+            let summary = app.billing.run_once(clock.now()).await?;
+            print_json(&summary)
+        }
+        Command::Accounts(cmd) => accounts::run(cmd, &settings, clock.now()).await,
+        Command::Subscriptions(cmd) => subscriptions::run(cmd, &settings, clock.now()).await,
+        Command::Charges(cmd) => charges::run(cmd, &settings).await,
+    }
+}
+
+async fn store_for(settings: &Settings) -> anyhow::Result<Store> {
+    let store = Store::connect(&settings.database).await?;
+    if settings.database.migrate_on_start {
+        store.migrate().await?;
+    }
+    Ok(store)
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! Configuration: built-in defaults → `config/default.toml` → the file named by `--config` or
+//! `BILLINGD_CONFIG` → `BILLINGD_*` environment variables (`__` separates nesting levels, so
+//! `BILLINGD_BILLING__MAX_IN_FLIGHT=8` sets `billing.max_in_flight`).
+
+mod delay;
+mod secret;
+mod settings;
+mod validate;
+
+pub use delay::Delay;
+pub use settings::*;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use std::path::Path;
+
+/// The file every deployment starts from, relative to the working directory.
+pub const DEFAULT_FILE: &str = "config/default.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(String),
+    #[error("{0}")]
+    Parse(String),
+    #[error("invalid configuration: {key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+impl ConfigError {
+    pub fn invalid(key: &str, message: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key: key.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Loads, resolves secrets and validates. `explicit` is the `--config` / `BILLINGD_CONFIG` file.
+pub fn load(explicit: Option<&Path>) -> Result<Settings, ConfigError> {
+    let mut figment =
+        Figment::from(Serialized::defaults(Settings::default())).merge(Toml::file(DEFAULT_FILE));
+    if let Some(path) = explicit {
+        if !path.is_file() {
+            return Err(ConfigError::MissingFile(path.display().to_string()));
+        }
+        figment = figment.merge(Toml::file_exact(path));
+    }
+    figment = figment.merge(Env::prefixed("BILLINGD_").split("__").ignore(&["config"]));
+    refuse_secrets_in_files(&figment)?;
+    let mut settings: Settings = figment.extract().map_err(describe)?;
+    settings.payroc.api_key = secret::resolve(
+        "payroc.api_key",
+        settings.payroc.api_key.take(),
+        settings.payroc.api_key_file.as_deref(),
+    )?;
+    validate::settings(&settings)?;
+    Ok(settings)
+}
+
+/// A secret written into a TOML file ends up in version control and backups; only the
+/// environment or a `*_file` path may carry one.
+fn refuse_secrets_in_files(figment: &Figment) -> Result<(), ConfigError> {
+    for key in ["payroc.api_key"] {
+        if let Some(meta) = figment.find_metadata(key) {
+            if !meta.name.contains("environment") {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!(
+                        "secrets may not be written in {}; set BILLINGD_{} or {key}_file",
+                        meta.name,
+                        key.replace('.', "__").to_uppercase()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// figment's errors already name the key and the source; list every one, not just the first.
+fn describe(err: figment::Error) -> ConfigError {
+    let lines: Vec<String> = err
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| match &m.source {
+                    Some(source) => format!(" (from {source})"),
+                    None => format!(" (from {})", m.name),
+                })
+                .unwrap_or_default();
+            if key.is_empty() {
+                format!("{}{source}", e.kind)
+            } else {
+                format!("{key}: {}{source}", e.kind)
+            }
+        })
+        .collect();
+    ConfigError::Parse(format!("invalid configuration: {}", lines.join("; ")))
+}
+
+impl Settings {
+    /// The effective configuration as TOML, secrets replaced by whether they are set.
+    pub fn to_masked_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database.url = mask_url_password(&shown.database.url);
+        let mut text = toml::to_string(&shown).unwrap_or_else(|e| format!("# {e}\n"));
+        text.push_str(&format!(
+            "\n# secrets\n# payroc.api_key = {}\n",
+            secret::mask(self.payroc.api_key.as_ref())
+        ));
+        text
+    }
+}
+
+/// Shows a database URL with its password hidden, for logs and `check-config`.
+pub fn mask_url_password(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("********"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Convenience for tests and tools that build settings in code.
+pub fn secret(value: &str) -> SecretString {
+    SecretString::from(value.to_owned())
+}

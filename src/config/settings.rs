@@ -1,0 +1,188 @@
+//! The shape of billingd's configuration. Every struct rejects unknown keys so that a typo is an
+//! error naming the key, never a silently ignored setting. Defaults live here (the built-in
+//! layer) and are repeated, commented, in `config/default.toml`.
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+use super::delay::Delay;
+use crate::domain::outcome::OutcomeTable;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub scheduler: SchedulerSettings,
+    pub billing: BillingSettings,
+    pub payroc: PayrocSettings,
+    pub outcomes: OutcomeTable,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// Postgres URL; a password in it is masked whenever the URL is shown.
+    pub url: String,
+    pub max_connections: u32,
+    pub acquire_timeout: Delay,
+    /// Apply pending migrations when `serve` starts (else run `billingd migrate`).
+    pub migrate_on_start: bool,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            url: "postgres://postgres@127.0.0.1:5432/billingd".into(),
+            max_connections: 16,
+            acquire_timeout: Delay::secs(5),
+            migrate_on_start: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchedulerSettings {
+    /// Cron expression (with seconds) of the billing tick, evaluated in UTC.
+    pub billing_cron: String,
+}
+
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        SchedulerSettings {
+            billing_cron: "*/10 * * * * *".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CatchUp {
+    /// Charge every missed cycle, oldest first.
+    All,
+    /// Charge only the latest missed cycle; record the older ones as skipped.
+    Latest,
+}
+
+/// What to do, on re-initialization, with the cycles the terminated account refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RefusedCycles {
+    /// Charge each once more, the first as the new series' `first` payment.
+    Charge,
+    /// Record them as skipped.
+    Skip,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BillingSettings {
+    pub catch_up: CatchUp,
+    /// Gateway requests in flight at once, per daemon.
+    pub max_in_flight: usize,
+    /// Charges claimed per claim query.
+    pub claim_batch: u32,
+    /// Subscriptions materialized per transaction.
+    pub materialize_batch: u32,
+    /// How long a claimed charge belongs to this daemon; must outlast a send with its resends.
+    pub lease: Delay,
+    /// Delay before the 1st, 2nd, … retry after a soft decline; its length is the retry budget.
+    pub soft_decline_retries: Vec<Delay>,
+    /// Resends of the same request, within one claim, when the outcome is unknown.
+    pub unknown_resends: u32,
+    pub unknown_backoff_min: Delay,
+    pub unknown_backoff_max: Delay,
+    /// When a charge is still unknown after its resends, the next run resends it after this.
+    pub unknown_retry_after: Delay,
+    /// How soon a charge the gateway reported as pending is looked up again.
+    pub pending_recheck_after: Delay,
+    /// On SIGTERM, how long in-flight requests may take before the daemon exits anyway.
+    pub shutdown_grace: Delay,
+    /// When a suspended account is re-initialized, what happens to the cycles it refused.
+    pub refused_cycles: RefusedCycles,
+}
+
+impl Default for BillingSettings {
+    fn default() -> Self {
+        BillingSettings {
+            catch_up: CatchUp::All,
+            max_in_flight: 32,
+            claim_batch: 256,
+            materialize_batch: 500,
+            lease: Delay::secs(300),
+            soft_decline_retries: vec![
+                Delay::secs(86_400),
+                Delay::secs(3 * 86_400),
+                Delay::secs(5 * 86_400),
+            ],
+            unknown_resends: 3,
+            unknown_backoff_min: Delay::millis(500),
+            unknown_backoff_max: Delay::secs(10),
+            unknown_retry_after: Delay::secs(60),
+            pending_recheck_after: Delay::secs(60),
+            shutdown_grace: Delay::secs(25),
+            refused_cycles: RefusedCycles::Charge,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PayrocSettings {
+    pub enabled: bool,
+    pub api_url: String,
+    pub identity_url: String,
+    /// From BILLINGD_PAYROC__API_KEY; never written to a config file.
+    #[serde(skip_serializing)]
+    pub api_key: Option<SecretString>,
+    pub api_key_file: Option<PathBuf>,
+    /// Channel sent on merchant-initiated sales (Payroc leaves it to the merchant; keep the
+    /// channel of the customer's first payment).
+    pub channel: String,
+    pub request_timeout: Delay,
+    pub connect_timeout: Delay,
+    /// Refresh the bearer token this long before it expires (the official SDKs use 2 minutes).
+    pub token_refresh_margin: Delay,
+}
+
+impl Default for PayrocSettings {
+    fn default() -> Self {
+        PayrocSettings {
+            enabled: true,
+            api_url: "https://api.uat.payroc.com/v1".into(),
+            identity_url: "https://identity.uat.payroc.com".into(),
+            api_key: None,
+            api_key_file: None,
+            channel: "web".into(),
+            request_timeout: Delay::secs(30),
+            connect_timeout: Delay::secs(5),
+            token_refresh_margin: Delay::secs(120),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A tracing filter directive ("info", "billingd=debug,sqlx=warn"); RUST_LOG overrides it.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            format: LogFormat::Json,
+            level: "info".into(),
+        }
+    }
+}

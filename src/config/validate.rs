@@ -1,0 +1,135 @@
+//! Checks of values whose type alone does not say they are usable. Each error names the key.
+
+use super::{ConfigError, Settings};
+
+pub fn settings(s: &Settings) -> Result<(), ConfigError> {
+    database(s)?;
+    scheduler(s)?;
+    billing(s)?;
+    payroc(s)?;
+    s.outcomes
+        .validate()
+        .map_err(|m| ConfigError::invalid("outcomes", m))?;
+    if tracing_subscriber::EnvFilter::try_new(&s.log.level).is_err() {
+        return Err(ConfigError::invalid(
+            "log.level",
+            format!(
+                "{:?} is not a log filter (e.g. \"info\" or \"billingd=debug,info\")",
+                s.log.level
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn database(s: &Settings) -> Result<(), ConfigError> {
+    let url = &s.database.url;
+    let ok = reqwest::Url::parse(url)
+        .map(|u| matches!(u.scheme(), "postgres" | "postgresql"))
+        .unwrap_or(false);
+    if !ok {
+        return Err(ConfigError::invalid(
+            "database.url",
+            format!(
+                "{:?} is not a postgres:// URL",
+                super::mask_url_password(url)
+            ),
+        ));
+    }
+    if s.database.max_connections < 2 {
+        return Err(ConfigError::invalid(
+            "database.max_connections",
+            "must be at least 2 (one for claiming, one for recording outcomes)",
+        ));
+    }
+    Ok(())
+}
+
+fn scheduler(s: &Settings) -> Result<(), ConfigError> {
+    // Parsed exactly as tokio-cron-scheduler parses it, so a config that passes here starts.
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(&s.scheduler.billing_cron)
+        .map_err(|e| {
+            ConfigError::invalid(
+                "scheduler.billing_cron",
+                format!(
+                    "{:?} is not a cron expression with a seconds field (e.g. \"*/10 * * * * *\"): {e}",
+                    s.scheduler.billing_cron
+                ),
+            )
+        })?;
+    Ok(())
+}
+
+fn billing(s: &Settings) -> Result<(), ConfigError> {
+    let b = &s.billing;
+    positive("billing.max_in_flight", b.max_in_flight as u64)?;
+    positive("billing.claim_batch", b.claim_batch as u64)?;
+    positive("billing.materialize_batch", b.materialize_batch as u64)?;
+    if b.lease.get().as_secs() < 5 {
+        return Err(ConfigError::invalid("billing.lease", "must be at least 5s"));
+    }
+    if b.unknown_backoff_min > b.unknown_backoff_max {
+        return Err(ConfigError::invalid(
+            "billing.unknown_backoff_min",
+            "must not exceed billing.unknown_backoff_max",
+        ));
+    }
+    let worst_send = s.payroc.request_timeout.get() * (b.unknown_resends + 1)
+        + b.unknown_backoff_max.get() * b.unknown_resends;
+    if b.lease.get() <= worst_send {
+        return Err(ConfigError::invalid(
+            "billing.lease",
+            format!(
+                "must exceed the longest send with its resends ({}s = payroc.request_timeout × \
+                 (unknown_resends + 1) + unknown_backoff_max × unknown_resends)",
+                worst_send.as_secs()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn payroc(s: &Settings) -> Result<(), ConfigError> {
+    let p = &s.payroc;
+    if !p.enabled {
+        return Ok(());
+    }
+    for (key, url) in [
+        ("payroc.api_url", &p.api_url),
+        ("payroc.identity_url", &p.identity_url),
+    ] {
+        let ok = reqwest::Url::parse(url)
+            .map(|u| matches!(u.scheme(), "http" | "https"))
+            .unwrap_or(false);
+        if !ok {
+            return Err(ConfigError::invalid(
+                key,
+                format!("{url:?} is not an http(s) URL"),
+            ));
+        }
+    }
+    if !matches!(p.channel.as_str(), "web" | "moto" | "pos") {
+        return Err(ConfigError::invalid(
+            "payroc.channel",
+            format!("{:?} is not one of web, moto, pos", p.channel),
+        ));
+    }
+    if p.request_timeout.get().is_zero() {
+        return Err(ConfigError::invalid(
+            "payroc.request_timeout",
+            "must be positive",
+        ));
+    }
+    Ok(())
+}
+
+fn positive(key: &str, value: u64) -> Result<(), ConfigError> {
+    if value == 0 {
+        return Err(ConfigError::invalid(key, "must be at least 1"));
+    }
+    Ok(())
+}

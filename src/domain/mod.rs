@@ -1,0 +1,6 @@
+//! The billing domain: pure types and functions, no I/O.
+
+pub mod money;
+pub mod outcome;
+pub mod position;
+pub mod schedule;

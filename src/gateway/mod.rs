@@ -1,0 +1,71 @@
+//! Gateways. Each adapter is pure translation (`transformers`: request bodies and answer
+//! classification, no I/O) plus one HTTP client that owns auth and headers. `Gateways` routes a
+//! charge to the adapter of its account's gateway.
+
+pub mod answer;
+pub mod payroc;
+
+pub use answer::GatewayAnswer;
+
+use uuid::Uuid;
+
+use crate::domain::position::{ProcessingModel, Sequence};
+use crate::store::claims::ClaimedCharge;
+
+/// Everything an adapter needs to build a sale for one attempt of a charge.
+pub struct SaleSpec<'a> {
+    pub charge: &'a ClaimedCharge,
+    pub sequence: Sequence,
+    pub model: ProcessingModel,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("gateway {0:?} is not configured in this daemon")]
+    NotConfigured(String),
+    #[error("{0}")]
+    BadAccount(String),
+}
+
+/// The configured gateway clients.
+#[derive(Clone, Default)]
+pub struct Gateways {
+    pub payroc: Option<payroc::PayrocClient>,
+}
+
+impl Gateways {
+    fn payroc(&self, gateway: &str) -> Result<&payroc::PayrocClient, GatewayError> {
+        self.payroc
+            .as_ref()
+            .ok_or_else(|| GatewayError::NotConfigured(gateway.to_owned()))
+    }
+
+    /// The exact bytes to send for this attempt; stored before the first send.
+    pub fn sale_body(&self, spec: &SaleSpec<'_>) -> Result<String, GatewayError> {
+        match spec.charge.gateway.as_str() {
+            "payroc" => self.payroc("payroc")?.sale_body(spec),
+            other => Err(GatewayError::NotConfigured(other.to_owned())),
+        }
+    }
+
+    pub async fn send_sale(&self, gateway: &str, key: Uuid, body: &str) -> GatewayAnswer {
+        match gateway {
+            "payroc" => match self.payroc(gateway) {
+                Ok(client) => client.send_sale(key, body).await,
+                Err(e) => GatewayAnswer::unknown(e.to_string()),
+            },
+            other => GatewayAnswer::unknown(format!("gateway {other:?} is not supported")),
+        }
+    }
+
+    /// Asks the gateway what became of a payment it reported as pending.
+    pub async fn lookup(&self, gateway: &str, payment_id: &str) -> GatewayAnswer {
+        match gateway {
+            "payroc" => match self.payroc(gateway) {
+                Ok(client) => client.lookup(payment_id).await,
+                Err(e) => GatewayAnswer::unknown(e.to_string()),
+            },
+            other => GatewayAnswer::unknown(format!("gateway {other:?} is not supported")),
+        }
+    }
+}

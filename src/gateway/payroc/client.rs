@@ -1,0 +1,185 @@
+//! The one place that talks HTTP to Payroc: headers, bearer token, timeouts.
+
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+use uuid::Uuid;
+
+use super::auth::{Bearer, TokenSource};
+use super::transformers::{
+    self, FirstTxnReference, Order, PaymentMethod, SaleRequest, StandingInstructions,
+};
+use crate::config::PayrocSettings;
+use crate::domain::outcome::OutcomeTable;
+use crate::gateway::{GatewayAnswer, GatewayError, SaleSpec};
+
+#[derive(Clone)]
+pub struct PayrocClient {
+    pub(super) http: reqwest::Client,
+    pub(super) api_url: String,
+    channel: String,
+    pub(super) tokens: TokenSource,
+    table: Arc<OutcomeTable>,
+}
+
+impl PayrocClient {
+    pub fn new(settings: &PayrocSettings, table: OutcomeTable) -> anyhow::Result<Self> {
+        let api_key = settings.api_key.clone().ok_or_else(|| {
+            anyhow::anyhow!(
+                "payroc.api_key is not set: set BILLINGD_PAYROC__API_KEY or payroc.api_key_file \
+                 (or payroc.enabled = false)"
+            )
+        })?;
+        let http = reqwest::Client::builder()
+            .timeout(settings.request_timeout.get())
+            .connect_timeout(settings.connect_timeout.get())
+            .user_agent(concat!("billingd/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let tokens = TokenSource::new(
+            http.clone(),
+            &settings.identity_url,
+            api_key,
+            settings.token_refresh_margin.get(),
+        );
+        Ok(PayrocClient {
+            http,
+            api_url: settings.api_url.trim_end_matches('/').to_owned(),
+            channel: settings.channel.clone(),
+            tokens,
+            table: Arc::new(table),
+        })
+    }
+
+    pub fn sale_body(&self, spec: &SaleSpec<'_>) -> Result<String, GatewayError> {
+        let c = spec.charge;
+        let missing = |what: &str| {
+            GatewayError::BadAccount(format!(
+                "payment account {} has no Payroc {what}",
+                c.account_id
+            ))
+        };
+        let terminal = c
+            .payroc_terminal_id
+            .as_deref()
+            .ok_or_else(|| missing("terminal"))?;
+        let token = c
+            .payroc_token
+            .as_deref()
+            .ok_or_else(|| missing("secure token"))?;
+        let reference = match spec.sequence {
+            crate::domain::position::Sequence::First => None,
+            crate::domain::position::Sequence::Subsequent => Some(FirstTxnReference {
+                payment_id: c.series_payment_id.as_deref(),
+                card_scheme_reference_id: c.series_scheme_reference.as_deref(),
+            }),
+        };
+        let request = SaleRequest {
+            channel: &self.channel,
+            processing_terminal_id: terminal,
+            order: Order {
+                order_id: &c.order_id,
+                amount: c.amount_minor,
+                currency: &c.currency,
+                standing_instructions: StandingInstructions {
+                    sequence: spec.sequence.as_str(),
+                    processing_model: spec.model.as_str(),
+                    reference_data_of_first_txn: reference,
+                },
+            },
+            payment_method: PaymentMethod::SecureToken { token },
+        };
+        serde_json::to_string(&request).map_err(|e| GatewayError::BadAccount(e.to_string()))
+    }
+
+    /// POST /payments. A 401 means the bearer token died: refresh it and resend the same
+    /// body under the same key once.
+    pub async fn send_sale(&self, key: Uuid, body: &str) -> GatewayAnswer {
+        let url = format!("{}/payments", self.api_url);
+        for _ in 0..2 {
+            let bearer = match self.tokens.bearer().await {
+                Ok(b) => b,
+                Err(e) => return GatewayAnswer::unknown(e),
+            };
+            let request = self
+                .http
+                .post(&url)
+                .bearer_auth(bearer.value.expose_secret())
+                .header("Idempotency-Key", key.to_string())
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_owned());
+            match self.execute(request, &bearer).await {
+                Some(answer) => return answer,
+                None => continue,
+            }
+        }
+        GatewayAnswer::unknown("Payroc refused a freshly issued bearer token (401)")
+            .with_status(401)
+    }
+
+    /// GET /payments/{paymentId}: settles a payment that was pending.
+    pub async fn lookup(&self, payment_id: &str) -> GatewayAnswer {
+        let url = format!("{}/payments/{payment_id}", self.api_url);
+        for _ in 0..2 {
+            let bearer = match self.tokens.bearer().await {
+                Ok(b) => b,
+                Err(e) => return GatewayAnswer::unknown(e),
+            };
+            let request = self
+                .http
+                .get(&url)
+                .bearer_auth(bearer.value.expose_secret());
+            if let Some(answer) = self.execute(request, &bearer).await {
+                return answer;
+            }
+        }
+        GatewayAnswer::unknown("Payroc refused a freshly issued bearer token (401)")
+            .with_status(401)
+    }
+
+    /// Sends and classifies; `None` means "401: token refreshed, try again".
+    async fn execute(
+        &self,
+        request: reqwest::RequestBuilder,
+        bearer: &Bearer,
+    ) -> Option<GatewayAnswer> {
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => return Some(GatewayAnswer::unknown(transport_error(&e))),
+        };
+        let status = response.status().as_u16();
+        if status == 401 {
+            self.tokens.invalidate(bearer).await;
+            return None;
+        }
+        match response.bytes().await {
+            Ok(body) => Some(transformers::classify(status, &body, &self.table)),
+            Err(e) => Some(
+                GatewayAnswer::unknown(format!(
+                    "answer cut off after HTTP {status}: {}",
+                    transport_error(&e)
+                ))
+                .with_status(status),
+            ),
+        }
+    }
+}
+
+fn transport_error(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "connection dropped while reading the answer"
+    } else {
+        "request failed"
+    };
+    // The error's source chain says why (reset, refused, …) without any header values.
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        source = s.source();
+    }
+    format!("Payroc {kind}: {detail}")
+}

@@ -1,0 +1,128 @@
+//! Classification of Payroc answers, on fixtures shaped like the API's (GATEWAYS.md §1.7).
+
+use super::transformers::{classify, problem_message};
+use crate::domain::outcome::{Outcome, OutcomeTable};
+
+fn payment(result_key: &str, status: &str, code: &str, processor: &str) -> Vec<u8> {
+    format!(
+        r#"{{"paymentId":"F1I17KBL0E","processingTerminalId":"3204001",
+            "order":{{"orderId":"Test_001","amount":4000,"currency":"USD"}},
+            "someFieldFromTheFuture":{{"x":1}},
+            "{result_key}":{{"type":"sale","status":"{status}","responseCode":"{code}",
+              "processorResponseCode":"{processor}","responseMessage":"m","authorizedAmount":4000,
+              "approvalCode":"OK14472","cardSchemeReferenceId":"MCC123456789"}}}}"#
+    )
+    .into_bytes()
+}
+
+fn outcome(status: u16, body: &[u8]) -> Outcome {
+    classify(status, body, &OutcomeTable::default()).outcome
+}
+
+#[test]
+fn an_approval_carries_the_series_reference() {
+    let a = classify(
+        201,
+        &payment("transactionResult", "ready", "A", "00"),
+        &OutcomeTable::default(),
+    );
+    assert_eq!(a.outcome, Outcome::Approved);
+    assert_eq!(a.payment_id.as_deref(), Some("F1I17KBL0E"));
+    assert_eq!(a.scheme_reference.as_deref(), Some("MCC123456789"));
+    assert_eq!(a.http_status, Some(201));
+}
+
+#[test]
+fn the_seed_documents_payment_result_name_is_accepted() {
+    assert_eq!(
+        outcome(201, &payment("paymentResult", "ready", "A", "00")),
+        Outcome::Approved
+    );
+}
+
+#[test]
+fn declines_are_classified_by_the_processor_code() {
+    assert_eq!(
+        outcome(201, &payment("transactionResult", "declined", "D", "05")),
+        Outcome::DeclinedSoft
+    );
+    assert_eq!(
+        outcome(201, &payment("transactionResult", "declined", "D", "54")),
+        Outcome::DeclinedHard
+    );
+    assert_eq!(
+        outcome(201, &payment("transactionResult", "declined", "D", "46")),
+        Outcome::AccountTerminated
+    );
+    assert_eq!(
+        outcome(201, &payment("transactionResult", "referral", "R", "01")),
+        Outcome::DeclinedSoft
+    );
+    assert_eq!(
+        outcome(201, &payment("transactionResult", "declined", "D", "R1")),
+        Outcome::AccountTerminated
+    );
+}
+
+#[test]
+fn pickup_and_keep_card_mean_the_account_is_terminated() {
+    assert_eq!(
+        outcome(201, &payment("transactionResult", "pickup", "C", "43")),
+        Outcome::AccountTerminated
+    );
+    assert_eq!(
+        outcome(201, &payment("transactionResult", "pickup", "D", "")),
+        Outcome::AccountTerminated
+    );
+}
+
+#[test]
+fn pending_is_neither_approved_nor_declined() {
+    assert_eq!(
+        outcome(201, &payment("transactionResult", "pending", "E", "")),
+        Outcome::Pending
+    );
+}
+
+#[test]
+fn garbage_and_server_errors_are_unknown_never_declines() {
+    assert_eq!(outcome(201, b"<html>oops</html>"), Outcome::Unknown);
+    assert_eq!(outcome(201, br#"{"paymentId":"X"}"#), Outcome::Unknown);
+    assert_eq!(
+        outcome(500, b"<html><body>Internal Server Error</body></html>"),
+        Outcome::Unknown
+    );
+    assert_eq!(outcome(502, b""), Outcome::Unknown);
+    assert_eq!(outcome(429, b""), Outcome::Unknown);
+    assert_eq!(
+        outcome(201, &payment("transactionResult", "ready", "Z", "00")),
+        Outcome::Unknown
+    );
+}
+
+#[test]
+fn problem_details_become_a_clear_message() {
+    let body = br#"{"type":"https://docs.payroc.com/api/errors#bad-request","title":"Bad request",
+        "status":400,"detail":"One or more validation errors occurred",
+        "errors":[{"parameter":"order.amount","detail":"x","message":"must be positive"}]}"#;
+    let a = classify(400, body, &OutcomeTable::default());
+    assert_eq!(a.outcome, Outcome::RequestError);
+    let msg = a.error.unwrap();
+    assert!(
+        msg.contains("400")
+            && msg.contains("bad-request")
+            && msg.contains("order.amount: must be positive"),
+        "{msg}"
+    );
+    let html = problem_message(500, b"<html>\n<body>Service   offline</body></html>");
+    assert!(
+        html.contains("without problem details") && html.contains("Service offline"),
+        "{html}"
+    );
+}
+
+#[test]
+fn an_idempotency_conflict_is_a_request_error() {
+    let body = br#"{"type":"https://docs.payroc.com/api/errors#idempotency-key-in-use","title":"Idempotency key in use","status":409}"#;
+    assert_eq!(outcome(409, body), Outcome::RequestError);
+}

@@ -1,0 +1,36 @@
+//! tokio-cron-scheduler wiring, nothing else. The cron job is only a heartbeat: it keeps no
+//! state, fires on every replica, and skips ticks missed while the process was down — which is
+//! fine, because Postgres, not the scheduler, knows what is due.
+
+use std::sync::Arc;
+use tokio_cron_scheduler::{Job, JobScheduler};
+
+use crate::billing::Billing;
+
+pub struct Heartbeat {
+    scheduler: JobScheduler,
+}
+
+impl Heartbeat {
+    pub async fn start(billing_cron: &str, billing: Arc<Billing>) -> anyhow::Result<Self> {
+        let scheduler = JobScheduler::new().await?;
+        let job = Job::new_async(billing_cron, move |_id, _lock| {
+            let billing = Arc::clone(&billing);
+            Box::pin(async move {
+                // A tick that finds the previous run still going returns at once.
+                billing.tick().await;
+            })
+        })
+        .map_err(|e| anyhow::anyhow!("scheduler.billing_cron {billing_cron:?}: {e}"))?;
+        scheduler.add(job).await?;
+        scheduler.start().await?;
+        tracing::info!(billing_cron, "billing heartbeat started");
+        Ok(Heartbeat { scheduler })
+    }
+
+    pub async fn stop(mut self) {
+        if let Err(e) = self.scheduler.shutdown().await {
+            tracing::warn!(error = %e, "scheduler did not shut down cleanly");
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Payment accounts: stored gateway credentials, their state, and the first transaction of the
+//! current stored-credential series.
+
+use chrono::{DateTime, Utc};
+use jiff::Timestamp;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{Store, StoreError, to_db};
+use crate::billing::intent::fresh_intent;
+pub use crate::config::RefusedCycles;
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct Account {
+    pub id: Uuid,
+    pub gateway: String,
+    pub state: String,
+    pub payroc_terminal_id: Option<String>,
+    pub payroc_secure_token_id: Option<String>,
+    /// The gateway token is a credential: shown only masked, never logged.
+    #[serde(skip)]
+    pub payroc_token: Option<String>,
+    pub card_masked: Option<String>,
+    pub card_expiry: Option<String>,
+    pub series_payment_id: Option<String>,
+    pub series_scheme_reference: Option<String>,
+    pub suspended_at: Option<DateTime<Utc>>,
+    pub suspension_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Account {
+    pub fn masked_token(&self) -> Option<String> {
+        self.payroc_token.as_deref().map(mask_token)
+    }
+}
+
+/// Keeps the last four characters, which is what support staff need to match a token.
+pub fn mask_token(token: &str) -> String {
+    let tail: String = token
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("****{tail}")
+}
+
+/// A Payroc secure token and what to display about the card behind it.
+#[derive(Debug, Clone)]
+pub struct PayrocCredential {
+    pub terminal_id: String,
+    pub secure_token_id: Option<String>,
+    pub token: String,
+    pub card_masked: Option<String>,
+    pub card_expiry: Option<String>,
+}
+
+/// An existing series to continue (a merchant migrating tokens that already have a first payment).
+#[derive(Debug, Clone, Default)]
+pub struct SeriesReference {
+    pub payment_id: Option<String>,
+    pub scheme_reference: Option<String>,
+}
+
+const COLUMNS: &str = "id, gateway, state, payroc_terminal_id, payroc_secure_token_id, payroc_token, \
+     card_masked, card_expiry, series_payment_id, series_scheme_reference, suspended_at, \
+     suspension_reason, created_at, updated_at";
+
+impl Store {
+    pub async fn insert_payroc_account(
+        &self,
+        cred: &PayrocCredential,
+        series: &SeriesReference,
+        now: Timestamp,
+    ) -> Result<Account, StoreError> {
+        let sql = format!(
+            "INSERT INTO payment_accounts (id, gateway, payroc_terminal_id, payroc_secure_token_id, \
+             payroc_token, card_masked, card_expiry, series_payment_id, series_scheme_reference, \
+             created_at, updated_at) \
+             VALUES ($1, 'payroc', $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {COLUMNS}"
+        );
+        let account = sqlx::query_as::<_, Account>(sqlx::AssertSqlSafe(sql))
+            .bind(Uuid::new_v4())
+            .bind(&cred.terminal_id)
+            .bind(&cred.secure_token_id)
+            .bind(&cred.token)
+            .bind(&cred.card_masked)
+            .bind(&cred.card_expiry)
+            .bind(&series.payment_id)
+            .bind(&series.scheme_reference)
+            .bind(to_db(now))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(account)
+    }
+
+    pub async fn account(&self, id: Uuid) -> Result<Account, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM payment_accounts WHERE id = $1");
+        sqlx::query_as::<_, Account>(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "payment account",
+                id: id.to_string(),
+            })
+    }
+
+    pub async fn accounts(&self, limit: i64) -> Result<Vec<Account>, StoreError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM payment_accounts ORDER BY created_at, id LIMIT $1");
+        Ok(sqlx::query_as::<_, Account>(sqlx::AssertSqlSafe(sql))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Brings a suspended Payroc account back with a new secure token. The next charge opens a
+    /// new series (`first`), held subscriptions resume, and the refused cycles are charged
+    /// again or skipped — all in one transaction, with the event kept in the account's history.
+    pub async fn reinitialize_payroc(
+        &self,
+        id: Uuid,
+        cred: &PayrocCredential,
+        refused: RefusedCycles,
+        now: Timestamp,
+    ) -> Result<Account, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT gateway, state FROM payment_accounts WHERE id = $1 FOR UPDATE")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (gateway, state) = row.ok_or_else(|| StoreError::NotFound {
+            what: "payment account",
+            id: id.to_string(),
+        })?;
+        if gateway != "payroc" {
+            return Err(StoreError::Invalid(format!(
+                "payment account {id} is a {gateway} account; a Payroc secure token cannot re-initialize it"
+            )));
+        }
+        if state != "suspended" {
+            return Err(StoreError::Conflict(format!(
+                "payment account {id} is {state}; only a suspended account can be re-initialized"
+            )));
+        }
+        let db_now = to_db(now);
+        sqlx::query(
+            "UPDATE payment_accounts SET state = 'active', payroc_terminal_id = $2, \
+             payroc_secure_token_id = $3, payroc_token = $4, \
+             card_masked = COALESCE($5, card_masked), card_expiry = COALESCE($6, card_expiry), \
+             series_payment_id = NULL, series_scheme_reference = NULL, suspended_at = NULL, \
+             suspension_reason = NULL, updated_at = $7 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(&cred.terminal_id)
+        .bind(&cred.secure_token_id)
+        .bind(&cred.token)
+        .bind(&cred.card_masked)
+        .bind(&cred.card_expiry)
+        .bind(db_now)
+        .execute(&mut *tx)
+        .await?;
+        let resumed = sqlx::query(
+            "UPDATE subscriptions SET status = 'active', updated_at = $2 \
+             WHERE account_id = $1 AND status = 'held'",
+        )
+        .bind(id)
+        .bind(db_now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let held: Vec<(Uuid, i32)> = sqlx::query_as(
+            "SELECT id, attempt_no FROM charges WHERE account_id = $1 AND status = 'held' FOR UPDATE",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (charge_id, attempt_no) in &held {
+            match refused {
+                RefusedCycles::Charge => {
+                    let (key, order_id) = fresh_intent(*charge_id, attempt_no + 1);
+                    sqlx::query(
+                        "UPDATE charges SET status = 'due', attempt_no = $2, idempotency_key = $3, \
+                         order_id = $4, request_body = NULL, sequence = NULL, next_attempt_at = $5, \
+                         lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
+                    )
+                    .bind(charge_id)
+                    .bind(attempt_no + 1)
+                    .bind(key)
+                    .bind(order_id)
+                    .bind(db_now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                RefusedCycles::Skip => {
+                    sqlx::query(
+                        "UPDATE charges SET status = 'skipped', settled_at = $2, \
+                         failure_reason = 'skipped at re-initialization' WHERE id = $1",
+                    )
+                    .bind(charge_id)
+                    .bind(db_now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        let detail = serde_json::json!({
+            "secure_token_id": cred.secure_token_id,
+            "subscriptions_resumed": resumed,
+            "refused_cycles": held.len(),
+            "refused_cycles_policy": refused,
+        });
+        record_event(&mut tx, id, "account.reactivated", &detail, now).await?;
+        tx.commit().await?;
+        tracing::info!(event = "account.reactivated", account_id = %id, subscriptions_resumed = resumed,
+            refused_cycles = held.len(), "payment account re-initialized");
+        self.account(id).await
+    }
+
+    pub async fn account_events(&self, id: Uuid) -> Result<Vec<AccountEvent>, StoreError> {
+        Ok(sqlx::query_as::<_, AccountEvent>(
+            "SELECT kind, detail, occurred_at FROM account_events WHERE account_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct AccountEvent {
+    pub kind: String,
+    pub detail: serde_json::Value,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// Appends to an account's history inside the caller's transaction.
+pub async fn record_event(
+    tx: &mut sqlx::PgConnection,
+    account_id: Uuid,
+    kind: &str,
+    detail: &serde_json::Value,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO account_events (account_id, kind, detail, occurred_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(account_id)
+    .bind(kind)
+    .bind(detail)
+    .bind(to_db(now))
+    .execute(tx)
+    .await?;
+    Ok(())
+}

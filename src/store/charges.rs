@@ -1,0 +1,100 @@
+//! Reading charges and the requests sent for them.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{Store, StoreError};
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct Charge {
+    pub id: Uuid,
+    pub subscription_id: Uuid,
+    pub account_id: Uuid,
+    pub cycle: i32,
+    pub due_at: DateTime<Utc>,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub processing_model: String,
+    pub is_last: bool,
+    pub status: String,
+    pub attempt_no: i32,
+    pub idempotency_key: Uuid,
+    pub order_id: String,
+    pub sequence: Option<String>,
+    pub last_outcome: Option<String>,
+    pub failure_reason: Option<String>,
+    pub gateway_payment_id: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub settled_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct ChargeAttempt {
+    pub attempt_no: i32,
+    pub send_no: i32,
+    pub idempotency_key: Uuid,
+    pub order_id: String,
+    pub sequence: String,
+    pub sent_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub http_status: Option<i32>,
+    pub outcome: Option<String>,
+    pub gateway_payment_id: Option<String>,
+    pub gateway_status: Option<String>,
+    pub response_code: Option<String>,
+    pub processor_response_code: Option<String>,
+    pub response_message: Option<String>,
+    pub approval_code: Option<String>,
+    pub authorized_amount: Option<i64>,
+    pub scheme_reference: Option<String>,
+    pub error: Option<String>,
+}
+
+const COLUMNS: &str = "id, subscription_id, account_id, cycle, due_at, amount_minor, currency, \
+     processing_model, is_last, status, attempt_no, idempotency_key, order_id, sequence, \
+     last_outcome, failure_reason, gateway_payment_id, next_attempt_at, settled_at";
+
+impl Store {
+    /// Charges, newest cycle last, optionally of one subscription.
+    pub async fn charges(
+        &self,
+        subscription_id: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<Charge>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM charges WHERE ($1::uuid IS NULL OR subscription_id = $1) \
+             ORDER BY due_at, subscription_id, cycle LIMIT $2"
+        );
+        Ok(sqlx::query_as::<_, Charge>(sqlx::AssertSqlSafe(sql))
+            .bind(subscription_id)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    pub async fn charge(&self, id: Uuid) -> Result<Charge, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM charges WHERE id = $1");
+        sqlx::query_as::<_, Charge>(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "charge",
+                id: id.to_string(),
+            })
+    }
+
+    /// Every request sent for a charge, in the order sent.
+    pub async fn charge_attempts(&self, charge_id: Uuid) -> Result<Vec<ChargeAttempt>, StoreError> {
+        Ok(sqlx::query_as::<_, ChargeAttempt>(
+            "SELECT attempt_no, send_no, idempotency_key, order_id, sequence, sent_at, finished_at, \
+             http_status, outcome, gateway_payment_id, gateway_status, response_code, \
+             processor_response_code, response_message, approval_code, authorized_amount, \
+             scheme_reference, error FROM charge_attempts WHERE charge_id = $1 ORDER BY id",
+        )
+        .bind(charge_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+}

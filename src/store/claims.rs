@@ -1,0 +1,139 @@
+//! Claiming charges to send. A claim is a lease, not a transaction: the row is marked as ours
+//! until `lease_expires_at`, the transaction commits, and the network call happens outside any
+//! transaction. A daemon that dies mid-send loses its lease, and whoever claims the charge next
+//! resends the same body under the same Idempotency-Key.
+
+use chrono::{DateTime, Utc};
+use jiff::{SignedDuration, Timestamp};
+use uuid::Uuid;
+
+use super::{Store, StoreError, to_db};
+
+/// A claimed charge with what is needed to send it: its current intent and the account's
+/// credential and series.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedCharge {
+    pub id: Uuid,
+    pub subscription_id: Uuid,
+    pub account_id: Uuid,
+    pub cycle: i32,
+    pub due_at: DateTime<Utc>,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub processing_model: String,
+    pub is_last: bool,
+    pub attempt_no: i32,
+    pub idempotency_key: Uuid,
+    pub order_id: String,
+    pub sequence: Option<String>,
+    pub request_body: Option<String>,
+    pub last_outcome: Option<String>,
+    pub gateway_payment_id: Option<String>,
+    /// Requests already sent under the current key (0 for a fresh attempt).
+    pub sends_so_far: i64,
+    pub gateway: String,
+    pub payroc_terminal_id: Option<String>,
+    pub payroc_token: Option<String>,
+    pub series_payment_id: Option<String>,
+    pub series_scheme_reference: Option<String>,
+}
+
+impl Store {
+    /// Claims up to `limit` sendable charges for `worker`. A charge is sendable when it is due,
+    /// its retry time has come, nobody holds a live lease on it, its account is active and its
+    /// subscription active, and no earlier cycle of the same subscription is still open — a
+    /// series is charged in order, so a subsequent payment always finds its first payment.
+    pub async fn claim_charges(
+        &self,
+        worker: Uuid,
+        now: Timestamp,
+        lease: SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<ClaimedCharge>, StoreError> {
+        let until = now.checked_add(lease).unwrap_or(now);
+        let rows = sqlx::query_as::<_, ClaimedCharge>(
+            "WITH candidates AS ( \
+               SELECT c.id FROM charges c \
+               JOIN payment_accounts a ON a.id = c.account_id \
+               JOIN subscriptions s ON s.id = c.subscription_id \
+               WHERE c.status = 'due' AND c.next_attempt_at <= $1 \
+                 AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= $1) \
+                 AND a.state = 'active' AND s.status = 'active' \
+                 AND NOT EXISTS (SELECT 1 FROM charges e WHERE e.subscription_id = c.subscription_id \
+                                 AND e.status IN ('due', 'held') AND e.cycle < c.cycle) \
+               ORDER BY c.next_attempt_at, c.due_at \
+               LIMIT $2 \
+               FOR UPDATE OF c SKIP LOCKED) \
+             UPDATE charges c SET lease_owner = $3, lease_expires_at = $4 \
+             FROM candidates, payment_accounts a \
+             WHERE c.id = candidates.id AND a.id = c.account_id \
+             RETURNING c.id, c.subscription_id, c.account_id, c.cycle, c.due_at, c.amount_minor, \
+               c.currency, c.processing_model, c.is_last, c.attempt_no, c.idempotency_key, \
+               c.order_id, c.sequence, c.request_body, c.last_outcome, c.gateway_payment_id, \
+               (SELECT count(*) FROM charge_attempts t \
+                 WHERE t.charge_id = c.id AND t.attempt_no = c.attempt_no) AS sends_so_far, \
+               a.gateway, a.payroc_terminal_id, a.payroc_token, a.series_payment_id, \
+               a.series_scheme_reference",
+        )
+        .bind(to_db(now))
+        .bind(limit as i64)
+        .bind(worker)
+        .bind(to_db(until))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
+    /// Writes the exact request body and its sequence before the first send of an attempt, so
+    /// every resend is byte-identical. Fails if the lease was lost meanwhile.
+    pub async fn fix_request(
+        &self,
+        charge_id: Uuid,
+        worker: Uuid,
+        sequence: &str,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE charges SET request_body = $3, sequence = $4 \
+             WHERE id = $1 AND lease_owner = $2 AND request_body IS NULL",
+        )
+        .bind(charge_id)
+        .bind(worker)
+        .bind(body)
+        .bind(sequence)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(StoreError::Conflict(format!(
+                "charge {charge_id}: lease lost before its request was written"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Logs a request as sent, before it goes out: a crash after this line leaves a trace that
+    /// a request may have reached the gateway.
+    pub async fn start_send(
+        &self,
+        charge: &ClaimedCharge,
+        send_no: i32,
+        sequence: &str,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO charge_attempts (charge_id, attempt_no, send_no, idempotency_key, order_id, \
+             sequence, sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(charge.id)
+        .bind(charge.attempt_no)
+        .bind(send_no)
+        .bind(charge.idempotency_key)
+        .bind(&charge.order_id)
+        .bind(sequence)
+        .bind(to_db(now))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+}

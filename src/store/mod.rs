@@ -1,0 +1,71 @@
+//! Postgres access. Every query takes "now" as a bind parameter (time is injected), and every
+//! multi-row change that must be all-or-nothing runs in one transaction.
+
+pub mod accounts;
+pub mod charges;
+pub mod claims;
+pub mod materialize;
+pub mod outcomes;
+pub mod subscriptions;
+mod time;
+
+pub use time::{from_db, from_db_local, to_db, to_db_local};
+
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::config::{DatabaseSettings, mask_url_password};
+
+/// Migrations are compiled into the binary, so a deployed daemon needs no SQL files.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{what} {id} does not exist")]
+    NotFound { what: &'static str, id: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    pub fn new(pool: PgPool) -> Self {
+        Store { pool }
+    }
+
+    /// Connects eagerly, so an unreachable database is reported at start, naming the URL
+    /// (password masked) and the cause.
+    pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout.get())
+            .connect(&settings.url)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot connect to the database at {}: {e}",
+                    mask_url_password(&settings.url)
+                )
+            })?;
+        Ok(Store { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| anyhow::anyhow!("applying migrations failed: {e}"))
+    }
+}

@@ -1,0 +1,335 @@
+//! Recording what a gateway answered, and what that does to the charge, the subscription and
+//! the account — in one transaction, fenced by the lease so a daemon that lost its claim
+//! cannot overwrite the work of the one that took it over.
+
+use jiff::{SignedDuration, Timestamp};
+use uuid::Uuid;
+
+use super::accounts::record_event;
+use super::claims::ClaimedCharge;
+use super::{Store, StoreError, to_db};
+use crate::billing::intent::fresh_intent;
+use crate::domain::outcome::Outcome;
+use crate::gateway::GatewayAnswer;
+
+/// When to try again after answers that allow it.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub soft_decline_retries: Vec<SignedDuration>,
+    pub unknown_retry_after: SignedDuration,
+    pub pending_recheck_after: SignedDuration,
+}
+
+/// What recording an answer did, for the run summary and the logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    Approved,
+    RetryScheduled,
+    Failed,
+    Suspended,
+    StillOpen,
+    /// Another daemon holds the charge now; it will record its own answer.
+    LeaseLost,
+}
+
+impl Store {
+    /// Stores the raw answer on the attempt row.
+    pub async fn finish_send(
+        &self,
+        attempt_id: i64,
+        answer: &GatewayAnswer,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        finish_attempt(self.pool(), attempt_id, answer, now).await?;
+        Ok(())
+    }
+
+    /// Stores the final answer of this claim and moves the charge on.
+    pub async fn record_outcome(
+        &self,
+        worker: Uuid,
+        charge: &ClaimedCharge,
+        attempt_id: i64,
+        answer: &GatewayAnswer,
+        policy: &RetryPolicy,
+        now: Timestamp,
+    ) -> Result<Recorded, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        finish_attempt(&mut *tx, attempt_id, answer, now).await?;
+        let owned: Option<(Uuid,)> = sqlx::query_as(
+            "SELECT id FROM charges WHERE id = $1 AND lease_owner = $2 AND status = 'due' FOR UPDATE",
+        )
+        .bind(charge.id)
+        .bind(worker)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if owned.is_none() {
+            tx.commit().await?;
+            return Ok(Recorded::LeaseLost);
+        }
+        let recorded = match answer.outcome {
+            Outcome::Approved => approve(&mut tx, charge, answer, now).await?,
+            Outcome::DeclinedSoft => {
+                let slot = (charge.attempt_no - 1).max(0) as usize;
+                match policy.soft_decline_retries.get(slot) {
+                    Some(delay) => retry_later(&mut tx, charge, *delay, now).await?,
+                    None => {
+                        fail(
+                            &mut tx,
+                            charge,
+                            answer,
+                            "soft decline retries exhausted",
+                            now,
+                        )
+                        .await?
+                    }
+                }
+            }
+            Outcome::DeclinedHard => fail(&mut tx, charge, answer, "declined", now).await?,
+            Outcome::RequestError => fail(&mut tx, charge, answer, "request rejected", now).await?,
+            Outcome::AccountTerminated => suspend(&mut tx, charge, answer, now).await?,
+            Outcome::Unknown => {
+                keep_open(&mut tx, charge, answer, policy.unknown_retry_after, now).await?
+            }
+            Outcome::Pending => {
+                keep_open(&mut tx, charge, answer, policy.pending_recheck_after, now).await?
+            }
+        };
+        tx.commit().await?;
+        Ok(recorded)
+    }
+}
+
+async fn finish_attempt(
+    conn: impl sqlx::PgExecutor<'_>,
+    attempt_id: i64,
+    a: &GatewayAnswer,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE charge_attempts SET finished_at = $2, http_status = $3, outcome = $4, \
+         gateway_payment_id = $5, gateway_status = $6, response_code = $7, \
+         processor_response_code = $8, response_message = $9, approval_code = $10, \
+         authorized_amount = $11, scheme_reference = $12, error = $13 WHERE id = $1",
+    )
+    .bind(attempt_id)
+    .bind(to_db(now))
+    .bind(a.http_status.map(i32::from))
+    .bind(a.outcome.as_str())
+    .bind(&a.payment_id)
+    .bind(&a.status)
+    .bind(&a.response_code)
+    .bind(&a.processor_response_code)
+    .bind(&a.response_message)
+    .bind(&a.approval_code)
+    .bind(a.authorized_amount)
+    .bind(&a.scheme_reference)
+    .bind(&a.error)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
+
+async fn approve(
+    tx: &mut Tx<'_>,
+    c: &ClaimedCharge,
+    a: &GatewayAnswer,
+    now: Timestamp,
+) -> Result<Recorded, sqlx::Error> {
+    sqlx::query(
+        "UPDATE charges SET status = 'approved', last_outcome = 'approved', settled_at = $2, \
+         gateway_payment_id = $3, lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
+    )
+    .bind(c.id)
+    .bind(to_db(now))
+    .bind(&a.payment_id)
+    .execute(&mut **tx)
+    .await?;
+    // The first approved payment of a series is what every later payment refers to; the
+    // scheme reference cannot be recovered later, so it is stored with the approval.
+    if c.sequence.as_deref() == Some("first") {
+        sqlx::query(
+            "UPDATE payment_accounts SET series_payment_id = $2, series_scheme_reference = $3, \
+             updated_at = $4 WHERE id = $1 AND series_payment_id IS NULL",
+        )
+        .bind(c.account_id)
+        .bind(&a.payment_id)
+        .bind(&a.scheme_reference)
+        .bind(to_db(now))
+        .execute(&mut **tx)
+        .await?;
+    }
+    if c.is_last {
+        sqlx::query(
+            "UPDATE subscriptions SET status = 'completed', updated_at = $2 \
+             WHERE id = $1 AND status = 'active'",
+        )
+        .bind(c.subscription_id)
+        .bind(to_db(now))
+        .execute(&mut **tx)
+        .await?;
+        tracing::info!(event = "subscription.completed", subscription_id = %c.subscription_id,
+            cycle = c.cycle, "last installment approved; subscription completed");
+    }
+    Ok(Recorded::Approved)
+}
+
+/// A soft decline: a new attempt later, with a new key and a new orderId (a retry after a
+/// decline is a new sale, not a resend).
+async fn retry_later(
+    tx: &mut Tx<'_>,
+    c: &ClaimedCharge,
+    delay: SignedDuration,
+    now: Timestamp,
+) -> Result<Recorded, sqlx::Error> {
+    let next_no = c.attempt_no + 1;
+    let (key, order_id) = fresh_intent(c.id, next_no);
+    sqlx::query(
+        "UPDATE charges SET attempt_no = $2, idempotency_key = $3, order_id = $4, \
+         request_body = NULL, sequence = NULL, next_attempt_at = $5, last_outcome = 'declined_soft', \
+         lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
+    )
+    .bind(c.id)
+    .bind(next_no)
+    .bind(key)
+    .bind(order_id)
+    .bind(to_db(now.checked_add(delay).unwrap_or(now)))
+    .execute(&mut **tx)
+    .await?;
+    Ok(Recorded::RetryScheduled)
+}
+
+async fn fail(
+    tx: &mut Tx<'_>,
+    c: &ClaimedCharge,
+    a: &GatewayAnswer,
+    why: &str,
+    now: Timestamp,
+) -> Result<Recorded, sqlx::Error> {
+    let reason = describe(why, a);
+    sqlx::query(
+        "UPDATE charges SET status = 'failed', last_outcome = $2, failure_reason = $3, \
+         settled_at = $4, gateway_payment_id = $5, lease_owner = NULL, lease_expires_at = NULL \
+         WHERE id = $1",
+    )
+    .bind(c.id)
+    .bind(a.outcome.as_str())
+    .bind(&reason)
+    .bind(to_db(now))
+    .bind(&a.payment_id)
+    .execute(&mut **tx)
+    .await?;
+    let moved = sqlx::query(
+        "UPDATE subscriptions SET status = 'past_due', updated_at = $2 WHERE id = $1 AND status = 'active'",
+    )
+    .bind(c.subscription_id)
+    .bind(to_db(now))
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if moved > 0 {
+        tracing::warn!(event = "subscription.past_due", subscription_id = %c.subscription_id,
+            cycle = c.cycle, reason = %reason, "charge failed; subscription past due");
+    }
+    Ok(Recorded::Failed)
+}
+
+/// The card account is gone: suspend the account, hold every subscription on it and every
+/// open charge (no more charges, no retries), and note what re-initialization needs.
+async fn suspend(
+    tx: &mut Tx<'_>,
+    c: &ClaimedCharge,
+    a: &GatewayAnswer,
+    now: Timestamp,
+) -> Result<Recorded, sqlx::Error> {
+    let reason = describe("account terminated", a);
+    let db_now = to_db(now);
+    sqlx::query(
+        "UPDATE payment_accounts SET state = 'suspended', suspended_at = $2, suspension_reason = $3, \
+         updated_at = $2 WHERE id = $1 AND state = 'active'",
+    )
+    .bind(c.account_id)
+    .bind(db_now)
+    .bind(&reason)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE charges SET status = 'held', last_outcome = 'account_terminated', \
+         gateway_payment_id = $2, lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
+    )
+    .bind(c.id)
+    .bind(&a.payment_id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE charges SET status = 'held' WHERE account_id = $1 AND status = 'due'")
+        .bind(c.account_id)
+        .execute(&mut **tx)
+        .await?;
+    let held = sqlx::query(
+        "UPDATE subscriptions SET status = 'held', updated_at = $2 \
+         WHERE account_id = $1 AND status IN ('active', 'past_due')",
+    )
+    .bind(c.account_id)
+    .bind(db_now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    let needed = match c.gateway.as_str() {
+        "payroc" => {
+            "new card details from the customer: a new secure token, then a new `first` payment"
+        }
+        _ => "a new initializing payment by the customer",
+    };
+    let detail = serde_json::json!({
+        "reason": reason,
+        "charge_id": c.id,
+        "cycle": c.cycle,
+        "processor_response_code": a.processor_response_code,
+        "subscriptions_held": held,
+        "reinitialization": needed,
+    });
+    record_event(&mut **tx, c.account_id, "account.suspended", &detail, now).await?;
+    tracing::warn!(event = "account.suspended", account_id = %c.account_id, charge_id = %c.id,
+        reason = %reason, subscriptions_held = held, reinitialization = needed,
+        "gateway reports the card account terminated; account suspended");
+    Ok(Recorded::Suspended)
+}
+
+async fn keep_open(
+    tx: &mut Tx<'_>,
+    c: &ClaimedCharge,
+    a: &GatewayAnswer,
+    after: SignedDuration,
+    now: Timestamp,
+) -> Result<Recorded, sqlx::Error> {
+    sqlx::query(
+        "UPDATE charges SET last_outcome = $2, next_attempt_at = $3, \
+         gateway_payment_id = COALESCE($4, gateway_payment_id), \
+         lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
+    )
+    .bind(c.id)
+    .bind(a.outcome.as_str())
+    .bind(to_db(now.checked_add(after).unwrap_or(now)))
+    .bind(&a.payment_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Recorded::StillOpen)
+}
+
+fn describe(why: &str, a: &GatewayAnswer) -> String {
+    let mut s = why.to_owned();
+    if let Some(code) = &a.processor_response_code {
+        s.push_str(&format!(" (code {code}"));
+        if let Some(m) = &a.response_message {
+            s.push_str(&format!(": {m}"));
+        }
+        s.push(')');
+    }
+    if let Some(e) = &a.error {
+        s.push_str(": ");
+        s.push_str(e);
+    }
+    s
+}

@@ -1,0 +1,132 @@
+//! Subscriptions: what to charge, to which account, on which calendar.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use jiff::Timestamp;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{Store, StoreError, from_db_local, to_db, to_db_local};
+use crate::domain::money::Money;
+use crate::domain::schedule::{IntervalUnit, Schedule};
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct Subscription {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub anchor_local: NaiveDateTime,
+    pub time_zone: String,
+    pub interval_unit: String,
+    pub interval_count: i32,
+    pub total_cycles: Option<i32>,
+    pub status: String,
+    pub next_cycle: i32,
+    pub next_due_at: Option<DateTime<Utc>>,
+    pub merchant_reference: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Subscription {
+    /// Rebuilds the calendar the subscription was created with.
+    pub fn schedule(&self) -> Result<Schedule, StoreError> {
+        let unit: IntervalUnit = self
+            .interval_unit
+            .parse()
+            .map_err(|e| StoreError::Invalid(format!("subscription {}: {e}", self.id)))?;
+        Schedule::new(
+            from_db_local(self.anchor_local),
+            &self.time_zone,
+            unit,
+            self.interval_count as u32,
+            self.total_cycles.map(|t| t as u32),
+        )
+        .map_err(|e| StoreError::Invalid(format!("subscription {}: {e}", self.id)))
+    }
+}
+
+pub struct NewSubscription {
+    pub account_id: Uuid,
+    pub price: Money,
+    pub schedule: Schedule,
+    pub merchant_reference: Option<String>,
+}
+
+pub(crate) const COLUMNS: &str = "id, account_id, amount_minor, currency, anchor_local, time_zone, \
+     interval_unit, interval_count, total_cycles, status, next_cycle, next_due_at, \
+     merchant_reference, created_at, updated_at";
+
+impl Store {
+    pub async fn insert_subscription(
+        &self,
+        new: &NewSubscription,
+        now: Timestamp,
+    ) -> Result<Subscription, StoreError> {
+        let account = self.account(new.account_id).await?;
+        if account.state == "closed" {
+            return Err(StoreError::Conflict(format!(
+                "payment account {} is closed",
+                account.id
+            )));
+        }
+        let first_due = new
+            .schedule
+            .due_at(1)
+            .ok_or_else(|| StoreError::Invalid("the schedule has no first cycle".into()))?;
+        // A subscription on a suspended account waits, held, for the account's re-initialization.
+        let status = if account.state == "suspended" {
+            "held"
+        } else {
+            "active"
+        };
+        let sql = format!(
+            "INSERT INTO subscriptions (id, account_id, amount_minor, currency, anchor_local, \
+             time_zone, interval_unit, interval_count, total_cycles, status, next_cycle, next_due_at, \
+             merchant_reference, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13, $13) RETURNING {COLUMNS}"
+        );
+        let s = &new.schedule;
+        Ok(sqlx::query_as::<_, Subscription>(sqlx::AssertSqlSafe(sql))
+            .bind(Uuid::new_v4())
+            .bind(new.account_id)
+            .bind(new.price.amount_minor)
+            .bind(new.price.currency.as_str())
+            .bind(to_db_local(s.anchor()))
+            .bind(s.time_zone_name())
+            .bind(s.unit().as_str())
+            .bind(s.count() as i32)
+            .bind(s.total_cycles().map(|t| t as i32))
+            .bind(status)
+            .bind(to_db(first_due))
+            .bind(&new.merchant_reference)
+            .bind(to_db(now))
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    pub async fn subscription(&self, id: Uuid) -> Result<Subscription, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM subscriptions WHERE id = $1");
+        sqlx::query_as::<_, Subscription>(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "subscription",
+                id: id.to_string(),
+            })
+    }
+
+    pub async fn subscriptions_of(
+        &self,
+        account_id: Uuid,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM subscriptions WHERE account_id = $1 ORDER BY created_at, id"
+        );
+        Ok(sqlx::query_as::<_, Subscription>(sqlx::AssertSqlSafe(sql))
+            .bind(account_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}
