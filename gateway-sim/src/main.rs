@@ -40,6 +40,9 @@ async fn main() -> anyhow::Result<()> {
         slow_delay: Duration::from_millis(args.slow_delay_ms),
         result_field: args.result_field,
     };
+    // Install signal handlers before announcing the address: scripts wait for
+    // the "listening" line and may send SIGTERM right after it.
+    let stop = stop_signal()?;
     let sim = gateway_sim::spawn(config, args.listen).await?;
     tracing::info!(
         addr = %sim.addr(),
@@ -48,23 +51,29 @@ async fn main() -> anyhow::Result<()> {
         "gateway-sim listening on {}",
         sim.base_url()
     );
-    wait_for_stop_signal().await?;
+    stop.await?;
     tracing::info!("gateway-sim shutting down");
     sim.shutdown().await;
     Ok(())
 }
 
-async fn wait_for_stop_signal() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate())?;
+/// Resolves on ctrl-c or (on Unix) SIGTERM. On Unix both handlers are
+/// registered here, eagerly, rather than when the future is first polled.
+#[cfg(unix)]
+fn stop_signal() -> anyhow::Result<impl Future<Output = std::io::Result<()>>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
         tokio::select! {
-            res = tokio::signal::ctrl_c() => res?,
             _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await?;
-    Ok(())
+        Ok(())
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signal() -> anyhow::Result<impl Future<Output = std::io::Result<()>>> {
+    Ok(tokio::signal::ctrl_c())
 }

@@ -53,6 +53,7 @@ impl Billing {
                 Err(e) => return Err(e.into()),
             },
         };
+        charge.sequence = Some(sequence.clone());
         let mut backoff = backon::ExponentialBuilder::default()
             .with_min_delay(self.settings.unknown_backoff_min.get())
             .with_max_delay(self.settings.unknown_backoff_max.get())

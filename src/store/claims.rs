@@ -61,12 +61,16 @@ impl Store {
                  AND a.state = 'active' AND s.status = 'active' \
                  AND NOT EXISTS (SELECT 1 FROM charges e WHERE e.subscription_id = c.subscription_id \
                                  AND e.status IN ('due', 'held') AND e.cycle < c.cycle) \
+                 AND (a.series_payment_id IS NOT NULL OR NOT EXISTS ( \
+                      SELECT 1 FROM charges f WHERE f.account_id = c.account_id AND f.status = 'due' \
+                        AND f.id <> c.id AND (f.sequence = 'first' OR f.lease_expires_at > $1))) \
                ORDER BY c.next_attempt_at, c.due_at \
                LIMIT $2 \
                FOR UPDATE OF c SKIP LOCKED) \
              UPDATE charges c SET lease_owner = $3, lease_expires_at = $4 \
              FROM candidates, payment_accounts a \
-             WHERE c.id = candidates.id AND a.id = c.account_id \
+             WHERE c.id = candidates.id AND a.id = c.account_id AND c.status = 'due' \
+               AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= $1) \
              RETURNING c.id, c.subscription_id, c.account_id, c.cycle, c.due_at, c.amount_minor, \
                c.currency, c.processing_model, c.is_last, c.attempt_no, c.idempotency_key, \
                c.order_id, c.sequence, c.request_body, c.last_outcome, c.gateway_payment_id, \
@@ -81,6 +85,37 @@ impl Store {
         .bind(to_db(until))
         .fetch_all(&self.pool)
         .await?;
+        self.one_opening_per_account(rows, worker).await
+    }
+
+    /// A series has one first payment. While an account has none on record, only one of its
+    /// charges may be in flight: the others are released at once and go out after the first
+    /// approval, as `subsequent` payments referring to it.
+    async fn one_opening_per_account(
+        &self,
+        mut rows: Vec<ClaimedCharge>,
+        worker: Uuid,
+    ) -> Result<Vec<ClaimedCharge>, StoreError> {
+        rows.sort_by_key(|c| c.due_at);
+        let mut opening = std::collections::HashSet::new();
+        let mut released = Vec::new();
+        rows.retain(|c| {
+            let keep = c.series_payment_id.is_some() || opening.insert(c.account_id);
+            if !keep {
+                released.push(c.id);
+            }
+            keep
+        });
+        if !released.is_empty() {
+            sqlx::query(
+                "UPDATE charges SET lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE id = ANY($1) AND lease_owner = $2",
+            )
+            .bind(&released)
+            .bind(worker)
+            .execute(&self.pool)
+            .await?;
+        }
         Ok(rows)
     }
 

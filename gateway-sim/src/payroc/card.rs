@@ -24,7 +24,7 @@ pub fn card_trigger(number: &str) -> Option<CardTrigger> {
 pub fn is_luhn_valid(digits: &str) -> bool {
     !digits.is_empty()
         && digits.bytes().all(|b| b.is_ascii_digit())
-        && luhn_sum(digits, false) % 10 == 0
+        && luhn_sum(digits, false).is_multiple_of(10)
 }
 
 /// Digit that makes `payload + digit` Luhn-valid.
@@ -92,7 +92,10 @@ mod tests {
     fn luhn() {
         assert!(is_luhn_valid("4539858876047062"));
         assert!(is_luhn_valid("4000000000000051"));
-        assert!(!is_luhn_valid("4000000000000046"), "accepted only as a trigger card");
+        assert!(
+            !is_luhn_valid("4000000000000046"),
+            "accepted only as a trigger card"
+        );
         assert!(!is_luhn_valid("4539858876047063"));
         assert!(!is_luhn_valid("45398a8876047062"));
         for payload in ["29675300000", "29675312345", "29675399999"] {

@@ -67,11 +67,13 @@ impl Slot {
     }
 }
 
+type SharedSlot = Arc<AsyncMutex<Slot>>;
+
 #[derive(Default)]
 pub struct IdempotencyStore {
     // The std mutex only guards the map lookup; the per-key async mutex is
     // what requests wait on, so distinct keys never contend for long.
-    slots: Mutex<HashMap<(Scope, Uuid), Arc<AsyncMutex<Slot>>>>,
+    slots: Mutex<HashMap<(Scope, Uuid), SharedSlot>>,
 }
 
 impl IdempotencyStore {

@@ -6,11 +6,14 @@
 //! also where the fault injections (drop, garbage) hook in.
 
 use std::io;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+
+const HEADERS_FLUSH_PAUSE: Duration = Duration::from_millis(20);
 
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -61,6 +64,11 @@ pub fn deliver(reply: Reply, delivery: Delivery) -> Response {
         Delivery::Normal => reply.into_response(),
         Delivery::Drop => {
             let failing = futures::stream::once(async {
+                // Pausing first lets hyper flush the status line and headers:
+                // an immediately failing body would abort before anything is
+                // written, and the client would see a send error instead of
+                // the intended "201 received, body lost".
+                tokio::time::sleep(HEADERS_FLUSH_PAUSE).await;
                 Err::<Bytes, io::Error>(io::Error::new(
                     io::ErrorKind::ConnectionReset,
                     "gateway-sim: simulated connection drop",

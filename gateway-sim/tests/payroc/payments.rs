@@ -9,7 +9,7 @@ async fn approved_sale_has_payroc_shape() {
     let token = sim.tokenize(VISA).await;
     let order_id = new_order_id();
     let key = new_key();
-    let resp = sim.sale(&key, &sale_body(&token, &order_id, 4999)).await;
+    let resp = sim.sale(&key, &sale_body(&token, &order_id, 4950)).await;
     assert_eq!(resp.status, 201);
     assert_eq!(resp.content_type, "application/json");
     let p = resp.json();
@@ -21,7 +21,7 @@ async fn approved_sale_has_payroc_shape() {
     );
     assert_eq!(p["processingTerminalId"], TERMINAL);
     assert_eq!(p["order"]["orderId"], order_id.as_str());
-    assert_eq!(p["order"]["amount"], 4999);
+    assert_eq!(p["order"]["amount"], 4950);
     assert_eq!(p["order"]["currency"], "USD");
     assert_eq!(p["order"]["description"], "Monthly plan");
     assert_eq!(p["order"]["standingInstructions"]["sequence"], "first");
@@ -36,7 +36,7 @@ async fn approved_sale_has_payroc_shape() {
     assert_eq!(r["responseCode"], "A");
     assert_eq!(r["responseMessage"], "APPROVAL");
     assert_eq!(r["processorResponseCode"], "00");
-    assert_eq!(r["authorizedAmount"], 4999);
+    assert_eq!(r["authorizedAmount"], 4950);
     assert_eq!(r["approvalCode"].as_str().unwrap().len(), 6);
     assert_eq!(r["cardSchemeReferenceId"].as_str().unwrap().len(), 15);
 
@@ -45,7 +45,7 @@ async fn approved_sale_has_payroc_shape() {
     let entry = &ledger[0];
     assert_eq!(entry["paymentId"], p["paymentId"]);
     assert_eq!(entry["idempotencyKey"], key.as_str());
-    assert_eq!(entry["amount"], 4999);
+    assert_eq!(entry["amount"], 4950);
     assert_eq!(entry["token"], token.as_str());
     assert_eq!(entry["sequence"], "first");
     assert_eq!(entry["processingModel"], "recurring");
@@ -163,12 +163,15 @@ async fn result_field_can_be_named_payment_result() {
     assert_eq!(p["paymentResult"]["responseCode"], "A");
 }
 
+/// Edits a valid sale body into an invalid one.
+type Mutation = fn(&mut Value);
+
 #[tokio::test]
 async fn invalid_bodies_are_400_naming_the_parameter() {
     let sim = Sim::start().await;
     let token = sim.tokenize(VISA).await;
     let base = sale_body(&token, &new_order_id(), 1000);
-    let cases: Vec<(fn(&mut Value), &str)> = vec![
+    let cases: Vec<(Mutation, &str)> = vec![
         (|b| b["channel"] = json!("phone"), "channel"),
         (
             |b| b["processingTerminalId"] = json!(""),

@@ -122,12 +122,11 @@ impl Payment {
 
     pub fn to_json(&self, field: ResultField) -> Value {
         let mut value = serde_json::to_value(self).expect("payment serializes");
-        if field != ResultField::TransactionResult {
-            if let Some(map) = value.as_object_mut() {
-                if let Some(result) = map.remove("transactionResult") {
-                    map.insert(field.json_key().to_owned(), result);
-                }
-            }
+        if field != ResultField::TransactionResult
+            && let Some(map) = value.as_object_mut()
+            && let Some(result) = map.remove("transactionResult")
+        {
+            map.insert(field.json_key().to_owned(), result);
         }
         value
     }

@@ -1,0 +1,281 @@
+//! The binary as an operator meets it: bad input gets a clear error and loses nothing, and
+//! `serve` charges on its cron heartbeat and stops cleanly on SIGTERM.
+
+use crate::support::*;
+use gateway_sim::SimConfig;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn billingd(envs: &[(&str, String)], args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_billingd"));
+    cmd.args(args).env("BILLINGD_LOG__FORMAT", "json");
+    for key in [
+        "BILLINGD_CONFIG",
+        "BILLINGD_DATABASE__URL",
+        "BILLINGD_PAYROC__API_KEY",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(key);
+    }
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn run(envs: &[(&str, String)], args: &[&str]) -> Output {
+    billingd(envs, args).output().expect("billingd runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn a_malformed_config_names_the_key_and_what_is_allowed() {
+    let dir = std::env::temp_dir().join(format!("billingd-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        ("[billing]\nmax_in_flite = 3\n", "billing.max_in_flite"),
+        ("[billing]\ncatch_up = \"sometimes\"\n", "`all` or `latest`"),
+        ("[billing]\nlease = \"soon\"\n", "billing.lease"),
+        (
+            "[payroc]\napi_key = \"sk_live\"\n",
+            "secrets may not be written",
+        ),
+        (
+            "[scheduler]\nbilling_cron = \"every minute\"\n",
+            "scheduler.billing_cron",
+        ),
+        ("[billing\n", "TOML"),
+    ];
+    for (i, (text, expected)) in cases.iter().enumerate() {
+        let path = dir.join(format!("bad{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let out = run(&[], &["--config", path.to_str().unwrap(), "check-config"]);
+        assert!(!out.status.success(), "{text}");
+        let err = stderr(&out);
+        assert!(err.contains(expected), "{text:?} → {err}");
+        assert!(!err.contains("sk_live"), "a secret was echoed: {err}");
+    }
+    let out = run(
+        &[("BILLINGD_BILLING__MAX_IN_FLIGHT", "lots".into())],
+        &["check-config"],
+    );
+    assert!(
+        stderr(&out).contains("billing.max_in_flight"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn check_config_masks_secrets() {
+    let out = run(
+        &[
+            ("BILLINGD_PAYROC__API_KEY", "super-secret-key".into()),
+            (
+                "BILLINGD_DATABASE__URL",
+                "postgres://app:hunter2@db.internal/billing".into(),
+            ),
+        ],
+        &["check-config"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !shown.contains("super-secret-key") && !shown.contains("hunter2"),
+        "{shown}"
+    );
+    assert!(shown.contains("payroc.api_key = ******** (set)"), "{shown}");
+}
+
+#[test]
+fn an_unreachable_database_at_start_is_a_clear_error() {
+    let out = run(
+        &[
+            (
+                "BILLINGD_DATABASE__URL",
+                "postgres://postgres:pw@127.0.0.1:1/billingd".into(),
+            ),
+            ("BILLINGD_DATABASE__ACQUIRE_TIMEOUT", "2s".into()),
+            ("BILLINGD_PAYROC__API_KEY", "k".into()),
+        ],
+        &["serve"],
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "cannot connect to the database at postgres://postgres:********@127.0.0.1:1/billingd"
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_ids_are_named_in_the_error() {
+    let db = TestDb::create().await;
+    let env = [("BILLINGD_DATABASE__URL", db.url.clone())];
+    let id = "0b8e4a1c-2f8e-4c1e-9d55-6a8f0c0e7d11";
+    for args in [
+        vec!["accounts", "show", id],
+        vec!["subscriptions", "show", id],
+        vec!["charges", "show", id],
+        vec!["subscriptions", "list", "--account", id],
+    ] {
+        let out = run(&env, &args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            stderr(&out).contains(&format!("{id} does not exist")),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    let out = run(&env, &["accounts", "show", "not-a-uuid"]);
+    assert!(!out.status.success() && stderr(&out).contains("not-a-uuid"));
+}
+
+// Multi-threaded: the test blocks on child processes while the in-process simulator serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_charges_on_its_heartbeat_and_exits_cleanly_on_sigterm() {
+    let sim = gateway_sim::spawn(SimConfig::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let db = TestDb::create().await;
+    let env = [
+        ("BILLINGD_DATABASE__URL", db.url.clone()),
+        ("BILLINGD_PAYROC__API_URL", sim.payroc_api_url()),
+        ("BILLINGD_PAYROC__IDENTITY_URL", sim.payroc_identity_url()),
+        ("BILLINGD_PAYROC__API_KEY", API_KEY.to_string()),
+        (
+            "BILLINGD_SCHEDULER__BILLING_CRON",
+            "* * * * * *".to_string(),
+        ),
+    ];
+    let mut register = billingd(
+        &env,
+        &[
+            "accounts",
+            "register-payroc",
+            "--terminal",
+            "3204001",
+            "--card-stdin",
+        ],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    register
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!(r#"{{"number":"{CARD_OK}","expiry":"1230","cvv":"737"}}"#).as_bytes())
+        .unwrap();
+    let out = register.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let account: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let shown = account.to_string();
+    assert!(
+        !shown.contains(CARD_OK) && !shown.contains("737"),
+        "card data echoed: {shown}"
+    );
+    assert!(account["card_masked"].as_str().unwrap().ends_with("7062"));
+    let account_id = account["id"].as_str().unwrap().to_string();
+
+    let anchor = jiff::Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_mins(5))
+        .unwrap();
+    let anchor = anchor
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .datetime()
+        .round(jiff::Unit::Second)
+        .unwrap()
+        .to_string();
+    let out = run(
+        &env,
+        &[
+            "subscriptions",
+            "create",
+            "--account",
+            &account_id,
+            "--amount",
+            "4200",
+            "--currency",
+            "USD",
+            "--anchor",
+            &anchor,
+            "--time-zone",
+            "UTC",
+            "--unit",
+            "month",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let mut daemon = billingd(&env, &["serve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let store = billingd::store::Store::new(sqlx::PgPool::connect(&db.url).await.unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let charges = store.charges(None, 10).await.unwrap();
+        if charges.iter().any(|c| c.status == "approved") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no approved charge within 30s: {charges:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = daemon.wait().unwrap();
+    assert!(exit.success(), "exit 0 after SIGTERM, got {exit:?}");
+    let mut logs = String::new();
+    std::io::Read::read_to_string(daemon.stdout.as_mut().unwrap(), &mut logs).unwrap();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["event"] == "billing.run" && l["approved"] == 1),
+        "{logs}"
+    );
+    assert!(lines.iter().any(|l| {
+        l["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("shutdown requested")
+    }));
+    assert!(!logs.contains(API_KEY), "the API key was logged");
+    let token = store
+        .account(account_id.parse().unwrap())
+        .await
+        .unwrap()
+        .payroc_token
+        .unwrap();
+    assert!(!logs.contains(&token), "the secure token was logged");
+    assert_eq!(sim_ledger_len(&sim).await, 1);
+}
+
+async fn sim_ledger_len(sim: &gateway_sim::RunningSim) -> usize {
+    let v: Vec<serde_json::Value> = reqwest::get(format!("{}/_sim/ledger", sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v.len()
+}

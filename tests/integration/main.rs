@@ -1,0 +1,12 @@
+//! billingd end to end: real Postgres, the gateway simulator over HTTP, a manual clock.
+
+mod support;
+
+mod catch_up;
+mod cli;
+mod declines;
+mod faults;
+mod positions;
+mod replicas;
+mod schedules;
+mod suspension;

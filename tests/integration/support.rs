@@ -1,0 +1,249 @@
+//! The test harness: a fresh Postgres database per test, the gateway simulator on an ephemeral
+//! port, and the real `App` driven by a manual clock.
+
+use billingd::billing::RunSummary;
+use billingd::clock::{Clock, ManualClock};
+use billingd::config::{self, Delay, Settings};
+use billingd::domain::money::Money;
+use billingd::domain::schedule::{IntervalUnit, Schedule};
+use billingd::gateway::payroc::CardDetails;
+use billingd::startup::App;
+use billingd::store::Store;
+use billingd::store::accounts::{Account, PayrocCredential, SeriesReference};
+use billingd::store::charges::Charge;
+use billingd::store::subscriptions::{NewSubscription, Subscription};
+use gateway_sim::{RunningSim, SimConfig};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub const API_KEY: &str = "sim-payroc-key";
+pub const CARD_OK: &str = "4539858876047062";
+/// First two sales on its token are soft declines (51), then approvals.
+pub const CARD_SOFT_TWICE: &str = "4000000000000051";
+/// First sale approves, every later one is a closed account (46).
+pub const CARD_CLOSES: &str = "4000000000000046";
+
+/// Admin URL on which CREATE DATABASE works; scripts/test exports it.
+pub fn admin_url() -> String {
+    std::env::var("BILLINGD_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A database of its own for one test, dropped when the test ends.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub async fn create() -> TestDb {
+        let name = format!("billingd_t_{}", &Uuid::new_v4().simple().to_string()[..12]);
+        let admin = sqlx::PgPool::connect(&admin_url())
+            .await
+            .expect("admin connection");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .expect("create test database");
+        admin.close().await;
+        let mut url = reqwest::Url::parse(&admin_url()).unwrap();
+        url.set_path(&name);
+        TestDb {
+            name,
+            url: url.to_string(),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs outside async context; a throwaway runtime on its own thread does it.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(admin) = sqlx::PgPool::connect(&admin_url()).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&admin)
+                    .await;
+                }
+            })
+        })
+        .join();
+    }
+}
+
+/// Settings for a test: the simulator's URLs, quick resends, a short request timeout.
+pub fn test_settings(db_url: &str, sim: &RunningSim) -> Settings {
+    let mut s = Settings::default();
+    s.database.url = db_url.to_owned();
+    s.database.max_connections = 8;
+    s.payroc.api_url = sim.payroc_api_url();
+    s.payroc.identity_url = sim.payroc_identity_url();
+    s.payroc.api_key = Some(config::secret(API_KEY));
+    s.payroc.request_timeout = Delay::secs(2);
+    s.billing.unknown_backoff_min = Delay::millis(10);
+    s.billing.unknown_backoff_max = Delay::millis(50);
+    s.billing.lease = Delay::secs(60);
+    s
+}
+
+pub struct Harness {
+    pub sim: RunningSim,
+    pub db: TestDb,
+    pub clock: ManualClock,
+    pub app: App,
+    pub http: reqwest::Client,
+}
+
+pub fn ts(text: &str) -> Timestamp {
+    text.parse().expect("timestamp literal")
+}
+
+impl Harness {
+    pub async fn start() -> Harness {
+        Harness::with(SimConfig::default(), |_| {}).await
+    }
+
+    pub async fn with(sim_config: SimConfig, tweak: impl FnOnce(&mut Settings)) -> Harness {
+        let sim = gateway_sim::spawn(sim_config, "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("simulator");
+        let db = TestDb::create().await;
+        let mut settings = test_settings(&db.url, &sim);
+        tweak(&mut settings);
+        let clock = ManualClock::new(ts("2027-01-01T00:00:00Z"));
+        let app = App::build(settings, Arc::new(clock.clone()))
+            .await
+            .expect("app");
+        Harness {
+            sim,
+            db,
+            clock,
+            app,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// A second daemon on the same database and simulator (its own pool and worker id).
+    pub async fn replica(&self) -> App {
+        let settings = test_settings(&self.db.url, &self.sim);
+        App::build(settings, Arc::new(self.clock.clone()))
+            .await
+            .expect("replica")
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.app.store
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    pub fn advance_days(&self, days: i64) {
+        self.clock.advance(SignedDuration::from_hours(24 * days));
+    }
+
+    pub async fn run(&self) -> RunSummary {
+        self.app
+            .billing
+            .run_once(self.clock.now())
+            .await
+            .expect("billing run")
+    }
+
+    /// Tokenizes a card at the simulator and registers the account, as `accounts
+    /// register-payroc --card-stdin` does.
+    pub async fn account(&self, card: &str) -> Account {
+        let details: CardDetails = serde_json::from_value(
+            serde_json::json!({"number": card, "expiry": "1230", "cvv": "123"}),
+        )
+        .unwrap();
+        let payroc = self.app.gateways.payroc.as_ref().unwrap();
+        let created = payroc
+            .create_secure_token("3204001", &details)
+            .await
+            .expect("secure token");
+        let cred = PayrocCredential {
+            terminal_id: "3204001".into(),
+            secure_token_id: Some(created.secure_token_id),
+            token: created.token,
+            card_masked: created.card_masked,
+            card_expiry: created.card_expiry,
+        };
+        self.store()
+            .insert_payroc_account(&cred, &SeriesReference::default(), self.now())
+            .await
+            .expect("account")
+    }
+
+    pub async fn subscription(
+        &self,
+        account: &Account,
+        amount: i64,
+        anchor: &str,
+        tz: &str,
+        unit: IntervalUnit,
+        total: Option<u32>,
+    ) -> Subscription {
+        let new = NewSubscription {
+            account_id: account.id,
+            price: Money::charge(amount, "USD").unwrap(),
+            schedule: Schedule::new(anchor.parse().unwrap(), tz, unit, 1, total).unwrap(),
+            merchant_reference: None,
+        };
+        self.store()
+            .insert_subscription(&new, self.now())
+            .await
+            .expect("subscription")
+    }
+
+    pub async fn monthly(&self, account: &Account, amount: i64, anchor: &str) -> Subscription {
+        self.subscription(account, amount, anchor, "UTC", IntervalUnit::Month, None)
+            .await
+    }
+
+    pub async fn charges(&self, sub: &Subscription) -> Vec<Charge> {
+        self.store().charges(Some(sub.id), 1000).await.unwrap()
+    }
+
+    async fn sim_get(&self, path: &str) -> Vec<Value> {
+        self.http
+            .get(format!("{}{path}", self.sim.base_url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Approved sales at the simulator.
+    pub async fn ledger(&self) -> Vec<Value> {
+        self.sim_get("/_sim/ledger").await
+    }
+
+    /// Every POST /payments the simulator received.
+    pub async fn requests(&self) -> Vec<Value> {
+        self.sim_get("/_sim/requests").await
+    }
+
+    pub async fn sim_post(&self, path: &str, body: Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.sim.base_url()))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+    }
+}

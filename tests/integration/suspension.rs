@@ -1,0 +1,169 @@
+//! A terminated card account suspends the account at once and stops every charge on it;
+//! re-initialization with a new token opens a new series.
+
+use crate::support::*;
+use billingd::config::RefusedCycles;
+use billingd::store::accounts::PayrocCredential;
+
+#[tokio::test]
+async fn a_terminated_account_is_suspended_and_nothing_more_is_sent_until_reinitialized() {
+    let h = Harness::start().await;
+    let account = h.account(CARD_CLOSES).await;
+    let healthy = h.account(CARD_OK).await;
+    let a = h.monthly(&account, 1000, "2027-01-01T00:00").await;
+    let b = h.monthly(&account, 500, "2027-01-15T00:00").await;
+    let other = h.monthly(&healthy, 800, "2027-01-01T00:00").await;
+
+    h.clock.set(ts("2027-01-10T00:00:00Z"));
+    assert_eq!(
+        h.run().await.approved,
+        2,
+        "a#1 and the healthy account's #1"
+    );
+    h.clock.set(ts("2027-01-20T00:00:00Z"));
+    let first = h.run().await;
+    // b#1 is the token's second sale: closed account.
+    assert_eq!((first.sent, first.suspended), (1, 1), "{first:?}");
+
+    let suspended = h.store().account(account.id).await.unwrap();
+    assert_eq!(suspended.state, "suspended");
+    assert!(
+        suspended
+            .suspension_reason
+            .as_deref()
+            .unwrap()
+            .contains("46")
+    );
+    for sub in [&a, &b] {
+        assert_eq!(h.store().subscription(sub.id).await.unwrap().status, "held");
+    }
+    let events = h.store().account_events(account.id).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, "account.suspended");
+    assert!(
+        events[0].detail["reinitialization"]
+            .as_str()
+            .unwrap()
+            .contains("secure token")
+    );
+
+    // Months pass: the healthy account is charged, the suspended one is not contacted.
+    let token = account.payroc_token.clone().unwrap();
+    let before = h
+        .requests()
+        .await
+        .iter()
+        .filter(|r| r["token"] == token.as_str())
+        .count();
+    h.clock.set(ts("2027-04-20T00:00:00Z"));
+    let later = h.run().await;
+    assert_eq!(
+        later.approved, 3,
+        "the healthy subscription's Feb, Mar, Apr: {later:?}"
+    );
+    let after = h
+        .requests()
+        .await
+        .iter()
+        .filter(|r| r["token"] == token.as_str())
+        .count();
+    assert_eq!(
+        before, after,
+        "no request for a suspended account's subscriptions"
+    );
+    assert_eq!(h.charges(&other).await.len(), 4);
+
+    // The customer gives new card details: a new token, a new series.
+    let payroc = h.app.gateways.payroc.as_ref().unwrap();
+    let card =
+        serde_json::from_value(serde_json::json!({"number": CARD_OK, "expiry": "1231"})).unwrap();
+    let created = payroc.create_secure_token("3204001", &card).await.unwrap();
+    let cred = PayrocCredential {
+        terminal_id: "3204001".into(),
+        secure_token_id: Some(created.secure_token_id),
+        token: created.token.clone(),
+        card_masked: created.card_masked,
+        card_expiry: created.card_expiry,
+    };
+    let back = h
+        .store()
+        .reinitialize_payroc(account.id, &cred, RefusedCycles::Charge, h.now())
+        .await
+        .unwrap();
+    assert_eq!(back.state, "active");
+    assert!(back.series_payment_id.is_none(), "a new series starts");
+
+    let resumed = h.run().await;
+    // b#1 (refused) + b#2..#4, a#2..#4 — every missed cycle once.
+    assert_eq!(resumed.approved, 7, "{resumed:?}");
+    let ledger = h.ledger().await;
+    let new_sales: Vec<_> = ledger
+        .iter()
+        .filter(|e| e["token"] == created.token.as_str())
+        .collect();
+    assert_eq!(new_sales.len(), 7);
+    assert_eq!(
+        new_sales
+            .iter()
+            .filter(|e| e["sequence"] == "first")
+            .count(),
+        1,
+        "one first payment"
+    );
+    let b_charges = h.charges(&b).await;
+    assert_eq!(
+        b_charges[0].attempt_no, 2,
+        "the refused cycle charged once more, with a new key"
+    );
+    assert!(b_charges.iter().all(|c| c.status == "approved"));
+    let history: Vec<_> = h
+        .store()
+        .account_events(account.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(history, ["account.suspended", "account.reactivated"]);
+}
+
+#[tokio::test]
+async fn a_pickup_answer_terminates_the_account_and_reinitializing_an_active_one_is_refused() {
+    let h = Harness::start().await;
+    let account = h.account(CARD_OK).await;
+    let cred = PayrocCredential {
+        terminal_id: "3204001".into(),
+        secure_token_id: None,
+        token: account.payroc_token.clone().unwrap(),
+        card_masked: None,
+        card_expiry: None,
+    };
+    let err = h
+        .store()
+        .reinitialize_payroc(account.id, &cred, RefusedCycles::Skip, h.now())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("only a suspended account"),
+        "{err}"
+    );
+
+    let sub = h.monthly(&account, 1043, "2027-01-01T00:00").await; // …43: pick up, stolen
+    assert_eq!(h.run().await.suspended, 1);
+    assert_eq!(h.charges(&sub).await[0].status, "held");
+    assert_eq!(
+        h.store().account(account.id).await.unwrap().state,
+        "suspended"
+    );
+
+    h.store()
+        .reinitialize_payroc(account.id, &cred, RefusedCycles::Skip, h.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        h.charges(&sub).await[0].status,
+        "skipped",
+        "refused cycle skipped by policy"
+    );
+    assert_eq!(h.run().await.sent, 0);
+}
