@@ -40,10 +40,10 @@ impl Billing {
     }
 
     async fn try_send(&self, mut charge: ClaimedCharge) -> anyhow::Result<Recorded> {
-        if charge.last_outcome.as_deref() == Some("pending") {
-            if let Some(payment_id) = charge.gateway_payment_id.clone() {
-                return self.settle_pending(&charge, &payment_id).await;
-            }
+        if charge.last_outcome.as_deref() == Some("pending")
+            && let Some(payment_id) = charge.gateway_payment_id.clone()
+        {
+            return self.settle_pending(&charge, &payment_id).await;
         }
         let (sequence, body) = match (charge.sequence.take(), charge.request_body.take()) {
             (Some(s), Some(b)) => (s, b),
@@ -73,21 +73,22 @@ impl Billing {
                 .send_sale(&charge.gateway, charge.idempotency_key, &body)
                 .await;
             let latency_ms = started.elapsed().as_millis() as u64;
-            if answer.outcome == Outcome::Unknown && !self.shutdown.is_cancelled() {
-                if let Some(delay) = backoff.next() {
-                    tracing::warn!(
-                        send_no,
-                        latency_ms,
-                        error = answer.error.as_deref().unwrap_or(""),
-                        retry_in_ms = delay.as_millis() as u64,
-                        "outcome unknown; resending the same request"
-                    );
-                    self.store
-                        .finish_send(attempt_id, &answer, self.clock.now())
-                        .await?;
-                    tokio::time::sleep(delay).await;
-                    continue;
-                }
+            if answer.outcome == Outcome::Unknown
+                && !self.shutdown.is_cancelled()
+                && let Some(delay) = backoff.next()
+            {
+                tracing::warn!(
+                    send_no,
+                    latency_ms,
+                    error = answer.error.as_deref().unwrap_or(""),
+                    retry_in_ms = delay.as_millis() as u64,
+                    "outcome unknown; resending the same request"
+                );
+                self.store
+                    .finish_send(attempt_id, &answer, self.clock.now())
+                    .await?;
+                tokio::time::sleep(delay).await;
+                continue;
             }
             let recorded = self
                 .store

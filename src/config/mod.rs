@@ -63,17 +63,17 @@ pub fn load(explicit: Option<&Path>) -> Result<Settings, ConfigError> {
 /// environment or a `*_file` path may carry one.
 fn refuse_secrets_in_files(figment: &Figment) -> Result<(), ConfigError> {
     for key in ["payroc.api_key"] {
-        if let Some(meta) = figment.find_metadata(key) {
-            if !meta.name.contains("environment") {
-                return Err(ConfigError::invalid(
-                    key,
-                    format!(
-                        "secrets may not be written in {}; set BILLINGD_{} or {key}_file",
-                        meta.name,
-                        key.replace('.', "__").to_uppercase()
-                    ),
-                ));
-            }
+        if let Some(meta) = figment.find_metadata(key)
+            && !meta.name.contains("environment")
+        {
+            return Err(ConfigError::invalid(
+                key,
+                format!(
+                    "secrets may not be written in {}; set BILLINGD_{} or {key}_file",
+                    meta.name,
+                    key.replace('.', "__").to_uppercase()
+                ),
+            ));
         }
     }
     Ok(())

@@ -290,7 +290,7 @@ async fn suspend(
         "subscriptions_held": held,
         "reinitialization": needed,
     });
-    record_event(&mut **tx, c.account_id, "account.suspended", &detail, now).await?;
+    record_event(tx, c.account_id, "account.suspended", &detail, now).await?;
     tracing::warn!(event = "account.suspended", account_id = %c.account_id, charge_id = %c.id,
         reason = %reason, subscriptions_held = held, reinitialization = needed,
         "gateway reports the card account terminated; account suspended");

@@ -48,10 +48,10 @@ impl TokenSource {
     /// A bearer token valid for at least the margin.
     pub async fn bearer(&self) -> Result<Bearer, String> {
         let mut cached = self.cached.lock().await;
-        if let Some(b) = cached.as_ref() {
-            if Instant::now() + self.margin < b.expires_at {
-                return Ok(b.clone());
-            }
+        if let Some(b) = cached.as_ref()
+            && Instant::now() + self.margin < b.expires_at
+        {
+            return Ok(b.clone());
         }
         let fresh = self.authorize().await?;
         *cached = Some(fresh.clone());
