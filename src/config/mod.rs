@@ -47,7 +47,13 @@ pub fn load(explicit: Option<&Path>) -> Result<Settings, ConfigError> {
         }
         figment = figment.merge(Toml::file_exact(path));
     }
-    figment = figment.merge(Env::prefixed("BILLINGD_").split("__").ignore(&["config"]));
+    // Only names with a "__" can be settings (every setting lives in a section); the others
+    // (BILLINGD_CONFIG, the scripts' BILLINGD_TEST_DATABASE_URL, …) are not config keys.
+    figment = figment.merge(
+        Env::prefixed("BILLINGD_")
+            .filter(|key| key.as_str().contains("__"))
+            .split("__"),
+    );
     refuse_secrets_in_files(&figment)?;
     let mut settings: Settings = figment.extract().map_err(describe)?;
     settings.payroc.api_key = secret::resolve(
