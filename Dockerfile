@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 #
 # billingd image.  Build:  docker build -t billingd .
-# Run:  docker run -e BILLINGD_DATABASE__URL=postgres://... -p 8080:8080 billingd
+# Run:  docker run -e BILLINGD_DATABASE__URL=postgres://... -e BILLINGD_PAYROC__API_KEY=... billingd
 # The daemon reads config/default.toml relative to its working directory
 # (/etc/billingd here), plus a file named by --config or BILLINGD_CONFIG.
 
@@ -9,9 +9,8 @@
 # rust:*-slim already ships gcc and libc6-dev, which is all ring (rustls) needs.
 FROM rust:1.95-slim-bookworm AS builder
 WORKDIR /src
-# sqlx query macros must not try to reach a database during the image build;
-# they use the checked-in .sqlx/ data if the code has any.
-ENV SQLX_OFFLINE=true
+# All SQL is checked at run time against the embedded migrations, so the build
+# needs no database (no sqlx offline data to keep in step).
 COPY . .
 # Cache mounts keep the crates.io download and the target dir between builds
 # (BuildKit); the binary is copied out of the cached target dir.
@@ -33,6 +32,5 @@ COPY config/ /etc/billingd/config/
 WORKDIR /etc/billingd
 # Numeric, so that Kubernetes' runAsNonRoot can verify it.
 USER 10001:10001
-EXPOSE 8080
 ENTRYPOINT ["billingd"]
 CMD ["serve"]

@@ -67,3 +67,25 @@ async fn catch_up_latest_charges_only_the_latest_cycle_and_skips_the_rest() {
     assert_eq!(statuses, ["skipped", "skipped", "approved"]);
     assert_eq!(h.ledger().await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tick_that_finds_a_run_in_progress_does_not_start_another() {
+    let sim = SimConfig {
+        slow_delay: std::time::Duration::from_millis(1500),
+        ..SimConfig::default()
+    };
+    let h = Harness::with(sim, |_| {}).await;
+    let account = h.account(CARD_OK).await;
+    h.monthly(&account, 1097, "2027-01-01T00:00").await; // …97: the gateway answers slowly
+    let billing = h.app.billing.clone();
+    let now = h.now();
+    let running = tokio::spawn(async move { billing.run_once(now).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        h.app.billing.tick().await.is_none(),
+        "the overlapping tick was skipped"
+    );
+    let summary = running.await.unwrap().unwrap();
+    assert_eq!(summary.approved, 1, "{summary:?}");
+    assert_eq!(h.ledger().await.len(), 1);
+}

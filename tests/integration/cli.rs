@@ -215,6 +215,27 @@ async fn serve_charges_on_its_heartbeat_and_exits_cleanly_on_sigterm() {
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
+    let sub: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = run(
+        &env,
+        &[
+            "subscriptions",
+            "preview",
+            sub["id"].as_str().unwrap(),
+            "--count",
+            "3",
+        ],
+    );
+    let preview: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let positions: Vec<_> = preview
+        .iter()
+        .map(|p| p["position"]["sequence"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        positions,
+        ["first", "subsequent", "subsequent"],
+        "{preview:?}"
+    );
 
     let mut daemon = billingd(&env, &["serve"])
         .stdout(Stdio::piped())
