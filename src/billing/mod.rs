@@ -104,7 +104,7 @@ impl Billing {
                 break;
             }
         }
-        self.send_all(now, &mut summary).await?;
+        self.send_all(&mut summary).await?;
         summary.duration_ms = started.elapsed().as_millis() as u64;
         summary.log();
         Ok(summary)
@@ -113,11 +113,7 @@ impl Billing {
     /// Claims and sends until nothing sendable is left, keeping up to `max_in_flight` requests
     /// going: a claim is made whenever a slot frees up, so one slow answer does not stall the
     /// rest. Stops claiming on shutdown; what is in flight finishes.
-    async fn send_all(
-        self: &Arc<Self>,
-        now: Timestamp,
-        summary: &mut RunSummary,
-    ) -> anyhow::Result<()> {
+    async fn send_all(self: &Arc<Self>, summary: &mut RunSummary) -> anyhow::Result<()> {
         let slots = Arc::new(Semaphore::new(self.settings.max_in_flight));
         let mut in_flight: JoinSet<send::SendResult> = JoinSet::new();
         loop {
@@ -128,8 +124,15 @@ impl Billing {
                 .available_permits()
                 .min(self.settings.claim_batch as usize);
             let claimed = if free > 0 {
+                // Leases are measured from the current time, not the run's start: a long run
+                // must not hand out leases that are already expired.
                 self.store
-                    .claim_charges(self.worker, now, self.settings.lease.signed(), free as u32)
+                    .claim_charges(
+                        self.worker,
+                        self.clock.now(),
+                        self.settings.lease.signed(),
+                        free as u32,
+                    )
                     .await?
             } else {
                 Vec::new()

@@ -263,10 +263,18 @@ async fn suspend(
     .bind(&a.payment_id)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("UPDATE charges SET status = 'held' WHERE account_id = $1 AND status = 'due'")
-        .bind(c.account_id)
-        .execute(&mut **tx)
-        .await?;
+    // Hold only charges with nothing possibly at the gateway: no request written under their
+    // current key and no live lease. A charge whose last request may have been processed
+    // (unknown, pending, in flight) keeps its key and stays due, so it is settled by a resend
+    // after re-initialization and never re-sent under a new key.
+    sqlx::query(
+        "UPDATE charges SET status = 'held' WHERE account_id = $1 AND status = 'due' \
+         AND request_body IS NULL AND (lease_expires_at IS NULL OR lease_expires_at <= $2)",
+    )
+    .bind(c.account_id)
+    .bind(db_now)
+    .execute(&mut **tx)
+    .await?;
     let held = sqlx::query(
         "UPDATE subscriptions SET status = 'held', updated_at = $2 \
          WHERE account_id = $1 AND status IN ('active', 'past_due')",

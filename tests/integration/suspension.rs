@@ -167,3 +167,55 @@ async fn a_pickup_answer_terminates_the_account_and_reinitializing_an_active_one
     );
     assert_eq!(h.run().await.sent, 0);
 }
+
+#[tokio::test]
+async fn a_charge_whose_outcome_is_unknown_keeps_its_key_through_a_suspension() {
+    let h = Harness::with(gateway_sim::SimConfig::default(), |s| {
+        s.billing.unknown_resends = 0;
+        s.billing.unknown_retry_after = billingd::config::Delay::secs(30 * 86_400);
+    })
+    .await;
+    let account = h.account(CARD_OK).await;
+    h.monthly(&account, 1000, "2027-01-01T00:00").await;
+    let unknown = h.monthly(&account, 1096, "2027-01-02T00:00").await; // …96: 500 on first send
+    h.monthly(&account, 1043, "2027-01-03T00:00").await; // …43: pick up
+    h.clock.set(ts("2027-01-01T12:00:00Z"));
+    assert_eq!(h.run().await.approved, 1);
+    h.clock.set(ts("2027-01-02T12:00:00Z"));
+    assert_eq!(h.run().await.unknown, 1);
+    let before = h.charges(&unknown).await[0].clone();
+    h.clock.set(ts("2027-01-03T12:00:00Z"));
+    assert_eq!(h.run().await.suspended, 1);
+
+    let during = h.charges(&unknown).await[0].clone();
+    assert_eq!(
+        during.status, "due",
+        "a request may have reached the gateway: not held"
+    );
+    assert_eq!(during.idempotency_key, before.idempotency_key);
+
+    let cred = PayrocCredential {
+        terminal_id: "3204001".into(),
+        secure_token_id: None,
+        token: account.payroc_token.clone().unwrap(),
+        card_masked: None,
+        card_expiry: None,
+    };
+    h.store()
+        .reinitialize_payroc(account.id, &cred, RefusedCycles::Skip, h.now())
+        .await
+        .unwrap();
+    h.clock.set(ts("2027-02-01T13:00:00Z")); // past unknown_retry_after
+    h.run().await;
+    let after = h.charges(&unknown).await[0].clone();
+    assert_eq!(after.status, "approved");
+    assert_eq!(
+        after.idempotency_key, before.idempotency_key,
+        "settled under its original key"
+    );
+    let requests = h.requests().await;
+    let sends = requests
+        .iter()
+        .filter(|r| r["idempotencyKey"] == before.idempotency_key.to_string().as_str());
+    assert_eq!(sends.count(), 2, "the 500 and the resend, same key");
+}
