@@ -97,13 +97,7 @@ async fn a_hard_decline_fails_at_once() {
 async fn a_request_the_gateway_rejects_fails_with_the_gateways_words() {
     let h = Harness::start().await;
     let real = h.account(CARD_OK).await;
-    let cred = billingd::store::accounts::PayrocCredential {
-        terminal_id: "3204001".into(),
-        secure_token_id: None,
-        token: "296753000000".into(), // never issued by the gateway
-        card_masked: None,
-        card_expiry: None,
-    };
+    let cred = existing_token("296753000000"); // never issued by the gateway
     let bogus = h
         .store()
         .insert_payroc_account(&cred, &Default::default(), h.now())

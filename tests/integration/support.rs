@@ -160,9 +160,8 @@ impl Harness {
             .expect("billing run")
     }
 
-    /// Tokenizes a card at the simulator and registers the account, as `accounts
-    /// register-payroc --card-stdin` does.
-    pub async fn account(&self, card: &str) -> Account {
+    /// Tokenizes a card at the simulator, as `--card-stdin` does.
+    pub async fn tokenize(&self, card: &str) -> PayrocCredential {
         let details: CardDetails = serde_json::from_value(
             serde_json::json!({"number": card, "expiry": "1230", "cvv": "123"}),
         )
@@ -172,13 +171,18 @@ impl Harness {
             .create_secure_token("3204001", &details)
             .await
             .expect("secure token");
-        let cred = PayrocCredential {
+        PayrocCredential {
             terminal_id: "3204001".into(),
             secure_token_id: Some(created.secure_token_id),
             token: created.token,
             card_masked: created.card_masked,
             card_expiry: created.card_expiry,
-        };
+        }
+    }
+
+    /// Registers an account for a freshly tokenized card.
+    pub async fn account(&self, card: &str) -> Account {
+        let cred = self.tokenize(card).await;
         self.store()
             .insert_payroc_account(&cred, &SeriesReference::default(), self.now())
             .await
@@ -231,6 +235,12 @@ impl Harness {
         self.sim_get("/_sim/ledger").await
     }
 
+    /// How many POST /payments the simulator received for one secure token.
+    pub async fn requests_for_token(&self, token: &str) -> usize {
+        let requests = self.requests().await;
+        requests.iter().filter(|r| r["token"] == token).count()
+    }
+
     /// Every POST /payments the simulator received.
     pub async fn requests(&self) -> Vec<Value> {
         self.sim_get("/_sim/requests").await
@@ -245,5 +255,16 @@ impl Harness {
             .await
             .unwrap();
         assert!(r.status().is_success(), "{path}: {}", r.status());
+    }
+}
+
+/// A credential for a token the test already knows (or a bogus one).
+pub fn existing_token(token: &str) -> PayrocCredential {
+    PayrocCredential {
+        terminal_id: "3204001".into(),
+        secure_token_id: None,
+        token: token.into(),
+        card_masked: None,
+        card_expiry: None,
     }
 }

@@ -3,7 +3,6 @@
 
 use crate::support::*;
 use billingd::config::RefusedCycles;
-use billingd::store::accounts::PayrocCredential;
 
 #[tokio::test]
 async fn a_terminated_account_is_suspended_and_nothing_more_is_sent_until_reinitialized() {
@@ -49,24 +48,14 @@ async fn a_terminated_account_is_suspended_and_nothing_more_is_sent_until_reinit
 
     // Months pass: the healthy account is charged, the suspended one is not contacted.
     let token = account.payroc_token.clone().unwrap();
-    let before = h
-        .requests()
-        .await
-        .iter()
-        .filter(|r| r["token"] == token.as_str())
-        .count();
+    let before = h.requests_for_token(&token).await;
     h.clock.set(ts("2027-04-20T00:00:00Z"));
     let later = h.run().await;
     assert_eq!(
         later.approved, 3,
         "the healthy subscription's Feb, Mar, Apr: {later:?}"
     );
-    let after = h
-        .requests()
-        .await
-        .iter()
-        .filter(|r| r["token"] == token.as_str())
-        .count();
+    let after = h.requests_for_token(&token).await;
     assert_eq!(
         before, after,
         "no request for a suspended account's subscriptions"
@@ -74,17 +63,7 @@ async fn a_terminated_account_is_suspended_and_nothing_more_is_sent_until_reinit
     assert_eq!(h.charges(&other).await.len(), 4);
 
     // The customer gives new card details: a new token, a new series.
-    let payroc = h.app.gateways.payroc.as_ref().unwrap();
-    let card =
-        serde_json::from_value(serde_json::json!({"number": CARD_OK, "expiry": "1231"})).unwrap();
-    let created = payroc.create_secure_token("3204001", &card).await.unwrap();
-    let cred = PayrocCredential {
-        terminal_id: "3204001".into(),
-        secure_token_id: Some(created.secure_token_id),
-        token: created.token.clone(),
-        card_masked: created.card_masked,
-        card_expiry: created.card_expiry,
-    };
+    let cred = h.tokenize(CARD_OK).await;
     let back = h
         .store()
         .reinitialize_payroc(account.id, &cred, RefusedCycles::Charge, h.now())
@@ -99,7 +78,7 @@ async fn a_terminated_account_is_suspended_and_nothing_more_is_sent_until_reinit
     let ledger = h.ledger().await;
     let new_sales: Vec<_> = ledger
         .iter()
-        .filter(|e| e["token"] == created.token.as_str())
+        .filter(|e| e["token"] == cred.token.as_str())
         .collect();
     assert_eq!(new_sales.len(), 7);
     assert_eq!(
@@ -131,13 +110,7 @@ async fn a_terminated_account_is_suspended_and_nothing_more_is_sent_until_reinit
 async fn a_pickup_answer_terminates_the_account_and_reinitializing_an_active_one_is_refused() {
     let h = Harness::start().await;
     let account = h.account(CARD_OK).await;
-    let cred = PayrocCredential {
-        terminal_id: "3204001".into(),
-        secure_token_id: None,
-        token: account.payroc_token.clone().unwrap(),
-        card_masked: None,
-        card_expiry: None,
-    };
+    let cred = existing_token(account.payroc_token.as_deref().unwrap());
     let err = h
         .store()
         .reinitialize_payroc(account.id, &cred, RefusedCycles::Skip, h.now())
@@ -194,13 +167,7 @@ async fn a_charge_whose_outcome_is_unknown_keeps_its_key_through_a_suspension() 
     );
     assert_eq!(during.idempotency_key, before.idempotency_key);
 
-    let cred = PayrocCredential {
-        terminal_id: "3204001".into(),
-        secure_token_id: None,
-        token: account.payroc_token.clone().unwrap(),
-        card_masked: None,
-        card_expiry: None,
-    };
+    let cred = existing_token(account.payroc_token.as_deref().unwrap());
     h.store()
         .reinitialize_payroc(account.id, &cred, RefusedCycles::Skip, h.now())
         .await
