@@ -54,6 +54,13 @@ impl App {
             Arc::clone(&self.billing),
         )
         .await?;
+        if let Some(payroc) = &self.gateways.payroc {
+            match payroc.check_credentials().await {
+                Ok(()) => tracing::info!("Payroc credentials accepted"),
+                // Not fatal: the gateway may be down now and up by the first due charge.
+                Err(e) => tracing::error!(error = %e, "Payroc credentials check failed"),
+            }
+        }
         tracing::info!(worker_id = %self.billing.worker_id(), "billingd running");
         signal.await;
         tracing::info!("shutdown requested; no new charges will be claimed");

@@ -49,6 +49,12 @@ impl PayrocClient {
         })
     }
 
+    /// Fetches a bearer token, so a wrong API key or unreachable identity service shows up in
+    /// the logs at start rather than at the first due charge.
+    pub async fn check_credentials(&self) -> Result<(), String> {
+        self.tokens.bearer().await.map(|_| ())
+    }
+
     pub fn sale_body(&self, spec: &SaleSpec<'_>) -> Result<String, GatewayError> {
         let c = spec.charge;
         let missing = |what: &str| {
