@@ -3,16 +3,22 @@
 //! fine, because Postgres, not the scheduler, knows what is due.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 use crate::billing::Billing;
 
 pub struct Heartbeat {
     scheduler: JobScheduler,
+    running: Arc<AtomicBool>,
 }
 
 impl Heartbeat {
-    pub async fn start(billing_cron: &str, billing: Arc<Billing>) -> anyhow::Result<Self> {
+    pub async fn start(
+        billing_cron: &str,
+        billing: Arc<Billing>,
+        running: Arc<AtomicBool>,
+    ) -> anyhow::Result<Self> {
         let scheduler = JobScheduler::new().await?;
         let job = Job::new_async(billing_cron, move |_id, _lock| {
             let billing = Arc::clone(&billing);
@@ -24,11 +30,13 @@ impl Heartbeat {
         .map_err(|e| anyhow::anyhow!("scheduler.billing_cron {billing_cron:?}: {e}"))?;
         scheduler.add(job).await?;
         scheduler.start().await?;
+        running.store(true, Ordering::Relaxed);
         tracing::info!(billing_cron, "billing heartbeat started");
-        Ok(Heartbeat { scheduler })
+        Ok(Heartbeat { scheduler, running })
     }
 
     pub async fn stop(mut self) {
+        self.running.store(false, Ordering::Relaxed);
         if let Err(e) = self.scheduler.shutdown().await {
             tracing::warn!(error = %e, "scheduler did not shut down cleanly");
         }

@@ -2,9 +2,13 @@
 //! `App`, with a manual clock and the gateway simulator's URLs.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::api::ApiState;
 use crate::billing::Billing;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -19,6 +23,12 @@ pub struct App {
     pub gateways: Gateways,
     pub billing: Arc<Billing>,
     pub shutdown: CancellationToken,
+    pub clock: Arc<dyn Clock>,
+    /// Set while the billing heartbeat runs (reported by /readyz).
+    pub scheduler_running: Arc<AtomicBool>,
+    /// Bound at build time, so "address in use" is a start-up error, not a late surprise.
+    api_listener: Option<tokio::net::TcpListener>,
+    api_addr: Option<SocketAddr>,
 }
 
 impl App {
@@ -32,26 +42,77 @@ impl App {
         let billing = Billing::new(
             store.clone(),
             gateways.clone(),
-            clock,
+            clock.clone(),
             settings.billing.clone(),
             shutdown.clone(),
         );
+        let (api_listener, api_addr) = if settings.api.enabled {
+            if settings.api.admin_token.is_none() {
+                anyhow::bail!(
+                    "api.admin_token is not set: set BILLINGD_API__ADMIN_TOKEN or api.admin_token_file \
+                     (or api.enabled = false)"
+                );
+            }
+            let listener = tokio::net::TcpListener::bind(&settings.api.listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("api.listen {}: {e}", settings.api.listen))?;
+            let addr = listener.local_addr()?;
+            (Some(listener), Some(addr))
+        } else {
+            (None, None)
+        };
         Ok(App {
             settings,
             store,
             gateways,
             billing,
             shutdown,
+            clock,
+            scheduler_running: Arc::new(AtomicBool::new(false)),
+            api_listener,
+            api_addr,
         })
+    }
+
+    /// Where the admin API listens (the real port when configured with port 0).
+    pub fn api_addr(&self) -> Option<SocketAddr> {
+        self.api_addr
+    }
+
+    pub fn api_state(&self) -> Option<ApiState> {
+        Some(ApiState {
+            store: self.store.clone(),
+            gateways: self.gateways.clone(),
+            clock: self.clock.clone(),
+            settings: Arc::new(self.settings.clone()),
+            admin_token: Arc::new(self.settings.api.admin_token.clone()?),
+            scheduler_running: self.scheduler_running.clone(),
+        })
+    }
+
+    /// Starts serving the admin API until the app's shutdown token is cancelled.
+    pub fn start_api(&mut self) -> Option<JoinHandle<std::io::Result<()>>> {
+        let listener = self.api_listener.take()?;
+        let state = self.api_state()?;
+        let (router, _) = crate::api::router(state);
+        let shutdown = self.shutdown.clone();
+        tracing::info!(listen = %self.api_addr?, "admin API listening");
+        Some(tokio::spawn(crate::api::serve(
+            listener,
+            router,
+            async move { shutdown.cancelled().await },
+        )))
     }
 
     /// Runs the heartbeat until `signal` completes, then stops claiming, gives in-flight
     /// requests `billing.shutdown_grace` to finish, and returns. Whatever is cut off keeps its
     /// lease and idempotency key and is finished by the next daemon to claim it.
-    pub async fn run_until(self, signal: impl Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn run_until(mut self, signal: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let api = self.start_api();
         let heartbeat = Heartbeat::start(
             &self.settings.scheduler.billing_cron,
             Arc::clone(&self.billing),
+            self.scheduler_running.clone(),
         )
         .await?;
         if let Some(payroc) = &self.gateways.payroc {
@@ -74,6 +135,10 @@ impl App {
                 grace_secs = grace.as_secs(),
                 "grace period over with charges in flight; they resume after their leases expire"
             );
+        }
+        if let Some(api) = api {
+            // Cancelled above; in-flight API requests finish, then the server task ends.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), api).await;
         }
         self.store.pool().close().await;
         Ok(())

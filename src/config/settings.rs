@@ -13,6 +13,7 @@ use crate::domain::outcome::OutcomeTable;
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub database: DatabaseSettings,
+    pub api: ApiSettings,
     pub scheduler: SchedulerSettings,
     pub billing: BillingSettings,
     pub payroc: PayrocSettings,
@@ -38,6 +39,32 @@ impl Default for DatabaseSettings {
             max_connections: 16,
             acquire_timeout: Delay::secs(5),
             migrate_on_start: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiSettings {
+    pub enabled: bool,
+    /// Address of the admin API, health and metrics; loopback unless you mean otherwise.
+    pub listen: String,
+    /// From BILLINGD_API__ADMIN_TOKEN; never written to a config file.
+    #[serde(skip_serializing)]
+    pub admin_token: Option<SecretString>,
+    pub admin_token_file: Option<PathBuf>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings {
+            enabled: true,
+            listen: "127.0.0.1:8080".into(),
+            admin_token: None,
+            admin_token_file: None,
+            max_body_bytes: 64 * 1024,
         }
     }
 }

@@ -4,6 +4,7 @@ use super::{ConfigError, Settings};
 
 pub fn settings(s: &Settings) -> Result<(), ConfigError> {
     database(s)?;
+    api(s)?;
     scheduler(s)?;
     billing(s)?;
     payroc(s)?;
@@ -40,6 +41,25 @@ fn database(s: &Settings) -> Result<(), ConfigError> {
         return Err(ConfigError::invalid(
             "database.max_connections",
             "must be at least 2 (one for claiming, one for recording outcomes)",
+        ));
+    }
+    Ok(())
+}
+
+fn api(s: &Settings) -> Result<(), ConfigError> {
+    if s.api.listen.parse::<std::net::SocketAddr>().is_err() {
+        return Err(ConfigError::invalid(
+            "api.listen",
+            format!(
+                "{:?} is not an IP address and port (e.g. \"127.0.0.1:8080\")",
+                s.api.listen
+            ),
+        ));
+    }
+    if s.api.max_body_bytes < 1024 {
+        return Err(ConfigError::invalid(
+            "api.max_body_bytes",
+            "must be at least 1024",
         ));
     }
     Ok(())

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod charges;
 pub mod claims;
+pub mod gauges;
 pub mod materialize;
 pub mod outcomes;
 pub mod subscriptions;
@@ -67,5 +68,27 @@ impl Store {
             .run(&self.pool)
             .await
             .map_err(|e| anyhow::anyhow!("applying migrations failed: {e}"))
+    }
+}
+
+impl Store {
+    /// The database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Every migration this binary carries is applied, and nothing else is.
+    pub async fn migrations_current(&self) -> Result<bool, StoreError> {
+        let applied: Vec<(i64,)> =
+            sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+                .fetch_all(&self.pool)
+                .await?;
+        let expected: Vec<i64> = MIGRATOR
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .map(|m| m.version)
+            .collect();
+        Ok(applied.into_iter().map(|(v,)| v).collect::<Vec<_>>() == expected)
     }
 }

@@ -14,6 +14,7 @@ fn billingd(envs: &[(&str, String)], args: &[&str]) -> Command {
         "BILLINGD_CONFIG",
         "BILLINGD_DATABASE__URL",
         "BILLINGD_PAYROC__API_KEY",
+        "BILLINGD_API__ADMIN_TOKEN",
         "RUST_LOG",
     ] {
         cmd.env_remove(key);

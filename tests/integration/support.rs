@@ -19,6 +19,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 pub const API_KEY: &str = "sim-payroc-key";
+pub const ADMIN_TOKEN: &str = "test-admin-token";
 pub const CARD_OK: &str = "4539858876047062";
 /// First two sales on its token are soft declines (51), then approvals.
 pub const CARD_SOFT_TWICE: &str = "4000000000000051";
@@ -85,6 +86,8 @@ pub fn test_settings(db_url: &str, sim: &RunningSim) -> Settings {
     let mut s = Settings::default();
     s.database.url = db_url.to_owned();
     s.database.max_connections = 8;
+    s.api.listen = "127.0.0.1:0".into();
+    s.api.admin_token = Some(config::secret(ADMIN_TOKEN));
     s.payroc.api_url = sim.payroc_api_url();
     s.payroc.identity_url = sim.payroc_identity_url();
     s.payroc.api_key = Some(config::secret(API_KEY));
