@@ -154,6 +154,8 @@ async fn serve_charges_on_its_heartbeat_and_exits_cleanly_on_sigterm() {
             "BILLINGD_SCHEDULER__BILLING_CRON",
             "* * * * * *".to_string(),
         ),
+        ("BILLINGD_API__LISTEN", "127.0.0.1:0".to_string()),
+        ("BILLINGD_API__ADMIN_TOKEN", ADMIN_TOKEN.to_string()),
     ];
     let mut register = billingd(
         &env,
@@ -250,10 +252,15 @@ async fn serve_charges_on_its_heartbeat_and_exits_cleanly_on_sigterm() {
         if charges.iter().any(|c| c.status == "approved") {
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "no approved charge within 30s: {charges:?}"
-        );
+        if Instant::now() > deadline {
+            let _ = daemon.kill();
+            let out = daemon.wait_with_output().unwrap();
+            panic!(
+                "no approved charge within 30s: {charges:?}\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let status = Command::new("kill")
