@@ -33,6 +33,7 @@ pub struct App {
 
 impl App {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+        crate::metrics::install();
         let store = Store::connect(&settings.database).await?;
         if settings.database.migrate_on_start {
             store.migrate().await?;

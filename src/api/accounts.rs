@@ -1,8 +1,315 @@
-//! (stub)
+//! /v1/accounts: payment accounts (stored gateway credentials).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
 
 use super::ApiState;
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::pagination::{List, window};
+use super::problem::{ApiError, ApiResult, Problem};
+use super::views::AccountView;
+use crate::config::RefusedCycles;
+use crate::gateway::payroc::{CardDetails, TokenError};
+use crate::store::accounts::{PayrocCredential, SeriesReference};
 
 pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
+        .routes(routes!(create_account, list_accounts))
+        .routes(routes!(get_account))
+        .routes(routes!(suspend_account))
+        .routes(routes!(reinitialize_account))
+}
+
+/// Register a payment account: an existing gateway token, or card details that are tokenized
+/// at the gateway and never stored.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccount {
+    /// `payroc`
+    gateway: String,
+    processing_terminal_id: String,
+    /// An existing Payroc secure token. Exactly one of `secure_token` and `card`.
+    secure_token: Option<ExistingToken>,
+    /// Card details to tokenize at Payroc (`POST /processing-terminals/{id}/secure-tokens`).
+    card: Option<CardInput>,
+    /// Continue an existing stored-credential series instead of opening one.
+    series: Option<SeriesInput>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExistingToken {
+    token: String,
+    secure_token_id: Option<String>,
+    /// For display, e.g. `453985******7062`.
+    card_masked: Option<String>,
+    /// MMYY
+    card_expiry: Option<String>,
+}
+
+/// Card details; sent to the gateway, never stored or logged.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CardInput {
+    number: String,
+    /// MMYY
+    expiry: String,
+    cvv: Option<String>,
+    holder: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesInput {
+    payment_id: String,
+    scheme_reference: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuspendAccount {
+    /// Why, for the account's history.
+    reason: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReinitializeAccount {
+    /// Default: the account's current terminal.
+    processing_terminal_id: Option<String>,
+    secure_token: Option<ExistingToken>,
+    card: Option<CardInput>,
+    /// `charge` (default from config) the cycles the terminated account refused, or `skip` them.
+    #[schema(value_type = Option<String>)]
+    refused_cycles: Option<RefusedCycles>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AccountQuery {
+    /// `active` | `suspended` | `closed`
+    state: Option<String>,
+    /// 1–200, default 50.
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+#[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = CreateAccount,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the stored answer for a repeat")),
+    responses((status = 201, body = AccountView), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 502, body = Problem, description = "the gateway could not tokenize the card")))]
+async fn create_account(
+    State(state): State<ApiState>,
+    ApiJson(body): ApiJson<CreateAccount>,
+) -> ApiResult<(StatusCode, Json<AccountView>)> {
+    if body.gateway != "payroc" {
+        return Err(ApiError::invalid(
+            "gateway",
+            format!("{:?} is not supported (supported: payroc)", body.gateway),
+        ));
+    }
+    let terminal = non_empty("processing_terminal_id", &body.processing_terminal_id, 50)?;
+    let cred = credential(&state, terminal, body.secure_token, body.card).await?;
+    let series = match body.series {
+        Some(s) => SeriesReference {
+            payment_id: Some(non_empty("series.payment_id", &s.payment_id, 100)?.to_owned()),
+            scheme_reference: s.scheme_reference,
+        },
+        None => SeriesReference::default(),
+    };
+    let account = state
+        .store
+        .insert_payroc_account(&cred, &series, state.clock.now())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AccountView::of(account, Some(Vec::new()))),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/accounts", tag = "accounts", params(AccountQuery),
+    responses((status = 200, body = List<AccountView>), (status = 422, body = Problem)))]
+async fn list_accounts(
+    State(state): State<ApiState>,
+    ApiQuery(q): ApiQuery<AccountQuery>,
+) -> ApiResult<Json<List<AccountView>>> {
+    let (limit, cursor) = window(q.limit, q.cursor.as_deref())?;
+    if let Some(s) = q.state.as_deref() {
+        one_of("state", s, &["active", "suspended", "closed"])?;
+    }
+    let page = state
+        .store
+        .list_accounts(q.state.as_deref(), cursor, limit)
+        .await?;
+    Ok(Json(List::from_page(page, |a| AccountView::of(a, None))))
+}
+
+#[utoipa::path(get, path = "/v1/accounts/{id}", tag = "accounts", params(("id" = Uuid, Path)),
+    responses((status = 200, body = AccountView), (status = 404, body = Problem)))]
+async fn get_account(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<AccountView>> {
+    let account = state.store.account(id).await?;
+    let history = state.store.account_events(id).await?;
+    Ok(Json(AccountView::of(account, Some(history))))
+}
+
+/// Stop charging an account now: its subscriptions are held until it is re-initialized.
+#[utoipa::path(post, path = "/v1/accounts/{id}/suspend", tag = "accounts", params(("id" = Uuid, Path)),
+    request_body = SuspendAccount,
+    responses((status = 200, body = AccountView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn suspend_account(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<SuspendAccount>,
+) -> ApiResult<Json<AccountView>> {
+    let reason = non_empty("reason", &body.reason, 500)?;
+    let account = state
+        .store
+        .suspend_account(id, reason, state.clock.now())
+        .await?;
+    let history = state.store.account_events(id).await?;
+    Ok(Json(AccountView::of(account, Some(history))))
+}
+
+/// Bring a suspended account back with a new secure token (or card): the next charge opens a
+/// new series as `first`, held subscriptions resume, refused cycles are charged once or skipped.
+#[utoipa::path(post, path = "/v1/accounts/{id}/reinitialize", tag = "accounts", params(("id" = Uuid, Path)),
+    request_body = ReinitializeAccount,
+    responses((status = 200, body = AccountView), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem), (status = 502, body = Problem)))]
+async fn reinitialize_account(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<ReinitializeAccount>,
+) -> ApiResult<Json<AccountView>> {
+    let current = state.store.account(id).await?;
+    if current.state != "suspended" {
+        return Err(ApiError::conflict(format!(
+            "payment account {id} is {}; only a suspended account can be re-initialized",
+            current.state
+        )));
+    }
+    let terminal = match body.processing_terminal_id.as_deref() {
+        Some(t) => non_empty("processing_terminal_id", t, 50)?.to_owned(),
+        None => current.payroc_terminal_id.clone().unwrap_or_default(),
+    };
+    let cred = credential(&state, &terminal, body.secure_token, body.card).await?;
+    let refused = body
+        .refused_cycles
+        .unwrap_or(state.settings.billing.refused_cycles);
+    let account = state
+        .store
+        .reinitialize_payroc(id, &cred, refused, state.clock.now())
+        .await?;
+    let history = state.store.account_events(id).await?;
+    Ok(Json(AccountView::of(account, Some(history))))
+}
+
+/// An existing token as given, or a new one made from card details at the gateway.
+async fn credential(
+    state: &ApiState,
+    terminal: &str,
+    token: Option<ExistingToken>,
+    card: Option<CardInput>,
+) -> ApiResult<PayrocCredential> {
+    match (token, card) {
+        (Some(t), None) => Ok(PayrocCredential {
+            terminal_id: terminal.to_owned(),
+            secure_token_id: t.secure_token_id,
+            token: non_empty("secure_token.token", &t.token, 200)?.to_owned(),
+            card_masked: t.card_masked,
+            card_expiry: t.card_expiry,
+        }),
+        (None, Some(card)) => {
+            let details = card_details(card)?;
+            let payroc = state.gateways.payroc.as_ref().ok_or_else(|| {
+                ApiError::unavailable("the Payroc gateway is not enabled in this daemon")
+            })?;
+            let created = payroc
+                .create_secure_token(terminal, &details)
+                .await
+                .map_err(|e| match e {
+                    TokenError::Rejected(m) => ApiError::invalid("card", m),
+                    TokenError::Unavailable(m) => ApiError::bad_gateway(m),
+                })?;
+            Ok(PayrocCredential {
+                terminal_id: terminal.to_owned(),
+                secure_token_id: Some(created.secure_token_id),
+                token: created.token,
+                card_masked: created.card_masked,
+                card_expiry: created.card_expiry,
+            })
+        }
+        (Some(_), Some(_)) => Err(ApiError::invalid(
+            "card",
+            "send either secure_token or card, not both",
+        )),
+        (None, None) => Err(ApiError::invalid(
+            "secure_token",
+            "send a secure_token or card details",
+        )),
+    }
+}
+
+/// Checks the shape of card details without ever echoing them back.
+fn card_details(card: CardInput) -> ApiResult<CardDetails> {
+    let digits = card
+        .number
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>();
+    if !(12..=19).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::invalid("card.number", "must be 12 to 19 digits"));
+    }
+    let expiry_ok = card.expiry.len() == 4
+        && card.expiry.bytes().all(|b| b.is_ascii_digit())
+        && matches!(card.expiry[..2].parse::<u8>(), Ok(1..=12));
+    if !expiry_ok {
+        return Err(ApiError::invalid("card.expiry", "must be MMYY, e.g. 0330"));
+    }
+    if let Some(cvv) = &card.cvv
+        && (!(3..=4).contains(&cvv.len()) || !cvv.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(ApiError::invalid("card.cvv", "must be 3 or 4 digits"));
+    }
+    Ok(CardDetails {
+        number: digits.into(),
+        expiry: card.expiry,
+        cvv: card.cvv.map(Into::into),
+        holder: card.holder,
+    })
+}
+
+pub fn non_empty<'a>(field: &str, value: &'a str, max: usize) -> ApiResult<&'a str> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(ApiError::invalid(field, "must not be empty"));
+    }
+    if v.chars().count() > max {
+        return Err(ApiError::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(v)
+}
+
+pub fn one_of(field: &str, value: &str, allowed: &[&str]) -> ApiResult<()> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!("{value:?} is not one of {}", allowed.join(", ")),
+        ))
+    }
 }

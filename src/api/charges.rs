@@ -1,8 +1,117 @@
-//! (stub)
+//! /v1/charges and /v1/subscriptions/{id}/charges: what was billed, and every request sent.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
 
 use super::ApiState;
+use super::accounts::one_of;
+use super::extract::{ApiPath, ApiQuery};
+use super::pagination::{List, window};
+use super::problem::{ApiError, ApiResult, Problem};
+use super::views::{AttemptView, ChargeDetail, ChargeView};
+use crate::store::listing::ChargeFilter;
+
+const STATUSES: &[&str] = &["due", "approved", "failed", "held", "skipped", "cancelled"];
 
 pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
+        .routes(routes!(list_charges))
+        .routes(routes!(get_charge))
+        .routes(routes!(list_subscription_charges))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChargeQuery {
+    /// `due` | `approved` | `failed` | `held` | `skipped` | `cancelled`
+    status: Option<String>,
+    subscription_id: Option<Uuid>,
+    account_id: Option<Uuid>,
+    /// Charges due at or after this instant (RFC 3339).
+    due_from: Option<DateTime<Utc>>,
+    /// Charges due before this instant (RFC 3339).
+    due_to: Option<DateTime<Utc>>,
+    /// 1–200, default 50.
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SubscriptionChargeQuery {
+    status: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/charges", tag = "charges", params(ChargeQuery),
+    responses((status = 200, body = List<ChargeView>), (status = 422, body = Problem)))]
+async fn list_charges(
+    State(state): State<ApiState>,
+    ApiQuery(q): ApiQuery<ChargeQuery>,
+) -> ApiResult<Json<List<ChargeView>>> {
+    let filter = ChargeFilter {
+        status: q.status,
+        subscription_id: q.subscription_id,
+        account_id: q.account_id,
+        due_from: q.due_from,
+        due_to: q.due_to,
+    };
+    list(&state, filter, q.limit, q.cursor.as_deref()).await
+}
+
+#[utoipa::path(get, path = "/v1/subscriptions/{id}/charges", tag = "charges",
+    params(("id" = Uuid, Path), SubscriptionChargeQuery),
+    responses((status = 200, body = List<ChargeView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn list_subscription_charges(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<SubscriptionChargeQuery>,
+) -> ApiResult<Json<List<ChargeView>>> {
+    state.store.subscription(id).await?;
+    let filter = ChargeFilter {
+        status: q.status,
+        subscription_id: Some(id),
+        ..ChargeFilter::default()
+    };
+    list(&state, filter, q.limit, q.cursor.as_deref()).await
+}
+
+#[utoipa::path(get, path = "/v1/charges/{id}", tag = "charges", params(("id" = Uuid, Path)),
+    responses((status = 200, body = ChargeDetail), (status = 404, body = Problem)))]
+async fn get_charge(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<ChargeDetail>> {
+    let charge = state.store.charge(id).await?;
+    let attempts = state.store.charge_attempts(id).await?;
+    Ok(Json(ChargeDetail {
+        charge: charge.into(),
+        attempts: attempts.into_iter().map(AttemptView::from).collect(),
+    }))
+}
+
+async fn list(
+    state: &ApiState,
+    filter: ChargeFilter,
+    limit: Option<i64>,
+    cursor: Option<&str>,
+) -> ApiResult<Json<List<ChargeView>>> {
+    let (limit, cursor) = window(limit, cursor)?;
+    if let Some(s) = filter.status.as_deref() {
+        one_of("status", s, STATUSES)?;
+    }
+    if let (Some(from), Some(to)) = (filter.due_from, filter.due_to)
+        && from > to
+    {
+        return Err(ApiError::invalid("due_from", "must not be after due_to"));
+    }
+    let page = state.store.list_charges(&filter, cursor, limit).await?;
+    Ok(Json(List::from_page(page, ChargeView::from)))
 }

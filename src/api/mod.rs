@@ -12,7 +12,9 @@ mod openapi;
 mod pagination;
 mod preview;
 pub mod problem;
+mod schedule_input;
 mod subscriptions;
+mod views;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -1,8 +1,267 @@
-//! (stub)
+//! /v1/subscriptions: create, read, list, and the lifecycle (pause, resume, cancel, amount).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
 
 use super::ApiState;
+use super::accounts::{non_empty, one_of};
+use super::extract::{ApiJson, ApiJsonOrEmpty, ApiPath, ApiQuery};
+use super::pagination::{List, window};
+use super::problem::{ApiError, ApiResult, Problem};
+use super::schedule_input::ScheduleInput;
+use super::views::SubscriptionView;
+use crate::domain::money::Money;
+use crate::store::listing::SubscriptionFilter;
+use crate::store::subscriptions::NewSubscription;
+
+/// Amounts above this are refused as certainly a mistake (ten billion major units).
+const MAX_AMOUNT: i64 = 1_000_000_000_000;
+const STATUSES: &[&str] = &[
+    "active",
+    "paused",
+    "past_due",
+    "held",
+    "completed",
+    "cancelled",
+];
 
 pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
+        .routes(routes!(create_subscription, list_subscriptions))
+        .routes(routes!(get_subscription, update_subscription))
+        .routes(routes!(pause_subscription))
+        .routes(routes!(resume_subscription))
+        .routes(routes!(cancel_subscription))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSubscription {
+    account_id: Uuid,
+    /// Minor units (cents), > 0.
+    amount: i64,
+    /// ISO 4217, e.g. `USD`.
+    currency: String,
+    schedule: ScheduleInput,
+    /// Your own reference, searchable.
+    merchant_reference: Option<String>,
+    /// Your own key/value data, returned as given.
+    #[schema(value_type = Option<Object>)]
+    metadata: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Change what the next cycles charge, or your reference and metadata.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSubscription {
+    /// New amount in minor units, for every cycle not yet due.
+    amount: Option<i64>,
+    merchant_reference: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    metadata: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CancelSubscription {
+    /// true: bill nothing more but end when the current period ends; false (default): now.
+    #[serde(default)]
+    at_period_end: bool,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SubscriptionQuery {
+    /// `active` | `paused` | `past_due` | `held` | `completed` | `cancelled`
+    status: Option<String>,
+    account_id: Option<Uuid>,
+    merchant_reference: Option<String>,
+    /// 1–200, default 50.
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+#[utoipa::path(post, path = "/v1/subscriptions", tag = "subscriptions", request_body = CreateSubscription,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the stored answer for a repeat")),
+    responses((status = 201, body = SubscriptionView), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_subscription(
+    State(state): State<ApiState>,
+    ApiJson(body): ApiJson<CreateSubscription>,
+) -> ApiResult<(StatusCode, Json<SubscriptionView>)> {
+    let price = price(body.amount, &body.currency)?;
+    let schedule = body.schedule.validate("schedule")?;
+    let reference = reference(body.merchant_reference.as_deref())?;
+    let metadata = metadata(body.metadata)?;
+    // The account must exist: a 404 that names it, not a foreign-key 409.
+    state.store.account(body.account_id).await.map_err(|_| {
+        ApiError::invalid(
+            "account_id",
+            format!("payment account {} does not exist", body.account_id),
+        )
+    })?;
+    let new = NewSubscription {
+        account_id: body.account_id,
+        price,
+        schedule,
+        merchant_reference: reference,
+        metadata: metadata.unwrap_or_else(|| serde_json::json!({})),
+    };
+    let sub = state
+        .store
+        .insert_subscription(&new, state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(sub.into())))
+}
+
+#[utoipa::path(get, path = "/v1/subscriptions", tag = "subscriptions", params(SubscriptionQuery),
+    responses((status = 200, body = List<SubscriptionView>), (status = 422, body = Problem)))]
+async fn list_subscriptions(
+    State(state): State<ApiState>,
+    ApiQuery(q): ApiQuery<SubscriptionQuery>,
+) -> ApiResult<Json<List<SubscriptionView>>> {
+    let (limit, cursor) = window(q.limit, q.cursor.as_deref())?;
+    if let Some(s) = q.status.as_deref() {
+        one_of("status", s, STATUSES)?;
+    }
+    let filter = SubscriptionFilter {
+        status: q.status,
+        account_id: q.account_id,
+        merchant_reference: q.merchant_reference,
+    };
+    let page = state
+        .store
+        .list_subscriptions(&filter, cursor, limit)
+        .await?;
+    Ok(Json(List::from_page(page, SubscriptionView::from)))
+}
+
+#[utoipa::path(get, path = "/v1/subscriptions/{id}", tag = "subscriptions", params(("id" = Uuid, Path)),
+    responses((status = 200, body = SubscriptionView), (status = 404, body = Problem)))]
+async fn get_subscription(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<SubscriptionView>> {
+    Ok(Json(state.store.subscription(id).await?.into()))
+}
+
+/// A new amount applies to every cycle not yet due; a cycle's amount is fixed when it falls due.
+#[utoipa::path(patch, path = "/v1/subscriptions/{id}", tag = "subscriptions", params(("id" = Uuid, Path)),
+    request_body = UpdateSubscription,
+    responses((status = 200, body = SubscriptionView), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_subscription(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<UpdateSubscription>,
+) -> ApiResult<Json<SubscriptionView>> {
+    let current = state.store.subscription(id).await?;
+    let now = state.clock.now();
+    let reference = match body.merchant_reference.as_deref() {
+        Some(r) => Some(reference(Some(r))?),
+        None => None,
+    };
+    let metadata = metadata(body.metadata)?;
+    if let Some(amount) = body.amount {
+        price(amount, &current.currency)?;
+        state.store.change_amount(id, amount, now).await?;
+    }
+    let sub = if reference.is_some() || metadata.is_some() {
+        state
+            .store
+            .annotate_subscription(id, reference, metadata, now)
+            .await?
+    } else {
+        state.store.subscription(id).await?
+    };
+    Ok(Json(sub.into()))
+}
+
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/pause", tag = "subscriptions", params(("id" = Uuid, Path)),
+    responses((status = 200, body = SubscriptionView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn pause_subscription(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<SubscriptionView>> {
+    Ok(Json(
+        state
+            .store
+            .pause_subscription(id, state.clock.now())
+            .await?
+            .into(),
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/resume", tag = "subscriptions", params(("id" = Uuid, Path)),
+    responses((status = 200, body = SubscriptionView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn resume_subscription(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<SubscriptionView>> {
+    Ok(Json(
+        state
+            .store
+            .resume_subscription(id, state.clock.now())
+            .await?
+            .into(),
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/subscriptions/{id}/cancel", tag = "subscriptions", params(("id" = Uuid, Path)),
+    request_body = CancelSubscription,
+    responses((status = 200, body = SubscriptionView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn cancel_subscription(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJsonOrEmpty(body): ApiJsonOrEmpty<CancelSubscription>,
+) -> ApiResult<Json<SubscriptionView>> {
+    Ok(Json(
+        state
+            .store
+            .cancel_subscription(id, body.at_period_end, state.clock.now())
+            .await?
+            .into(),
+    ))
+}
+
+fn price(amount: i64, currency: &str) -> ApiResult<Money> {
+    if amount <= 0 {
+        return Err(ApiError::invalid(
+            "amount",
+            "must be a positive number of minor units (cents)",
+        ));
+    }
+    if amount > MAX_AMOUNT {
+        return Err(ApiError::invalid(
+            "amount",
+            format!("must be at most {MAX_AMOUNT} minor units"),
+        ));
+    }
+    Money::charge(amount, currency).map_err(|e| ApiError::invalid("currency", e.to_string()))
+}
+
+fn reference(value: Option<&str>) -> ApiResult<Option<String>> {
+    value
+        .map(|r| non_empty("merchant_reference", r, 200).map(str::to_owned))
+        .transpose()
+}
+
+fn metadata(
+    value: Option<serde_json::Map<String, serde_json::Value>>,
+) -> ApiResult<Option<serde_json::Value>> {
+    let Some(map) = value else { return Ok(None) };
+    if map.len() > 50 {
+        return Err(ApiError::invalid("metadata", "at most 50 keys"));
+    }
+    let value = serde_json::Value::Object(map);
+    if value.to_string().len() > 8 * 1024 {
+        return Err(ApiError::invalid("metadata", "at most 8 KiB of JSON"));
+    }
+    Ok(Some(value))
 }

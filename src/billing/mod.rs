@@ -105,6 +105,9 @@ impl Billing {
             }
         }
         self.send_all(&mut summary).await?;
+        // Completed runs only: a failed run is logged by `tick`, and a runs counter that stops
+        // increasing is the alert that billing is not getting through.
+        crate::metrics::observe_run(started.elapsed());
         summary.duration_ms = started.elapsed().as_millis() as u64;
         summary.log();
         Ok(summary)

@@ -9,7 +9,8 @@ use tracing::Instrument;
 use super::Billing;
 use crate::domain::outcome::Outcome;
 use crate::domain::position::{ProcessingModel, Sequence};
-use crate::gateway::SaleSpec;
+use crate::gateway::{GatewayAnswer, SaleSpec};
+use crate::metrics;
 use crate::store::StoreError;
 use crate::store::claims::ClaimedCharge;
 use crate::store::outcomes::Recorded;
@@ -68,11 +69,17 @@ impl Billing {
                 .start_send(&charge, send_no, &sequence, self.clock.now())
                 .await?;
             let started = std::time::Instant::now();
+            let in_flight = metrics::InFlight::start(&charge.gateway);
             let answer = self
                 .gateways
                 .send_sale(&charge.gateway, charge.idempotency_key, &body)
                 .await;
-            let latency_ms = started.elapsed().as_millis() as u64;
+            drop(in_flight);
+            // Every send is timed, resends included: a slow or failing gateway shows up here
+            // before any outcome is recorded.
+            let elapsed = started.elapsed();
+            metrics::observe_gateway(&charge.gateway, "sale", elapsed);
+            let latency_ms = elapsed.as_millis() as u64;
             if answer.outcome == Outcome::Unknown
                 && !self.shutdown.is_cancelled()
                 && let Some(delay) = backoff.next()
@@ -101,6 +108,7 @@ impl Billing {
                     self.clock.now(),
                 )
                 .await?;
+            count_outcome(&charge, &answer, recorded);
             tracing::info!(
                 event = "charge.sent",
                 sequence = %sequence,
@@ -160,7 +168,11 @@ impl Billing {
                 self.clock.now(),
             )
             .await?;
+        let started = std::time::Instant::now();
+        let in_flight = metrics::InFlight::start(&charge.gateway);
         let answer = self.gateways.lookup(&charge.gateway, payment_id).await;
+        drop(in_flight);
+        metrics::observe_gateway(&charge.gateway, "lookup", started.elapsed());
         let recorded = self
             .store
             .record_outcome(
@@ -172,8 +184,17 @@ impl Billing {
                 self.clock.now(),
             )
             .await?;
+        count_outcome(charge, &answer, recorded);
         tracing::info!(event = "charge.looked_up", payment_id, outcome = answer.outcome.as_str(),
             recorded = ?recorded, "pending payment looked up");
         Ok(recorded)
+    }
+}
+
+/// Counts an answer once it is recorded on the charge. Not when the lease was lost: the daemon
+/// now holding the charge records (and counts) the gateway's answer itself.
+fn count_outcome(charge: &ClaimedCharge, answer: &GatewayAnswer, recorded: Recorded) {
+    if recorded != Recorded::LeaseLost {
+        metrics::record_outcome(&charge.gateway, answer.outcome.as_str());
     }
 }

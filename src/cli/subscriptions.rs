@@ -76,6 +76,7 @@ pub async fn run(
                 price: Money::charge(amount, &currency)?,
                 schedule: Schedule::new(anchor, &time_zone, unit, every, total_cycles)?,
                 merchant_reference: reference,
+                metadata: serde_json::json!({}),
             };
             super::print_json(&store.insert_subscription(&new, now).await?)
         }

@@ -259,3 +259,91 @@ pub async fn record_event(
     .await?;
     Ok(())
 }
+
+/// What the customer must do to bring a suspended account back, by gateway.
+pub fn reinitialization_needed(gateway: &str) -> &'static str {
+    match gateway {
+        "payroc" => {
+            "new card details from the customer: a new secure token, then a new `first` payment"
+        }
+        _ => "a new initializing payment by the customer",
+    }
+}
+
+/// Suspends an account and holds everything on it, inside the caller's transaction: the
+/// account, its subscriptions, and its charges with nothing outstanding at the gateway (no
+/// request written under their current key, no live lease). A charge whose request may have
+/// been processed keeps its key and stays due, to be settled by a resend after
+/// re-initialization — never re-sent under a new key. Returns how many subscriptions were held.
+pub async fn hold_account(
+    tx: &mut sqlx::PgConnection,
+    account_id: Uuid,
+    reason: &str,
+    now: Timestamp,
+) -> Result<u64, sqlx::Error> {
+    let db_now = to_db(now);
+    sqlx::query(
+        "UPDATE payment_accounts SET state = 'suspended', suspended_at = $2, suspension_reason = $3, \
+         updated_at = $2 WHERE id = $1 AND state = 'active'",
+    )
+    .bind(account_id)
+    .bind(db_now)
+    .bind(reason)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE charges SET status = 'held' WHERE account_id = $1 AND status = 'due' \
+         AND request_body IS NULL AND (lease_expires_at IS NULL OR lease_expires_at <= $2)",
+    )
+    .bind(account_id)
+    .bind(db_now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(sqlx::query(
+        "UPDATE subscriptions SET status = 'held', updated_at = $2 \
+         WHERE account_id = $1 AND status IN ('active', 'past_due')",
+    )
+    .bind(account_id)
+    .bind(db_now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected())
+}
+
+impl Store {
+    /// Suspends an active account on the merchant's request (fraud review, customer request …).
+    pub async fn suspend_account(
+        &self,
+        id: Uuid,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Account, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT gateway, state FROM payment_accounts WHERE id = $1 FOR UPDATE")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (gateway, state) = row.ok_or_else(|| StoreError::NotFound {
+            what: "payment account",
+            id: id.to_string(),
+        })?;
+        if state != "active" {
+            return Err(StoreError::Conflict(format!(
+                "payment account {id} is {state}; only an active account can be suspended"
+            )));
+        }
+        let reason = format!("suspended by the merchant: {reason}");
+        let held = hold_account(&mut tx, id, &reason, now).await?;
+        let detail = serde_json::json!({
+            "reason": reason,
+            "subscriptions_held": held,
+            "reinitialization": reinitialization_needed(&gateway),
+        });
+        record_event(&mut tx, id, "account.suspended", &detail, now).await?;
+        tx.commit().await?;
+        tracing::warn!(event = "account.suspended", account_id = %id, reason = %reason,
+            "payment account suspended by the merchant");
+        self.account(id).await
+    }
+}

@@ -40,9 +40,11 @@ pub struct ClaimedCharge {
 
 impl Store {
     /// Claims up to `limit` sendable charges for `worker`. A charge is sendable when it is due,
-    /// its retry time has come, nobody holds a live lease on it, its account is active and its
-    /// subscription active, and no earlier cycle of the same subscription is still open — a
-    /// series is charged in order, so a subsequent payment always finds its first payment.
+    /// its retry time has come, nobody holds a live lease on it, its account is active, its
+    /// subscription is active (or its request is already written down: that one is completed
+    /// under its key whatever happened to the subscription since), and no earlier cycle of the
+    /// same subscription is still open — a series is charged in order, so a subsequent payment
+    /// always finds its first payment.
     pub async fn claim_charges(
         &self,
         worker: Uuid,
@@ -58,7 +60,8 @@ impl Store {
                JOIN subscriptions s ON s.id = c.subscription_id \
                WHERE c.status = 'due' AND c.next_attempt_at <= $1 \
                  AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= $1) \
-                 AND a.state = 'active' AND s.status = 'active' \
+                 AND a.state = 'active' \
+                 AND (s.status = 'active' OR c.request_body IS NOT NULL) \
                  AND NOT EXISTS (SELECT 1 FROM charges e WHERE e.subscription_id = c.subscription_id \
                                  AND e.status IN ('due', 'held') AND e.cycle < c.cycle) \
                  AND (a.series_payment_id IS NOT NULL OR NOT EXISTS ( \

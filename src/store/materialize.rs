@@ -38,6 +38,8 @@ struct Batch {
     advanced: Vec<Uuid>,
     next_cycles: Vec<i32>,
     next_dues: Vec<Option<chrono::DateTime<chrono::Utc>>>,
+    // subscriptions cancelled at the end of their period
+    cancelled: Vec<Uuid>,
 }
 
 impl Store {
@@ -67,6 +69,7 @@ impl Store {
         }
         insert_charges(&mut tx, &rows, now).await?;
         advance_subscriptions(&mut tx, &rows, now).await?;
+        end_periods(&mut tx, &rows.cancelled, now).await?;
         tx.commit().await?;
         report.subscriptions = due.len() as u64;
         Ok(report)
@@ -93,6 +96,11 @@ fn plan_subscription(
         }
     };
     let from = sub.next_cycle as u32;
+    if sub.cancel_at_period_end {
+        // The period ended: the subscription ends instead of billing its next cycle.
+        rows.cancelled.push(sub.id);
+        return;
+    }
     let cycles = schedule.due_cycles(from, now, MAX_CYCLES_PER_PASS);
     let last = cycles.last().copied().unwrap_or(from.saturating_sub(1));
     for &cycle in &cycles {
@@ -183,6 +191,25 @@ async fn advance_subscriptions(
     .bind(&rows.advanced)
     .bind(&rows.next_cycles)
     .bind(&rows.next_dues)
+    .bind(to_db(now))
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+async fn end_periods(
+    tx: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE subscriptions SET status = 'cancelled', cancelled_at = $2, next_due_at = NULL, \
+         updated_at = $2 WHERE id = ANY($1)",
+    )
+    .bind(ids)
     .bind(to_db(now))
     .execute(tx)
     .await?;

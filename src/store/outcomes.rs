@@ -5,7 +5,7 @@
 use jiff::{SignedDuration, Timestamp};
 use uuid::Uuid;
 
-use super::accounts::record_event;
+use super::accounts::{hold_account, record_event, reinitialization_needed};
 use super::claims::ClaimedCharge;
 use super::{Store, StoreError, to_db};
 use crate::billing::intent::fresh_intent;
@@ -245,16 +245,6 @@ async fn suspend(
     now: Timestamp,
 ) -> Result<Recorded, sqlx::Error> {
     let reason = describe("account terminated", a);
-    let db_now = to_db(now);
-    sqlx::query(
-        "UPDATE payment_accounts SET state = 'suspended', suspended_at = $2, suspension_reason = $3, \
-         updated_at = $2 WHERE id = $1 AND state = 'active'",
-    )
-    .bind(c.account_id)
-    .bind(db_now)
-    .bind(&reason)
-    .execute(&mut **tx)
-    .await?;
     sqlx::query(
         "UPDATE charges SET status = 'held', last_outcome = 'account_terminated', \
          gateway_payment_id = $2, lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
@@ -263,33 +253,8 @@ async fn suspend(
     .bind(&a.payment_id)
     .execute(&mut **tx)
     .await?;
-    // Hold only charges with nothing possibly at the gateway: no request written under their
-    // current key and no live lease. A charge whose last request may have been processed
-    // (unknown, pending, in flight) keeps its key and stays due, so it is settled by a resend
-    // after re-initialization and never re-sent under a new key.
-    sqlx::query(
-        "UPDATE charges SET status = 'held' WHERE account_id = $1 AND status = 'due' \
-         AND request_body IS NULL AND (lease_expires_at IS NULL OR lease_expires_at <= $2)",
-    )
-    .bind(c.account_id)
-    .bind(db_now)
-    .execute(&mut **tx)
-    .await?;
-    let held = sqlx::query(
-        "UPDATE subscriptions SET status = 'held', updated_at = $2 \
-         WHERE account_id = $1 AND status IN ('active', 'past_due')",
-    )
-    .bind(c.account_id)
-    .bind(db_now)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    let needed = match c.gateway.as_str() {
-        "payroc" => {
-            "new card details from the customer: a new secure token, then a new `first` payment"
-        }
-        _ => "a new initializing payment by the customer",
-    };
+    let held = hold_account(tx, c.account_id, &reason, now).await?;
+    let needed = reinitialization_needed(&c.gateway);
     let detail = serde_json::json!({
         "reason": reason,
         "charge_id": c.id,

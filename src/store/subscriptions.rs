@@ -24,6 +24,10 @@ pub struct Subscription {
     pub next_cycle: i32,
     pub next_due_at: Option<DateTime<Utc>>,
     pub merchant_reference: Option<String>,
+    pub metadata: serde_json::Value,
+    pub cancel_at_period_end: bool,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub paused_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -51,11 +55,13 @@ pub struct NewSubscription {
     pub price: Money,
     pub schedule: Schedule,
     pub merchant_reference: Option<String>,
+    pub metadata: serde_json::Value,
 }
 
 pub(crate) const COLUMNS: &str = "id, account_id, amount_minor, currency, anchor_local, time_zone, \
      interval_unit, interval_count, total_cycles, status, next_cycle, next_due_at, \
-     merchant_reference, created_at, updated_at";
+     merchant_reference, metadata, cancel_at_period_end, cancelled_at, paused_at, created_at, \
+     updated_at";
 
 impl Store {
     pub async fn insert_subscription(
@@ -83,8 +89,9 @@ impl Store {
         let sql = format!(
             "INSERT INTO subscriptions (id, account_id, amount_minor, currency, anchor_local, \
              time_zone, interval_unit, interval_count, total_cycles, status, next_cycle, next_due_at, \
-             merchant_reference, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13, $13) RETURNING {COLUMNS}"
+             merchant_reference, metadata, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $14, $13, $13) \
+             RETURNING {COLUMNS}"
         );
         let s = &new.schedule;
         Ok(sqlx::query_as::<_, Subscription>(sqlx::AssertSqlSafe(sql))
@@ -101,6 +108,7 @@ impl Store {
             .bind(to_db(first_due))
             .bind(&new.merchant_reference)
             .bind(to_db(now))
+            .bind(&new.metadata)
             .fetch_one(&self.pool)
             .await?)
     }

@@ -2,6 +2,9 @@
 
 mod support;
 
+mod api_accounts;
+mod api_misc;
+mod api_subscriptions;
 mod catch_up;
 mod cli;
 mod declines;

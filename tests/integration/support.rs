@@ -206,6 +206,7 @@ impl Harness {
             price: Money::charge(amount, "USD").unwrap(),
             schedule: Schedule::new(anchor.parse().unwrap(), tz, unit, 1, total).unwrap(),
             merchant_reference: None,
+            metadata: serde_json::json!({}),
         };
         self.store()
             .insert_subscription(&new, self.now())
@@ -269,5 +270,133 @@ pub fn existing_token(token: &str) -> PayrocCredential {
         token: token.into(),
         card_masked: None,
         card_expiry: None,
+    }
+}
+
+/// The admin API of a harness's app, over real HTTP.
+pub struct Api {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub token: Option<String>,
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Harness {
+    /// Starts serving the admin API and returns a client with the admin token.
+    pub fn serve_api(&mut self) -> Api {
+        self.app.start_api().expect("api enabled");
+        Api {
+            base: format!("http://{}", self.app.api_addr().unwrap()),
+            http: reqwest::Client::new(),
+            token: Some(ADMIN_TOKEN.into()),
+        }
+    }
+}
+
+impl Api {
+    pub fn without_token(&self) -> Api {
+        Api {
+            base: self.base.clone(),
+            http: self.http.clone(),
+            token: None,
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        key: Option<&str>,
+    ) -> Answer {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.expect("api request");
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Answer {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(reqwest::Method::GET, path, None, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.send(reqwest::Method::POST, path, Some(body), None)
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Answer {
+        self.send(reqwest::Method::PATCH, path, Some(body), None)
+            .await
+    }
+
+    /// Creates an account for a card through the API; returns its id.
+    pub async fn account(&self, card: &str) -> String {
+        let a = self
+            .post(
+                "/v1/accounts",
+                serde_json::json!({"gateway": "payroc", "processing_terminal_id": "3204001",
+                    "card": {"number": card, "expiry": "1230", "cvv": "123"}}),
+            )
+            .await;
+        assert_eq!(a.status, 201, "{}", a.body);
+        a.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a monthly subscription through the API; returns its body.
+    pub async fn monthly(&self, account: &str, amount: i64, anchor: &str) -> Value {
+        let s = self
+            .post(
+                "/v1/subscriptions",
+                serde_json::json!({"account_id": account, "amount": amount, "currency": "USD",
+                    "schedule": {"anchor": anchor, "time_zone": "UTC", "interval": "month"}}),
+            )
+            .await;
+        assert_eq!(s.status, 201, "{}", s.body);
+        s.body
+    }
+}
+
+/// A problem document names the field it is about.
+pub fn assert_problem(a: &Answer, status: u16, field: &str) {
+    assert_eq!(a.status, status, "{}", a.body);
+    let content_type = a.headers.get("content-type").unwrap().to_str().unwrap();
+    assert_eq!(content_type, "application/problem+json");
+    assert_eq!(a.body["status"], status);
+    assert!(
+        a.body["title"].is_string() && a.body["detail"].is_string(),
+        "{}",
+        a.body
+    );
+    if !field.is_empty() {
+        let fields: Vec<&str> = a.body["errors"]
+            .as_array()
+            .map(|e| e.iter().filter_map(|x| x["field"].as_str()).collect())
+            .unwrap_or_default();
+        assert!(
+            fields.contains(&field),
+            "expected a problem with field {field}: {}",
+            a.body
+        );
     }
 }

@@ -9,4 +9,4 @@ pub mod transformers;
 mod transformers_tests;
 
 pub use client::PayrocClient;
-pub use secure_token::{CardDetails, CreatedToken};
+pub use secure_token::{CardDetails, CreatedToken, TokenError};

@@ -28,6 +28,17 @@ impl std::fmt::Debug for CardDetails {
     }
 }
 
+/// Why a card could not be tokenized.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Payroc refused the card details (invalid number, expiry …): the customer must fix them.
+    #[error("{0}")]
+    Rejected(String),
+    /// Payroc could not be reached or answered something unusable: try again later.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
 /// What Payroc gives back: the token and what may be shown about the card.
 #[derive(Debug, Clone)]
 pub struct CreatedToken {
@@ -58,7 +69,7 @@ impl PayrocClient {
         &self,
         terminal_id: &str,
         card: &CardDetails,
-    ) -> anyhow::Result<CreatedToken> {
+    ) -> Result<CreatedToken, TokenError> {
         let body = serde_json::json!({
             "mitAgreement": "recurring",
             "source": {
@@ -81,7 +92,11 @@ impl PayrocClient {
         );
         let key = Uuid::new_v4();
         for _ in 0..2 {
-            let bearer = self.tokens.bearer().await.map_err(anyhow::Error::msg)?;
+            let bearer = self
+                .tokens
+                .bearer()
+                .await
+                .map_err(TokenError::Unavailable)?;
             let response = self
                 .http
                 .post(&url)
@@ -91,21 +106,32 @@ impl PayrocClient {
                 .body(body.to_string())
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!("Payroc secure-token request failed: {e}"))?;
+                .map_err(|e| {
+                    TokenError::Unavailable(format!("Payroc secure-token request failed: {e}"))
+                })?;
             let status = response.status().as_u16();
             if status == 401 {
                 self.tokens.invalidate(&bearer).await;
                 continue;
             }
-            let bytes = response.bytes().await?;
+            let bytes = response.bytes().await.map_err(|e| {
+                TokenError::Unavailable(format!("Payroc secure-token answer cut off: {e}"))
+            })?;
+            if matches!(status, 400 | 402 | 422) {
+                return Err(TokenError::Rejected(format!(
+                    "the card was refused: {}",
+                    problem_message(status, &bytes)
+                )));
+            }
             if status != 201 && status != 200 {
-                anyhow::bail!(
+                return Err(TokenError::Unavailable(format!(
                     "creating the secure token failed: {}",
                     problem_message(status, &bytes)
-                );
+                )));
             }
-            let created: SecureTokenResponse = serde_json::from_slice(&bytes)
-                .map_err(|e| anyhow::anyhow!("Payroc secure-token answer unreadable: {e}"))?;
+            let created: SecureTokenResponse = serde_json::from_slice(&bytes).map_err(|e| {
+                TokenError::Unavailable(format!("Payroc secure-token answer unreadable: {e}"))
+            })?;
             let source = created.source.unwrap_or(TokenSource {
                 card_number: None,
                 expiry_date: None,
@@ -117,6 +143,8 @@ impl PayrocClient {
                 card_expiry: source.expiry_date.or_else(|| Some(card.expiry.clone())),
             });
         }
-        anyhow::bail!("Payroc refused a freshly issued bearer token (401)")
+        Err(TokenError::Unavailable(
+            "Payroc refused a freshly issued bearer token (401)".into(),
+        ))
     }
 }

@@ -1,0 +1,272 @@
+//! What the API shows of stored rows: amounts in minor units, timestamps RFC 3339, tokens
+//! masked. One view per resource, shared by every route that returns it.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::store::accounts::{Account, AccountEvent, mask_token, reinitialization_needed};
+use crate::store::charges::{Charge, ChargeAttempt};
+use crate::store::subscriptions::Subscription;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountView {
+    pub id: Uuid,
+    /// `payroc`
+    pub gateway: String,
+    /// `active` | `suspended` | `closed`
+    pub state: String,
+    pub processing_terminal_id: Option<String>,
+    pub secure_token_id: Option<String>,
+    /// The gateway token with all but its last four characters hidden.
+    pub token_masked: Option<String>,
+    pub card_masked: Option<String>,
+    /// MMYY
+    pub card_expiry: Option<String>,
+    /// The first payment of the current stored-credential series; absent until one is approved.
+    pub series: Option<SeriesView>,
+    pub suspended_at: Option<DateTime<Utc>>,
+    pub suspension_reason: Option<String>,
+    /// While suspended: what the customer must do to bring the account back.
+    pub reinitialization: Option<ReinitializationView>,
+    /// Suspensions and re-initializations, oldest first (on single-account reads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<AccountEventView>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeriesView {
+    pub payment_id: Option<String>,
+    pub scheme_reference: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReinitializationView {
+    pub needed: String,
+    /// `POST /v1/accounts/{id}/reinitialize` with a new secure token or card.
+    pub how: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountEventView {
+    pub kind: String,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl AccountView {
+    pub fn of(a: Account, history: Option<Vec<AccountEvent>>) -> Self {
+        let reinitialization = (a.state == "suspended").then(|| ReinitializationView {
+            needed: reinitialization_needed(&a.gateway).to_owned(),
+            how: format!("POST /v1/accounts/{}/reinitialize", a.id),
+        });
+        AccountView {
+            id: a.id,
+            token_masked: a.payroc_token.as_deref().map(mask_token),
+            series: a.series_payment_id.clone().map(|p| SeriesView {
+                payment_id: Some(p),
+                scheme_reference: a.series_scheme_reference.clone(),
+            }),
+            gateway: a.gateway,
+            state: a.state,
+            processing_terminal_id: a.payroc_terminal_id,
+            secure_token_id: a.payroc_secure_token_id,
+            card_masked: a.card_masked,
+            card_expiry: a.card_expiry,
+            suspended_at: a.suspended_at,
+            suspension_reason: a.suspension_reason,
+            reinitialization,
+            history: history.map(|h| {
+                h.into_iter()
+                    .map(|e| AccountEventView {
+                        kind: e.kind,
+                        detail: e.detail,
+                        occurred_at: e.occurred_at,
+                    })
+                    .collect()
+            }),
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduleView {
+    /// Local date-time of cycle 1 in `time_zone`.
+    pub anchor: String,
+    pub time_zone: String,
+    /// `day` | `week` | `month` | `year`
+    pub interval: String,
+    pub interval_count: i32,
+    /// Set for installment plans.
+    pub total_cycles: Option<i32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubscriptionView {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    /// Minor units of `currency`; applies to cycles not yet materialized.
+    pub amount: i64,
+    pub currency: String,
+    pub schedule: ScheduleView,
+    /// `active` | `paused` | `past_due` | `held` (account suspended) | `completed` | `cancelled`
+    pub status: String,
+    /// The next cycle to bill (1 = the anchor).
+    pub next_cycle: i32,
+    /// When it falls due; absent when nothing more will be billed.
+    pub next_due_at: Option<DateTime<Utc>>,
+    pub cancel_at_period_end: bool,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub paused_at: Option<DateTime<Utc>>,
+    pub merchant_reference: Option<String>,
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Subscription> for SubscriptionView {
+    fn from(s: Subscription) -> Self {
+        SubscriptionView {
+            id: s.id,
+            account_id: s.account_id,
+            amount: s.amount_minor,
+            currency: s.currency,
+            schedule: ScheduleView {
+                anchor: crate::store::from_db_local(s.anchor_local).to_string(),
+                time_zone: s.time_zone,
+                interval: s.interval_unit,
+                interval_count: s.interval_count,
+                total_cycles: s.total_cycles,
+            },
+            status: s.status,
+            next_cycle: s.next_cycle,
+            next_due_at: s.next_due_at,
+            cancel_at_period_end: s.cancel_at_period_end,
+            cancelled_at: s.cancelled_at,
+            paused_at: s.paused_at,
+            merchant_reference: s.merchant_reference,
+            metadata: s.metadata,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChargeView {
+    pub id: Uuid,
+    pub subscription_id: Uuid,
+    pub account_id: Uuid,
+    pub cycle: i32,
+    pub due_at: DateTime<Utc>,
+    pub amount: i64,
+    pub currency: String,
+    /// `recurring` | `installment`
+    pub processing_model: String,
+    /// The last installment of its plan.
+    pub is_last: bool,
+    /// `due` | `approved` | `failed` | `held` | `skipped` | `cancelled`
+    pub status: String,
+    /// Attempts so far (a retry after a decline is a new attempt with a new key).
+    pub attempt_no: i32,
+    /// Idempotency-Key of the current attempt.
+    pub idempotency_key: Uuid,
+    pub order_id: String,
+    /// `first` | `subsequent`, fixed when the request is first written down.
+    pub sequence: Option<String>,
+    pub last_outcome: Option<String>,
+    pub failure_reason: Option<String>,
+    pub gateway_payment_id: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub settled_at: Option<DateTime<Utc>>,
+}
+
+impl From<Charge> for ChargeView {
+    fn from(c: Charge) -> Self {
+        ChargeView {
+            id: c.id,
+            subscription_id: c.subscription_id,
+            account_id: c.account_id,
+            cycle: c.cycle,
+            due_at: c.due_at,
+            amount: c.amount_minor,
+            currency: c.currency,
+            processing_model: c.processing_model,
+            is_last: c.is_last,
+            status: c.status,
+            attempt_no: c.attempt_no,
+            idempotency_key: c.idempotency_key,
+            order_id: c.order_id,
+            sequence: c.sequence,
+            last_outcome: c.last_outcome,
+            failure_reason: c.failure_reason,
+            gateway_payment_id: c.gateway_payment_id,
+            next_attempt_at: c.next_attempt_at,
+            settled_at: c.settled_at,
+        }
+    }
+}
+
+/// One request sent to the gateway and what came back.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptView {
+    pub attempt_no: i32,
+    /// 1 for the first send of an attempt; higher for resends of the same request.
+    pub send_no: i32,
+    pub idempotency_key: Uuid,
+    pub order_id: String,
+    pub sequence: String,
+    pub sent_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub http_status: Option<i32>,
+    /// `approved` | `declined_soft` | `declined_hard` | `account_terminated` | `pending` | `unknown` | `request_error`
+    pub outcome: Option<String>,
+    pub gateway_payment_id: Option<String>,
+    pub gateway_status: Option<String>,
+    pub response_code: Option<String>,
+    pub processor_response_code: Option<String>,
+    pub response_message: Option<String>,
+    pub approval_code: Option<String>,
+    pub authorized_amount: Option<i64>,
+    pub scheme_reference: Option<String>,
+    pub error: Option<String>,
+}
+
+impl From<ChargeAttempt> for AttemptView {
+    fn from(a: ChargeAttempt) -> Self {
+        AttemptView {
+            attempt_no: a.attempt_no,
+            send_no: a.send_no,
+            idempotency_key: a.idempotency_key,
+            order_id: a.order_id,
+            sequence: a.sequence,
+            sent_at: a.sent_at,
+            finished_at: a.finished_at,
+            http_status: a.http_status,
+            outcome: a.outcome,
+            gateway_payment_id: a.gateway_payment_id,
+            gateway_status: a.gateway_status,
+            response_code: a.response_code,
+            processor_response_code: a.processor_response_code,
+            response_message: a.response_message,
+            approval_code: a.approval_code,
+            authorized_amount: a.authorized_amount,
+            scheme_reference: a.scheme_reference,
+            error: a.error,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChargeDetail {
+    pub charge: ChargeView,
+    /// Every request sent for this charge, in order.
+    pub attempts: Vec<AttemptView>,
+}

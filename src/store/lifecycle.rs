@@ -1,0 +1,227 @@
+//! What a merchant can do to a subscription while billing runs: pause, resume, cancel, change
+//! the amount. Each change locks the subscription row, so it is ordered with materialization
+//! (which locks the same rows), and each has one defined effect on charges in every state:
+//! - charges not yet written down (no request body, no live lease) follow the change;
+//! - a charge whose request is written down may already be at the gateway: it is completed
+//!   under its own key and body, never dropped and never re-keyed.
+
+use jiff::Timestamp;
+use uuid::Uuid;
+
+use super::subscriptions::{COLUMNS, Subscription};
+use super::{Store, StoreError, to_db};
+
+/// The states from which each change is allowed, for messages that say what is possible.
+const LIVE: &[&str] = &["active", "past_due", "paused", "held"];
+
+impl Store {
+    async fn lock_subscription(
+        tx: &mut sqlx::PgConnection,
+        id: Uuid,
+    ) -> Result<Subscription, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM subscriptions WHERE id = $1 FOR UPDATE");
+        sqlx::query_as::<_, Subscription>(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "subscription",
+                id: id.to_string(),
+            })
+    }
+
+    /// Stops billing now. Cycles that fall due while paused are not billed; an unsent charge
+    /// waiting for its (re)try is skipped.
+    pub async fn pause_subscription(
+        &self,
+        id: Uuid,
+        now: Timestamp,
+    ) -> Result<Subscription, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let sub = Self::lock_subscription(&mut tx, id).await?;
+        if !matches!(sub.status.as_str(), "active" | "past_due") {
+            return Err(illegal(&sub, "paused", "active or past_due"));
+        }
+        settle_unsent(&mut tx, id, "skipped", "subscription paused", now).await?;
+        sqlx::query("UPDATE subscriptions SET status = 'paused', paused_at = $2, updated_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(to_db(now))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.subscription(id).await
+    }
+
+    /// Billing again from the next cycle due after `now` (paused), or from where it stopped
+    /// (past due: the merchant has settled the failure).
+    pub async fn resume_subscription(
+        &self,
+        id: Uuid,
+        now: Timestamp,
+    ) -> Result<Subscription, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let sub = Self::lock_subscription(&mut tx, id).await?;
+        match sub.status.as_str() {
+            "paused" => {
+                let schedule = sub.schedule()?;
+                let mut next = sub.next_cycle.max(1) as u32;
+                while schedule.due_at(next).is_some_and(|due| due <= now) {
+                    next += 1;
+                }
+                sqlx::query(
+                    "UPDATE subscriptions SET status = 'active', paused_at = NULL, next_cycle = $2, \
+                     next_due_at = $3, updated_at = $4 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(next as i32)
+                .bind(schedule.due_at(next).map(to_db))
+                .bind(to_db(now))
+                .execute(&mut *tx)
+                .await?;
+            }
+            "past_due" => {
+                sqlx::query(
+                    "UPDATE subscriptions SET status = 'active', updated_at = $2 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(to_db(now))
+                .execute(&mut *tx)
+                .await?;
+            }
+            "held" => {
+                return Err(StoreError::Conflict(format!(
+                    "subscription {id} is held because its payment account is suspended; it resumes when the account is re-initialized"
+                )));
+            }
+            _ => return Err(illegal(&sub, "resumed", "paused or past_due")),
+        }
+        tx.commit().await?;
+        self.subscription(id).await
+    }
+
+    /// Cancels now (unsent charges are cancelled) or at the end of the current period (the next
+    /// cycle is not billed; the subscription ends when it falls due).
+    pub async fn cancel_subscription(
+        &self,
+        id: Uuid,
+        at_period_end: bool,
+        now: Timestamp,
+    ) -> Result<Subscription, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let sub = Self::lock_subscription(&mut tx, id).await?;
+        if !LIVE.contains(&sub.status.as_str()) {
+            return Err(illegal(
+                &sub,
+                "cancelled",
+                "active, past_due, paused or held",
+            ));
+        }
+        if at_period_end && sub.next_due_at.is_some() {
+            sqlx::query("UPDATE subscriptions SET cancel_at_period_end = true, updated_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(to_db(now))
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            settle_unsent(&mut tx, id, "cancelled", "subscription cancelled", now).await?;
+            sqlx::query(
+                "UPDATE subscriptions SET status = 'cancelled', cancelled_at = $2, next_due_at = NULL, \
+                 updated_at = $2 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(to_db(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.subscription(id).await
+    }
+
+    /// Changes the amount of every cycle not yet materialized. A cycle's amount is fixed when
+    /// it becomes a charge (at its due time), so the answer says from which cycle the new
+    /// amount applies.
+    pub async fn change_amount(
+        &self,
+        id: Uuid,
+        amount_minor: i64,
+        now: Timestamp,
+    ) -> Result<Subscription, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let sub = Self::lock_subscription(&mut tx, id).await?;
+        if !LIVE.contains(&sub.status.as_str()) {
+            return Err(illegal(&sub, "changed", "active, past_due, paused or held"));
+        }
+        sqlx::query("UPDATE subscriptions SET amount_minor = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(amount_minor)
+            .bind(to_db(now))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.subscription(id).await
+    }
+
+    /// Replaces the merchant's reference and metadata.
+    pub async fn annotate_subscription(
+        &self,
+        id: Uuid,
+        merchant_reference: Option<Option<String>>,
+        metadata: Option<serde_json::Value>,
+        now: Timestamp,
+    ) -> Result<Subscription, StoreError> {
+        let (set_reference, reference) = match merchant_reference {
+            Some(r) => (true, r),
+            None => (false, None),
+        };
+        let done = sqlx::query(
+            "UPDATE subscriptions SET \
+             merchant_reference = CASE WHEN $2 THEN $3 ELSE merchant_reference END, \
+             metadata = COALESCE($4, metadata), updated_at = $5 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(set_reference)
+        .bind(reference)
+        .bind(metadata)
+        .bind(to_db(now))
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(StoreError::NotFound {
+                what: "subscription",
+                id: id.to_string(),
+            });
+        }
+        self.subscription(id).await
+    }
+}
+
+/// Moves charges with nothing outstanding at the gateway to `status`: held ones (their last
+/// answer is known) and due ones with no request written and no live lease.
+async fn settle_unsent(
+    tx: &mut sqlx::PgConnection,
+    subscription_id: Uuid,
+    status: &str,
+    reason: &str,
+    now: Timestamp,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE charges SET status = $2, failure_reason = $3, settled_at = $4 \
+         WHERE subscription_id = $1 AND (status = 'held' OR (status = 'due' \
+           AND request_body IS NULL AND (lease_expires_at IS NULL OR lease_expires_at <= $4)))",
+    )
+    .bind(subscription_id)
+    .bind(status)
+    .bind(reason)
+    .bind(to_db(now))
+    .execute(tx)
+    .await?
+    .rows_affected())
+}
+
+fn illegal(sub: &Subscription, verb: &str, allowed: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "subscription {} is {} and cannot be {verb} (only a subscription that is {allowed} can)",
+        sub.id, sub.status
+    ))
+}
