@@ -3,6 +3,7 @@
 mod support;
 
 mod api_accounts;
+mod api_concurrency;
 mod api_misc;
 mod api_subscriptions;
 mod catch_up;
