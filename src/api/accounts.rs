@@ -32,7 +32,14 @@ pub fn routes() -> OpenApiRouter<ApiState> {
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
     /// `payroc`
+    #[schema(pattern = "^payroc$", example = "payroc")]
     gateway: String,
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = "^[A-Za-z0-9_-]+$",
+        example = "3204001"
+    )]
     processing_terminal_id: String,
     /// An existing Payroc secure token. Exactly one of `secure_token` and `card`.
     secure_token: Option<ExistingToken>,
@@ -45,6 +52,7 @@ pub struct CreateAccount {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExistingToken {
+    #[schema(max_length = 200, pattern = "\\S")]
     token: String,
     secure_token_id: Option<String>,
     /// For display, e.g. `453985******7062`.
@@ -57,9 +65,13 @@ pub struct ExistingToken {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CardInput {
+    /// 12 to 19 digits (spaces are ignored).
+    #[schema(pattern = "^[0-9]{12,19}$", example = "4539858876047062")]
     number: String,
     /// MMYY
+    #[schema(pattern = "^(0[1-9]|1[0-2])[0-9]{2}$", example = "1230")]
     expiry: String,
+    #[schema(pattern = "^[0-9]{3,4}$")]
     cvv: Option<String>,
     holder: Option<String>,
 }
@@ -67,6 +79,7 @@ pub struct CardInput {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeriesInput {
+    #[schema(max_length = 100, pattern = "\\S")]
     payment_id: String,
     scheme_reference: Option<String>,
 }
@@ -75,6 +88,7 @@ pub struct SeriesInput {
 #[serde(deny_unknown_fields)]
 pub struct SuspendAccount {
     /// Why, for the account's history.
+    #[schema(max_length = 500, pattern = "\\S")]
     reason: String,
 }
 
@@ -82,11 +96,12 @@ pub struct SuspendAccount {
 #[serde(deny_unknown_fields)]
 pub struct ReinitializeAccount {
     /// Default: the account's current terminal.
+    #[schema(min_length = 1, max_length = 50, pattern = "^[A-Za-z0-9_-]+$")]
     processing_terminal_id: Option<String>,
     secure_token: Option<ExistingToken>,
     card: Option<CardInput>,
     /// `charge` (default from config) the cycles the terminated account refused, or `skip` them.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^(charge|skip)$")]
     refused_cycles: Option<RefusedCycles>,
 }
 
@@ -94,8 +109,10 @@ pub struct ReinitializeAccount {
 #[into_params(parameter_in = Query)]
 pub struct AccountQuery {
     /// `active` | `suspended` | `closed`
+    #[param(pattern = "^(active|suspended|closed)$")]
     state: Option<String>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -115,7 +132,7 @@ async fn create_account(
             format!("{:?} is not supported (supported: payroc)", body.gateway),
         ));
     }
-    let terminal = non_empty("processing_terminal_id", &body.processing_terminal_id, 50)?;
+    let terminal = terminal_id(&body.processing_terminal_id)?;
     let cred = credential(&state, terminal, body.secure_token, body.card).await?;
     let series = match body.series {
         Some(s) => SeriesReference {
@@ -199,7 +216,7 @@ async fn reinitialize_account(
         )));
     }
     let terminal = match body.processing_terminal_id.as_deref() {
-        Some(t) => non_empty("processing_terminal_id", t, 50)?.to_owned(),
+        Some(t) => terminal_id(t)?.to_owned(),
         None => current.payroc_terminal_id.clone().unwrap_or_default(),
     };
     let cred = credential(&state, &terminal, body.secure_token, body.card).await?;
@@ -287,6 +304,22 @@ fn card_details(card: CardInput) -> ApiResult<CardDetails> {
         cvv: card.cvv.map(Into::into),
         holder: card.holder,
     })
+}
+
+/// A terminal id goes into the gateway's URL path (`/processing-terminals/{id}/…`): letters,
+/// digits, `-` and `_` only, so that it cannot name another route.
+fn terminal_id(value: &str) -> ApiResult<&str> {
+    let t = non_empty("processing_terminal_id", value, 50)?;
+    if !t
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(ApiError::invalid(
+            "processing_terminal_id",
+            "may hold only letters, digits, - and _",
+        ));
+    }
+    Ok(t)
 }
 
 pub fn non_empty<'a>(field: &str, value: &'a str, max: usize) -> ApiResult<&'a str> {

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -30,6 +30,7 @@ pub fn routes() -> OpenApiRouter<ApiState> {
 #[into_params(parameter_in = Query)]
 pub struct ChargeQuery {
     /// `due` | `approved` | `failed` | `held` | `skipped` | `cancelled`
+    #[param(pattern = "^(due|approved|failed|held|skipped|cancelled)$")]
     status: Option<String>,
     subscription_id: Option<Uuid>,
     account_id: Option<Uuid>,
@@ -38,6 +39,7 @@ pub struct ChargeQuery {
     /// Charges due before this instant (RFC 3339).
     due_to: Option<DateTime<Utc>>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     cursor: Option<String>,
 }
@@ -45,7 +47,11 @@ pub struct ChargeQuery {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SubscriptionChargeQuery {
+    /// `due` | `approved` | `failed` | `held` | `skipped` | `cancelled`
+    #[param(pattern = "^(due|approved|failed|held|skipped|cancelled)$")]
     status: Option<String>,
+    /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     cursor: Option<String>,
 }
@@ -106,6 +112,16 @@ async fn list(
     let (limit, cursor) = window(limit, cursor)?;
     if let Some(s) = filter.status.as_deref() {
         one_of("status", s, STATUSES)?;
+    }
+    for (field, at) in [("due_from", filter.due_from), ("due_to", filter.due_to)] {
+        if let Some(at) = at
+            && !(0..=9999).contains(&at.year())
+        {
+            return Err(ApiError::invalid(
+                field,
+                "must lie between 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z",
+            ));
+        }
     }
     if let (Some(from), Some(to)) = (filter.due_from, filter.due_to)
         && from > to

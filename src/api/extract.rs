@@ -72,7 +72,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for ApiJsonOr
 /// Parses JSON, naming the path of the first field that does not fit.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -82,7 +82,45 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         } else {
             ApiError::invalid(path, inner.to_string())
         }
-    })
+    })?;
+    // PostgreSQL text and jsonb cannot hold U+0000 (written `\u0000` in JSON): refuse it here,
+    // naming where it is, rather than fail in the database.
+    if bytes.windows(6).any(|w| w == br"\u0000")
+        && let Ok(json) = serde_json::from_slice::<serde_json::Value>(bytes)
+        && let Some(path) = nul_path(&json)
+    {
+        return Err(ApiError::invalid(path, NUL_MESSAGE));
+    }
+    Ok(value)
+}
+
+const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+/// Path (as `serde_path_to_error` writes it: `a.b[0].c`) of the first string or object key
+/// holding U+0000.
+fn nul_path(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0').then(String::new),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_path(item).map(|rest| join(format!("[{i}]"), &rest))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                return Some(key.replace('\0', "\\u0000"));
+            }
+            nul_path(item).map(|rest| join(key.clone(), &rest))
+        }),
+        _ => None,
+    }
+}
+
+fn join(head: String, rest: &str) -> String {
+    match rest.chars().next() {
+        None => head,
+        Some('[') => format!("{head}{rest}"),
+        Some(_) => format!("{head}.{rest}"),
+    }
 }
 
 /// Query parameters.
@@ -93,6 +131,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
+        // As in bodies: U+0000 (`%00`) cannot reach PostgreSQL; name the parameter.
+        if query.contains("%00")
+            && let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+            && let Some((name, _)) = pairs.iter().find(|(_, v)| v.contains('\0'))
+        {
+            return Err(ApiError::invalid(name.clone(), NUL_MESSAGE));
+        }
         serde_urlencoded::from_str(query)
             .map(ApiQuery)
             .map_err(|e| ApiError::invalid("query", e.to_string()))

@@ -53,6 +53,7 @@ pub struct PreviewCycle {
 #[into_params(parameter_in = Query)]
 pub struct CountQuery {
     /// How many cycles (1–120, default 12).
+    #[param(minimum = 1, maximum = 120)]
     count: Option<usize>,
 }
 
@@ -61,6 +62,7 @@ pub struct CountQuery {
 pub struct PreviewRequest {
     schedule: ScheduleInput,
     /// How many cycles (1–120, default 12).
+    #[schema(minimum = 1, maximum = 120)]
     count: Option<usize>,
 }
 

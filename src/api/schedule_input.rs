@@ -10,14 +10,22 @@ use crate::domain::schedule::{IntervalUnit, Schedule};
 #[serde(deny_unknown_fields)]
 pub struct ScheduleInput {
     /// Local date-time of cycle 1 in `time_zone`, e.g. `2027-01-31T09:00:00`.
+    #[schema(
+        pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?$",
+        example = "2027-01-31T09:00:00"
+    )]
     pub anchor: String,
     /// IANA time zone, e.g. `Europe/Paris`.
+    #[schema(example = "Europe/Paris")]
     pub time_zone: String,
     /// `day` | `week` | `month` | `year`
+    #[schema(pattern = "^(day|week|month|year)$", example = "month")]
     pub interval: String,
-    /// Units per cycle (default 1).
+    /// Units per cycle (default 1); at most about 1000 years' worth.
+    #[schema(minimum = 1, maximum = 365242)]
     pub interval_count: Option<u32>,
     /// Number of installments; omit for an open-ended recurring plan.
+    #[schema(minimum = 1)]
     pub total_cycles: Option<u32>,
 }
 
@@ -34,6 +42,14 @@ impl ScheduleInput {
                 ),
             )
         })?;
+        // Four-digit years, as RFC 3339 writes them (jiff would go back to -9999, further than
+        // PostgreSQL stores).
+        if anchor.year() < 1 {
+            return Err(ApiError::invalid(
+                field("anchor"),
+                "must lie between 0001-01-01T00:00:00 and 9999-12-31T23:59:59",
+            ));
+        }
         let unit: IntervalUnit = self.interval.parse().map_err(|_| {
             ApiError::invalid(
                 field("interval"),

@@ -45,11 +45,14 @@ pub fn routes() -> OpenApiRouter<ApiState> {
 pub struct CreateSubscription {
     account_id: Uuid,
     /// Minor units (cents), > 0.
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
     amount: i64,
     /// ISO 4217, e.g. `USD`.
+    #[schema(pattern = "^[A-Z]{3}$", example = "USD")]
     currency: String,
     schedule: ScheduleInput,
     /// Your own reference, searchable.
+    #[schema(max_length = 200, pattern = "\\S")]
     merchant_reference: Option<String>,
     /// Your own key/value data, returned as given.
     #[schema(value_type = Option<Object>)]
@@ -61,7 +64,9 @@ pub struct CreateSubscription {
 #[serde(deny_unknown_fields)]
 pub struct UpdateSubscription {
     /// New amount in minor units, for every cycle not yet due.
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
     amount: Option<i64>,
+    #[schema(max_length = 200, pattern = "\\S")]
     merchant_reference: Option<String>,
     #[schema(value_type = Option<Object>)]
     metadata: Option<serde_json::Map<String, serde_json::Value>>,
@@ -79,10 +84,12 @@ pub struct CancelSubscription {
 #[into_params(parameter_in = Query)]
 pub struct SubscriptionQuery {
     /// `active` | `paused` | `past_due` | `held` | `completed` | `cancelled`
+    #[param(pattern = "^(active|paused|past_due|held|completed|cancelled)$")]
     status: Option<String>,
     account_id: Option<Uuid>,
     merchant_reference: Option<String>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     cursor: Option<String>,
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::accounts::Account;
 use super::charges::Charge;
 use super::subscriptions::{COLUMNS as SUBSCRIPTION_COLUMNS, Subscription};
-use super::{Store, StoreError};
+use super::{Store, StoreError, storable};
 
 /// A position in a listing: (timestamp, id) of the last row seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,10 +21,12 @@ impl Cursor {
         format!("{}_{}", self.at.timestamp_micros(), self.id.simple())
     }
 
+    /// `None` for anything `encode` cannot have written (including instants PostgreSQL cannot
+    /// hold, which would fail the query).
     pub fn decode(text: &str) -> Option<Cursor> {
         let (micros, id) = text.split_once('_')?;
         Some(Cursor {
-            at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            at: DateTime::from_timestamp_micros(micros.parse().ok()?).filter(|at| storable(*at))?,
             id: Uuid::parse_str(id).ok()?,
         })
     }
@@ -170,6 +172,8 @@ mod tests {
             "x",
             "12_notauuid",
             "abc_0b8e4a1c2f8e4c1e9d556a8f0c0e7d11",
+            // Before 4714 BC: chrono has it, PostgreSQL does not.
+            "-8000000000000000000_0b8e4a1c2f8e4c1e9d556a8f0c0e7d11",
         ] {
             assert_eq!(Cursor::decode(bad), None, "{bad}");
         }

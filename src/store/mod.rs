@@ -13,7 +13,7 @@ pub mod outcomes;
 pub mod subscriptions;
 mod time;
 
-pub use time::{from_db, from_db_local, to_db, to_db_local};
+pub use time::{from_db, from_db_local, storable, to_db, to_db_local};
 
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;

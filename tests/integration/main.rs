@@ -10,6 +10,7 @@ mod catch_up;
 mod cli;
 mod declines;
 mod faults;
+mod metrics;
 mod positions;
 mod replicas;
 mod schedules;
