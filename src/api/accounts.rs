@@ -258,13 +258,7 @@ async fn credential(
                     TokenError::Rejected(m) => ApiError::invalid("card", m),
                     TokenError::Unavailable(m) => ApiError::bad_gateway(m),
                 })?;
-            Ok(PayrocCredential {
-                terminal_id: terminal.to_owned(),
-                secure_token_id: Some(created.secure_token_id),
-                token: created.token,
-                card_masked: created.card_masked,
-                card_expiry: created.card_expiry,
-            })
+            Ok(PayrocCredential::created(terminal, created))
         }
         (Some(_), Some(_)) => Err(ApiError::invalid(
             "card",

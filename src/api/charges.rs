@@ -14,7 +14,7 @@ use super::accounts::one_of;
 use super::extract::{ApiPath, ApiQuery};
 use super::pagination::{List, window};
 use super::problem::{ApiError, ApiResult, Problem};
-use super::views::{AttemptView, ChargeDetail, ChargeView};
+use super::views::{ChargeDetail, ChargeView};
 use crate::store::listing::ChargeFilter;
 
 const STATUSES: &[&str] = &["due", "approved", "failed", "held", "skipped", "cancelled"];
@@ -99,7 +99,7 @@ async fn get_charge(
     let attempts = state.store.charge_attempts(id).await?;
     Ok(Json(ChargeDetail {
         charge: charge.into(),
-        attempts: attempts.into_iter().map(AttemptView::from).collect(),
+        attempts,
     }))
 }
 

@@ -214,59 +214,9 @@ impl From<Charge> for ChargeView {
     }
 }
 
-/// One request sent to the gateway and what came back.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AttemptView {
-    pub attempt_no: i32,
-    /// 1 for the first send of an attempt; higher for resends of the same request.
-    pub send_no: i32,
-    pub idempotency_key: Uuid,
-    pub order_id: String,
-    pub sequence: String,
-    pub sent_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-    pub http_status: Option<i32>,
-    /// `approved` | `declined_soft` | `declined_hard` | `account_terminated` | `pending` | `unknown` | `request_error`
-    pub outcome: Option<String>,
-    pub gateway_payment_id: Option<String>,
-    pub gateway_status: Option<String>,
-    pub response_code: Option<String>,
-    pub processor_response_code: Option<String>,
-    pub response_message: Option<String>,
-    pub approval_code: Option<String>,
-    pub authorized_amount: Option<i64>,
-    pub scheme_reference: Option<String>,
-    pub error: Option<String>,
-}
-
-impl From<ChargeAttempt> for AttemptView {
-    fn from(a: ChargeAttempt) -> Self {
-        AttemptView {
-            attempt_no: a.attempt_no,
-            send_no: a.send_no,
-            idempotency_key: a.idempotency_key,
-            order_id: a.order_id,
-            sequence: a.sequence,
-            sent_at: a.sent_at,
-            finished_at: a.finished_at,
-            http_status: a.http_status,
-            outcome: a.outcome,
-            gateway_payment_id: a.gateway_payment_id,
-            gateway_status: a.gateway_status,
-            response_code: a.response_code,
-            processor_response_code: a.processor_response_code,
-            response_message: a.response_message,
-            approval_code: a.approval_code,
-            authorized_amount: a.authorized_amount,
-            scheme_reference: a.scheme_reference,
-            error: a.error,
-        }
-    }
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChargeDetail {
     pub charge: ChargeView,
-    /// Every request sent for this charge, in order.
-    pub attempts: Vec<AttemptView>,
+    /// Every request sent for this charge, in order (resends of one attempt share its key).
+    pub attempts: Vec<ChargeAttempt>,
 }

@@ -150,13 +150,7 @@ impl CredentialArgs {
         })?;
         let client = PayrocClient::new(&settings.payroc, settings.outcomes.clone())?;
         let created = client.create_secure_token(terminal, &card).await?;
-        Ok(PayrocCredential {
-            terminal_id: terminal.to_owned(),
-            secure_token_id: Some(created.secure_token_id),
-            token: created.token,
-            card_masked: created.card_masked,
-            card_expiry: created.card_expiry,
-        })
+        Ok(PayrocCredential::created(terminal, created))
     }
 }
 

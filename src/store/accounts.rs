@@ -59,6 +59,19 @@ pub struct PayrocCredential {
     pub card_expiry: Option<String>,
 }
 
+impl PayrocCredential {
+    /// The credential of a token just created at Payroc on `terminal_id`.
+    pub fn created(terminal_id: &str, token: crate::gateway::payroc::CreatedToken) -> Self {
+        PayrocCredential {
+            terminal_id: terminal_id.to_owned(),
+            secure_token_id: Some(token.secure_token_id),
+            token: token.token,
+            card_masked: token.card_masked,
+            card_expiry: token.card_expiry,
+        }
+    }
+}
+
 /// An existing series to continue (a merchant migrating tokens that already have a first payment).
 #[derive(Debug, Clone, Default)]
 pub struct SeriesReference {
@@ -130,15 +143,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Account, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let row: Option<(String, String)> =
-            sqlx::query_as("SELECT gateway, state FROM payment_accounts WHERE id = $1 FOR UPDATE")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let (gateway, state) = row.ok_or_else(|| StoreError::NotFound {
-            what: "payment account",
-            id: id.to_string(),
-        })?;
+        let (gateway, state) = lock_account(&mut tx, id).await?;
         if gateway != "payroc" {
             return Err(StoreError::Invalid(format!(
                 "payment account {id} is a {gateway} account; a Payroc secure token cannot re-initialize it"
@@ -319,15 +324,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Account, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let row: Option<(String, String)> =
-            sqlx::query_as("SELECT gateway, state FROM payment_accounts WHERE id = $1 FOR UPDATE")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let (gateway, state) = row.ok_or_else(|| StoreError::NotFound {
-            what: "payment account",
-            id: id.to_string(),
-        })?;
+        let (gateway, state) = lock_account(&mut tx, id).await?;
         if state != "active" {
             return Err(StoreError::Conflict(format!(
                 "payment account {id} is {state}; only an active account can be suspended"
@@ -346,4 +343,20 @@ impl Store {
             "payment account suspended by the merchant");
         self.account(id).await
     }
+}
+
+/// Locks an account row for a state change; returns its gateway and state.
+async fn lock_account(
+    tx: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> Result<(String, String), StoreError> {
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT gateway, state FROM payment_accounts WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(tx)
+            .await?;
+    row.ok_or_else(|| StoreError::NotFound {
+        what: "payment account",
+        id: id.to_string(),
+    })
 }

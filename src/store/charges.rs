@@ -29,7 +29,8 @@ pub struct Charge {
     pub settled_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+/// One request sent to the gateway and what came back (shown as is by the admin API).
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, utoipa::ToSchema)]
 pub struct ChargeAttempt {
     pub attempt_no: i32,
     pub send_no: i32,
