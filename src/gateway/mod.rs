@@ -3,6 +3,7 @@
 //! charge to the adapter of its account's gateway.
 
 pub mod answer;
+pub mod certitrade;
 pub mod payroc;
 
 pub use answer::GatewayAnswer;

@@ -1,0 +1,5 @@
+//! CertiTrade Merchant API 2.0: RECURRING payment accounts, initializing payments through the
+//! payment window, and merchant-initiated RECURRING charges.
+
+pub mod sign;
+pub mod transformers;
