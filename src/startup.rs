@@ -13,6 +13,7 @@ use crate::billing::Billing;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::gateway::Gateways;
+use crate::gateway::certitrade::CertiTradeClient;
 use crate::gateway::payroc::PayrocClient;
 use crate::scheduler::Heartbeat;
 use crate::store::Store;
@@ -155,7 +156,15 @@ pub fn build_gateways(settings: &Settings) -> anyhow::Result<Gateways> {
     } else {
         None
     };
-    Ok(Gateways { payroc })
+    let certitrade = if settings.certitrade.enabled {
+        Some(CertiTradeClient::new(
+            &settings.certitrade,
+            settings.outcomes.clone(),
+        )?)
+    } else {
+        None
+    };
+    Ok(Gateways { payroc, certitrade })
 }
 
 /// Completes on SIGTERM or ctrl-c.

@@ -61,6 +61,11 @@ pub fn load(explicit: Option<&Path>) -> Result<Settings, ConfigError> {
         settings.payroc.api_key.take(),
         settings.payroc.api_key_file.as_deref(),
     )?;
+    settings.certitrade.api_key = secret::resolve(
+        "certitrade.api_key",
+        settings.certitrade.api_key.take(),
+        settings.certitrade.api_key_file.as_deref(),
+    )?;
     settings.api.admin_token = secret::resolve(
         "api.admin_token",
         settings.api.admin_token.take(),
@@ -73,7 +78,7 @@ pub fn load(explicit: Option<&Path>) -> Result<Settings, ConfigError> {
 /// A secret written into a TOML file ends up in version control and backups; only the
 /// environment or a `*_file` path may carry one.
 fn refuse_secrets_in_files(figment: &Figment) -> Result<(), ConfigError> {
-    for key in ["payroc.api_key", "api.admin_token"] {
+    for key in ["payroc.api_key", "certitrade.api_key", "api.admin_token"] {
         if let Some(meta) = figment.find_metadata(key)
             && !meta.name.contains("environment")
         {
@@ -121,8 +126,9 @@ impl Settings {
         shown.database.url = mask_url_password(&shown.database.url);
         let mut text = toml::to_string(&shown).unwrap_or_else(|e| format!("# {e}\n"));
         text.push_str(&format!(
-            "\n# secrets\n# payroc.api_key = {}\n# api.admin_token = {}\n",
+            "\n# secrets\n# payroc.api_key = {}\n# certitrade.api_key = {}\n# api.admin_token = {}\n",
             secret::mask(self.payroc.api_key.as_ref()),
+            secret::mask(self.certitrade.api_key.as_ref()),
             secret::mask(self.api.admin_token.as_ref())
         ));
         text

@@ -17,6 +17,7 @@ pub struct Settings {
     pub scheduler: SchedulerSettings,
     pub billing: BillingSettings,
     pub payroc: PayrocSettings,
+    pub certitrade: CertiTradeSettings,
     pub outcomes: OutcomeTable,
     pub log: LogSettings,
 }
@@ -186,6 +187,56 @@ impl Default for PayrocSettings {
             request_timeout: Delay::secs(30),
             connect_timeout: Delay::secs(5),
             token_refresh_margin: Delay::secs(120),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CertiTradeSettings {
+    pub enabled: bool,
+    /// Test: https://apitest.certitrade.net/ctpsp/ws/2.0; production: https://api.certitrade.net/ctpsp/ws/2.0
+    pub api_url: String,
+    pub merchant_id: u32,
+    /// From BILLINGD_CERTITRADE__API_KEY; never written to a config file.
+    #[serde(skip_serializing)]
+    pub api_key: Option<SecretString>,
+    pub api_key_file: Option<PathBuf>,
+    /// Where CertiTrade sends the customer after the payment window (your site).
+    pub return_url: String,
+    /// billingd's callback endpoint as CertiTrade reaches it: `<public base>/certitrade/callback`.
+    pub callback_url: String,
+    /// Amount (minor units) of the initializing payment that registers the card.
+    pub initializing_amount: i64,
+    pub initializing_currency: String,
+    pub language: String,
+    /// A resend reuses the first send's Date and message_id (so CertiTrade recognizes it) only
+    /// within this window, inside the gateway's clock-skew tolerance; later, the payment is
+    /// looked up by its unique reference instead.
+    pub resend_window: Delay,
+    /// An initializing payment with no callback is polled after this long.
+    pub poll_initializing_after: Delay,
+    pub request_timeout: Delay,
+    pub connect_timeout: Delay,
+}
+
+impl Default for CertiTradeSettings {
+    fn default() -> Self {
+        CertiTradeSettings {
+            enabled: false,
+            api_url: "https://apitest.certitrade.net/ctpsp/ws/2.0".into(),
+            merchant_id: 0,
+            api_key: None,
+            api_key_file: None,
+            return_url: "https://merchant.example/billing/card-registered".into(),
+            callback_url: "https://merchant.example/billingd/certitrade/callback".into(),
+            initializing_amount: 100,
+            initializing_currency: "SEK".into(),
+            language: "en".into(),
+            resend_window: Delay::secs(120),
+            poll_initializing_after: Delay::secs(60),
+            request_timeout: Delay::secs(30),
+            connect_timeout: Delay::secs(5),
         }
     }
 }

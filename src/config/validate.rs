@@ -8,6 +8,7 @@ pub fn settings(s: &Settings) -> Result<(), ConfigError> {
     scheduler(s)?;
     billing(s)?;
     payroc(s)?;
+    certitrade(s)?;
     s.outcomes
         .validate()
         .map_err(|m| ConfigError::invalid("outcomes", m))?;
@@ -144,6 +145,43 @@ fn payroc(s: &Settings) -> Result<(), ConfigError> {
             "must be positive",
         ));
     }
+    Ok(())
+}
+
+fn certitrade(s: &Settings) -> Result<(), ConfigError> {
+    let c = &s.certitrade;
+    if !c.enabled {
+        return Ok(());
+    }
+    for (key, url) in [
+        ("certitrade.api_url", &c.api_url),
+        ("certitrade.return_url", &c.return_url),
+        ("certitrade.callback_url", &c.callback_url),
+    ] {
+        let ok = reqwest::Url::parse(url)
+            .map(|u| matches!(u.scheme(), "http" | "https"))
+            .unwrap_or(false);
+        if !ok {
+            return Err(ConfigError::invalid(
+                key,
+                format!("{url:?} is not an http(s) URL"),
+            ));
+        }
+    }
+    if c.merchant_id == 0 {
+        return Err(ConfigError::invalid(
+            "certitrade.merchant_id",
+            "must be your CertiTrade merchant id",
+        ));
+    }
+    if c.initializing_amount <= 0 {
+        return Err(ConfigError::invalid(
+            "certitrade.initializing_amount",
+            "must be positive (minor units)",
+        ));
+    }
+    crate::domain::money::Currency::new(&c.initializing_currency)
+        .map_err(|e| ConfigError::invalid("certitrade.initializing_currency", e.to_string()))?;
     Ok(())
 }
 

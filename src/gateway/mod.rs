@@ -32,6 +32,7 @@ pub enum GatewayError {
 #[derive(Clone, Default)]
 pub struct Gateways {
     pub payroc: Option<payroc::PayrocClient>,
+    pub certitrade: Option<certitrade::CertiTradeClient>,
 }
 
 impl Gateways {
@@ -41,10 +42,18 @@ impl Gateways {
             .ok_or_else(|| GatewayError::NotConfigured(gateway.to_owned()))
     }
 
-    /// The exact bytes to send for this attempt; stored before the first send.
+    fn certitrade(&self) -> Result<&certitrade::CertiTradeClient, GatewayError> {
+        self.certitrade
+            .as_ref()
+            .ok_or_else(|| GatewayError::NotConfigured("certitrade".to_owned()))
+    }
+
+    /// What to send for this attempt, stored before the first send so every resend is the same
+    /// (Payroc: the body; CertiTrade: its Date header and body).
     pub fn sale_body(&self, spec: &SaleSpec<'_>) -> Result<String, GatewayError> {
         match spec.charge.gateway.as_str() {
             "payroc" => self.payroc("payroc")?.sale_body(spec),
+            "certitrade" => self.certitrade()?.sale_request(spec),
             other => Err(GatewayError::NotConfigured(other.to_owned())),
         }
     }
@@ -55,6 +64,10 @@ impl Gateways {
                 Ok(client) => client.send_sale(key, body).await,
                 Err(e) => GatewayAnswer::unknown(e.to_string()),
             },
+            "certitrade" => match self.certitrade() {
+                Ok(client) => client.send_sale(body).await,
+                Err(e) => GatewayAnswer::unknown(e.to_string()),
+            },
             other => GatewayAnswer::unknown(format!("gateway {other:?} is not supported")),
         }
     }
@@ -63,6 +76,10 @@ impl Gateways {
     pub async fn lookup(&self, gateway: &str, payment_id: &str) -> GatewayAnswer {
         match gateway {
             "payroc" => match self.payroc(gateway) {
+                Ok(client) => client.lookup(payment_id).await,
+                Err(e) => GatewayAnswer::unknown(e.to_string()),
+            },
+            "certitrade" => match self.certitrade() {
                 Ok(client) => client.lookup(payment_id).await,
                 Err(e) => GatewayAnswer::unknown(e.to_string()),
             },

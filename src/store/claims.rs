@@ -32,6 +32,7 @@ pub struct ClaimedCharge {
     /// Requests already sent under the current key (0 for a fresh attempt).
     pub sends_so_far: i64,
     pub gateway: String,
+    pub certitrade_account_id: Option<String>,
     pub payroc_terminal_id: Option<String>,
     pub payroc_token: Option<String>,
     pub series_payment_id: Option<String>,
@@ -79,7 +80,7 @@ impl Store {
                c.order_id, c.sequence, c.request_body, c.last_outcome, c.gateway_payment_id, \
                (SELECT count(*) FROM charge_attempts t \
                  WHERE t.charge_id = c.id AND t.attempt_no = c.attempt_no) AS sends_so_far, \
-               a.gateway, a.payroc_terminal_id, a.payroc_token, a.series_payment_id, \
+               a.gateway, a.certitrade_account_id, a.payroc_terminal_id, a.payroc_token, a.series_payment_id, \
                a.series_scheme_reference",
         )
         .bind(to_db(now))

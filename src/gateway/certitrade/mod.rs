@@ -1,5 +1,8 @@
 //! CertiTrade Merchant API 2.0: RECURRING payment accounts, initializing payments through the
 //! payment window, and merchant-initiated RECURRING charges.
 
+mod client;
 pub mod sign;
 pub mod transformers;
+
+pub use client::{CertiTradeClient, Initialization};

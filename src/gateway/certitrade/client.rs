@@ -1,0 +1,316 @@
+//! The one place that talks HTTP to CertiTrade: signing, Date headers, resends and lookups.
+//!
+//! CertiTrade recognizes a resend by the same (Date, message_id); its server refuses a Date too
+//! far from its clock. So the stored request of an attempt is its Date and body; a resend within
+//! `resend_window` repeats both byte for byte, a later one first looks the payment up by its
+//! unique reference and only sends again (with a fresh Date) when the gateway has none.
+
+use jiff::Timestamp;
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+
+use super::sign::{authorization, http_date, parse_http_date};
+use super::transformers::{self, Initializing, Payment, PaymentAccount};
+use crate::config::CertiTradeSettings;
+use crate::domain::outcome::{Outcome, OutcomeTable};
+use crate::gateway::{GatewayAnswer, GatewayError, SaleSpec};
+
+#[derive(Clone)]
+pub struct CertiTradeClient {
+    http: reqwest::Client,
+    api_url: String,
+    merchant_id: u32,
+    api_key: SecretString,
+    settings: Arc<CertiTradeSettings>,
+    table: Arc<OutcomeTable>,
+}
+
+/// A started initializing payment: what the customer must open.
+#[derive(Debug, Clone)]
+pub struct Initialization {
+    pub payment_id: String,
+    pub link: String,
+}
+
+impl CertiTradeClient {
+    pub fn new(settings: &CertiTradeSettings, table: OutcomeTable) -> anyhow::Result<Self> {
+        let api_key = settings.api_key.clone().ok_or_else(|| {
+            anyhow::anyhow!(
+                "certitrade.api_key is not set: set BILLINGD_CERTITRADE__API_KEY or certitrade.api_key_file \
+                 (or certitrade.enabled = false)"
+            )
+        })?;
+        let http = reqwest::Client::builder()
+            .timeout(settings.request_timeout.get())
+            .connect_timeout(settings.connect_timeout.get())
+            .user_agent(concat!("billingd/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(CertiTradeClient {
+            http,
+            api_url: settings.api_url.trim_end_matches('/').to_owned(),
+            merchant_id: settings.merchant_id,
+            api_key,
+            settings: Arc::new(settings.clone()),
+            table: Arc::new(table),
+        })
+    }
+
+    pub fn merchant_id(&self) -> u32 {
+        self.merchant_id
+    }
+
+    /// The API key, for verifying callbacks.
+    pub fn api_key(&self) -> &SecretString {
+        &self.api_key
+    }
+
+    /// One signed request; `Err` is a transport failure (no answer).
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&str>,
+        date: &str,
+    ) -> Result<(u16, Vec<u8>), String> {
+        let url = format!("{}{path}", self.api_url);
+        let bytes = body.unwrap_or("").as_bytes();
+        let auth = authorization(
+            self.merchant_id,
+            self.api_key.expose_secret(),
+            method.as_str(),
+            &url,
+            date,
+            bytes,
+        );
+        let mut req = self
+            .http
+            .request(method, &url)
+            .header(reqwest::header::DATE, date)
+            .header(reqwest::header::AUTHORIZATION, auth);
+        if let Some(b) = body {
+            req = req
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/json; charset=utf-8",
+                )
+                .body(b.to_owned());
+        }
+        let response = req
+            .send()
+            .await
+            .map_err(|e| format!("CertiTrade request failed: {e}"))?;
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| format!("CertiTrade answer cut off after HTTP {status}: {e}"))?;
+        Ok((status, body.to_vec()))
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, String> {
+        let (status, body) = self
+            .call(
+                reqwest::Method::GET,
+                path,
+                None,
+                &http_date(Timestamp::now()),
+            )
+            .await?;
+        if status != 200 {
+            return Err(transformers::problem_message(status, &body));
+        }
+        serde_json::from_slice(&body)
+            .map_err(|e| format!("unreadable CertiTrade answer to GET {path}: {e}"))
+    }
+
+    /// `POST /payment_account {type: RECURRING}` → the new account's id.
+    pub async fn create_payment_account(&self) -> Result<String, String> {
+        let body = transformers::payment_account_body();
+        let (status, answer) = self
+            .call(
+                reqwest::Method::POST,
+                "/payment_account",
+                Some(&body),
+                &http_date(Timestamp::now()),
+            )
+            .await?;
+        if status != 201 && status != 200 {
+            return Err(transformers::problem_message(status, &answer));
+        }
+        let account: PaymentAccount = serde_json::from_slice(&answer)
+            .map_err(|e| format!("unreadable CertiTrade payment_account: {e}"))?;
+        account
+            .id
+            .ok_or_else(|| "CertiTrade created a payment_account without an id".to_owned())
+    }
+
+    pub async fn payment_account(&self, id: &str) -> Result<PaymentAccount, String> {
+        self.get_json(&format!("/payment_account/{id}")).await
+    }
+
+    pub async fn payment(&self, id: &str) -> Result<Payment, String> {
+        self.get_json(&format!("/payment/{id}")).await
+    }
+
+    /// The customer-present payment that (re-)initializes `payment_account`.
+    pub async fn start_initialization(
+        &self,
+        payment_account: &str,
+        reference: &str,
+    ) -> Result<Initialization, String> {
+        let body = transformers::initializing_body(&Initializing {
+            amount: self.settings.initializing_amount,
+            currency: &self.settings.initializing_currency,
+            reference,
+            payment_account,
+            return_url: &self.settings.return_url,
+            callback_url: &self.settings.callback_url,
+            language: &self.settings.language,
+        });
+        let (status, answer) = self
+            .call(
+                reqwest::Method::POST,
+                "/payment",
+                Some(&body),
+                &http_date(Timestamp::now()),
+            )
+            .await?;
+        if status != 201 && status != 200 {
+            return Err(transformers::problem_message(status, &answer));
+        }
+        let payment: Payment = serde_json::from_slice(&answer)
+            .map_err(|e| format!("unreadable CertiTrade payment: {e}"))?;
+        match (payment.id.clone(), payment.paywin()) {
+            (Some(payment_id), Some(link)) => Ok(Initialization { payment_id, link }),
+            _ => Err(
+                "CertiTrade's initializing payment came back without an id or paywin link".into(),
+            ),
+        }
+    }
+
+    /// The stored request of an attempt: its Date and exact body, fixed before the first send.
+    pub fn sale_request(&self, spec: &SaleSpec<'_>) -> Result<String, GatewayError> {
+        let c = spec.charge;
+        let account = c.certitrade_account_id.as_deref().ok_or_else(|| {
+            GatewayError::BadAccount(format!(
+                "payment account {} has no CertiTrade payment_account",
+                c.account_id
+            ))
+        })?;
+        // message_id: an integer derived from the attempt's key, so it needs no storage of its own.
+        let message_id = u32::from_be_bytes(
+            c.idempotency_key.as_bytes()[..4]
+                .try_into()
+                .expect("4 bytes"),
+        ) & 0x7fff_ffff;
+        let body = transformers::recurring_body(
+            c.amount_minor,
+            &c.currency,
+            &c.order_id,
+            account,
+            message_id,
+        );
+        Ok(format!("{}\n{body}", http_date(Timestamp::now())))
+    }
+
+    pub async fn send_sale(&self, stored: &str) -> GatewayAnswer {
+        let Some((date, body)) = stored.split_once('\n') else {
+            return GatewayAnswer::unknown("stored CertiTrade request is malformed");
+        };
+        let fresh = parse_http_date(date).is_some_and(|sent| {
+            Timestamp::now().duration_since(sent)
+                < jiff::SignedDuration::try_from(self.settings.resend_window.get())
+                    .unwrap_or_default()
+        });
+        let date = if fresh {
+            date.to_owned()
+        } else {
+            // Too late to be recognized as a resend: ask first whether the payment exists.
+            let reference = serde_json::from_str::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| {
+                    v.get("reference")
+                        .and_then(|r| r.as_str())
+                        .map(str::to_owned)
+                })
+                .unwrap_or_default();
+            match self.find_by_reference(&reference).await {
+                Ok(Some(payment)) => {
+                    return self
+                        .settle(transformers::classify_payment(&payment, &self.table), body)
+                        .await;
+                }
+                Ok(None) => http_date(Timestamp::now()),
+                Err(e) => return GatewayAnswer::unknown(e),
+            }
+        };
+        match self
+            .call(reqwest::Method::POST, "/payment", Some(body), &date)
+            .await
+        {
+            Ok((status, answer)) => {
+                let classified = transformers::classify(status, &answer, &self.table);
+                self.settle(classified, body).await
+            }
+            Err(e) => GatewayAnswer::unknown(e),
+        }
+    }
+
+    pub async fn lookup(&self, payment_id: &str) -> GatewayAnswer {
+        match self.payment(payment_id).await {
+            Ok(p) => transformers::classify_payment(&p, &self.table).with_status(200),
+            Err(e) => GatewayAnswer::unknown(e),
+        }
+    }
+
+    async fn find_by_reference(&self, reference: &str) -> Result<Option<Payment>, String> {
+        #[derive(serde::Deserialize)]
+        struct Found {
+            #[serde(rename = "_embedded")]
+            embedded: Option<Embedded>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Embedded {
+            #[serde(default)]
+            payment: Vec<Payment>,
+        }
+        let found: Found = self
+            .get_json(&format!("/payment?reference={reference}"))
+            .await?;
+        Ok(found.embedded.and_then(|e| e.payment.into_iter().next()))
+    }
+
+    /// A decline on an account CertiTrade has since suspended or closed means the account is
+    /// terminated, whatever the attempt's code says.
+    async fn settle(&self, answer: GatewayAnswer, body: &str) -> GatewayAnswer {
+        if !matches!(
+            answer.outcome,
+            Outcome::DeclinedSoft | Outcome::DeclinedHard
+        ) {
+            return answer;
+        }
+        let account = serde_json::from_str::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| {
+                v.pointer("/data/RECURRING/payment_account")
+                    .and_then(|a| a.as_str())
+                    .map(str::to_owned)
+            });
+        let Some(account) = account else {
+            return answer;
+        };
+        match self.payment_account(&account).await {
+            Ok(a) if matches!(a.state.as_deref(), Some("SUSPENDED") | Some("CLOSED")) => {
+                GatewayAnswer {
+                    outcome: Outcome::AccountTerminated,
+                    error: Some(format!(
+                        "payment_account {account} is {}",
+                        a.state.unwrap_or_default()
+                    )),
+                    ..answer
+                }
+            }
+            _ => answer,
+        }
+    }
+}
