@@ -46,6 +46,7 @@ impl App {
             gateways.clone(),
             clock.clone(),
             settings.billing.clone(),
+            settings.certitrade.poll_initializing_after.signed(),
             shutdown.clone(),
         );
         let (api_listener, api_addr) = if settings.api.enabled {

@@ -1,6 +1,7 @@
 //! One billing run: materialize due cycles → claim charges under a lease → send them, many at
 //! once → record each outcome. A tick calls `tick`, tests call `run_once` with a manual clock.
 
+pub mod initialization;
 pub mod intent;
 mod send;
 mod summary;
@@ -31,6 +32,8 @@ pub struct Billing {
     /// Held for the whole of a run: a tick that finds it taken does not start a second run.
     running: tokio::sync::Mutex<()>,
     shutdown: CancellationToken,
+    /// An initializing payment with no callback is polled after this long.
+    poll_initializations_after: jiff::SignedDuration,
 }
 
 impl Billing {
@@ -39,6 +42,7 @@ impl Billing {
         gateways: Gateways,
         clock: Arc<dyn Clock>,
         settings: BillingSettings,
+        poll_initializations_after: jiff::SignedDuration,
         shutdown: CancellationToken,
     ) -> Arc<Self> {
         let policy = RetryPolicy {
@@ -59,6 +63,7 @@ impl Billing {
             worker: Uuid::new_v4(),
             running: tokio::sync::Mutex::new(()),
             shutdown,
+            poll_initializations_after,
         })
     }
 
@@ -91,6 +96,7 @@ impl Billing {
     async fn run_locked(self: &Arc<Self>, now: Timestamp) -> anyhow::Result<RunSummary> {
         let started = std::time::Instant::now();
         let mut summary = RunSummary::default();
+        self.settle_initializations(now).await;
         loop {
             let m = self
                 .store

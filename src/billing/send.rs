@@ -109,6 +109,9 @@ impl Billing {
                 )
                 .await?;
             count_outcome(&charge, &answer, recorded);
+            if recorded == Recorded::Suspended {
+                self.request_reinitialization(charge.account_id).await;
+            }
             tracing::info!(
                 event = "charge.sent",
                 sequence = %sequence,

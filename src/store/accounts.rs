@@ -6,8 +6,8 @@ use jiff::Timestamp;
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::initialization::resume_held;
 use super::{Store, StoreError, to_db};
-use crate::billing::intent::fresh_intent;
 pub use crate::config::RefusedCycles;
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
@@ -26,6 +26,11 @@ pub struct Account {
     pub series_scheme_reference: Option<String>,
     pub suspended_at: Option<DateTime<Utc>>,
     pub suspension_reason: Option<String>,
+    pub certitrade_account_id: Option<String>,
+    /// A (re-)initialization waiting for the customer: the gateway's payment and its link.
+    pub init_payment_id: Option<String>,
+    pub init_link: Option<String>,
+    pub init_requested_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -79,9 +84,10 @@ pub struct SeriesReference {
     pub scheme_reference: Option<String>,
 }
 
-const COLUMNS: &str = "id, gateway, state, payroc_terminal_id, payroc_secure_token_id, payroc_token, \
-     card_masked, card_expiry, series_payment_id, series_scheme_reference, suspended_at, \
-     suspension_reason, created_at, updated_at";
+pub(crate) const COLUMNS: &str = "id, gateway, state, payroc_terminal_id, payroc_secure_token_id, \
+     payroc_token, card_masked, card_expiry, series_payment_id, series_scheme_reference, \
+     suspended_at, suspension_reason, certitrade_account_id, init_payment_id, init_link, \
+     init_requested_at, created_at, updated_at";
 
 impl Store {
     pub async fn insert_payroc_account(
@@ -171,60 +177,17 @@ impl Store {
         .bind(db_now)
         .execute(&mut *tx)
         .await?;
-        let resumed = sqlx::query(
-            "UPDATE subscriptions SET status = 'active', updated_at = $2 \
-             WHERE account_id = $1 AND status = 'held'",
-        )
-        .bind(id)
-        .bind(db_now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let held: Vec<(Uuid, i32)> = sqlx::query_as(
-            "SELECT id, attempt_no FROM charges WHERE account_id = $1 AND status = 'held' FOR UPDATE",
-        )
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?;
-        for (charge_id, attempt_no) in &held {
-            match refused {
-                RefusedCycles::Charge => {
-                    let (key, order_id) = fresh_intent(*charge_id, attempt_no + 1);
-                    sqlx::query(
-                        "UPDATE charges SET status = 'due', attempt_no = $2, idempotency_key = $3, \
-                         order_id = $4, request_body = NULL, sequence = NULL, next_attempt_at = $5, \
-                         lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
-                    )
-                    .bind(charge_id)
-                    .bind(attempt_no + 1)
-                    .bind(key)
-                    .bind(order_id)
-                    .bind(db_now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                RefusedCycles::Skip => {
-                    sqlx::query(
-                        "UPDATE charges SET status = 'skipped', settled_at = $2, \
-                         failure_reason = 'skipped at re-initialization' WHERE id = $1",
-                    )
-                    .bind(charge_id)
-                    .bind(db_now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
-        }
+        let (resumed, refused_count) = resume_held(&mut tx, id, refused, now).await?;
         let detail = serde_json::json!({
             "secure_token_id": cred.secure_token_id,
             "subscriptions_resumed": resumed,
-            "refused_cycles": held.len(),
+            "refused_cycles": refused_count,
             "refused_cycles_policy": refused,
         });
         record_event(&mut tx, id, "account.reactivated", &detail, now).await?;
         tx.commit().await?;
         tracing::info!(event = "account.reactivated", account_id = %id, subscriptions_resumed = resumed,
-            refused_cycles = held.len(), "payment account re-initialized");
+            refused_cycles = refused_count, "payment account re-initialized");
         self.account(id).await
     }
 
@@ -346,15 +309,21 @@ impl Store {
 }
 
 /// Locks an account row for a state change; returns its gateway and state.
+///
+/// `FOR NO KEY UPDATE`, not `FOR UPDATE`: a billing run inserting charges takes `FOR KEY SHARE`
+/// on the account (the foreign key) while it holds its subscriptions, and the state change then
+/// updates those subscriptions. With `FOR UPDATE` the two wait for each other (a deadlock,
+/// which failed the request with a 500); the key is never changed here.
 async fn lock_account(
     tx: &mut sqlx::PgConnection,
     id: Uuid,
 ) -> Result<(String, String), StoreError> {
-    let row: Option<(String, String)> =
-        sqlx::query_as("SELECT gateway, state FROM payment_accounts WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(tx)
-            .await?;
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT gateway, state FROM payment_accounts WHERE id = $1 FOR NO KEY UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(tx)
+    .await?;
     row.ok_or_else(|| StoreError::NotFound {
         what: "payment account",
         id: id.to_string(),

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::accounts::Account;
+use super::accounts::{Account, COLUMNS as ACCOUNT_COLUMNS};
 use super::charges::Charge;
 use super::subscriptions::{COLUMNS as SUBSCRIPTION_COLUMNS, Subscription};
 use super::{Store, StoreError, storable};
@@ -60,10 +60,6 @@ fn page<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> Cursor) -> Page<T> 
     let next = if more { rows.last().map(key) } else { None };
     Page { items: rows, next }
 }
-
-const ACCOUNT_COLUMNS: &str = "id, gateway, state, payroc_terminal_id, payroc_secure_token_id, \
-     payroc_token, card_masked, card_expiry, series_payment_id, series_scheme_reference, \
-     suspended_at, suspension_reason, created_at, updated_at";
 
 const CHARGE_COLUMNS: &str = "id, subscription_id, account_id, cycle, due_at, amount_minor, currency, \
      processing_model, is_last, status, attempt_no, idempotency_key, order_id, sequence, \

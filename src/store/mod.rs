@@ -6,6 +6,7 @@ pub mod charges;
 pub mod claims;
 pub mod gauges;
 pub mod idempotency;
+pub mod initialization;
 pub mod lifecycle;
 pub mod listing;
 pub mod materialize;

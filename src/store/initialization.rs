@@ -1,0 +1,272 @@
+//! Accounts the customer must (re-)initialize: a new CertiTrade account before its first charge,
+//! a suspended one after the gateway terminated it. The gateway's initializing payment and the
+//! link to give the customer are kept on the account until the customer completes it — known
+//! from the gateway's callback, or from polling when no callback comes.
+
+use jiff::Timestamp;
+use uuid::Uuid;
+
+use super::accounts::{Account, COLUMNS, record_event};
+use super::{Store, StoreError, to_db};
+use crate::billing::intent::fresh_intent;
+use crate::config::RefusedCycles;
+
+/// An initialization waiting for the customer.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PendingInitialization {
+    pub account_id: Uuid,
+    pub gateway: String,
+    pub init_payment_id: String,
+}
+
+impl Store {
+    /// A CertiTrade account whose card the customer has yet to register.
+    pub async fn insert_certitrade_account(
+        &self,
+        certitrade_account_id: &str,
+        now: Timestamp,
+    ) -> Result<Account, StoreError> {
+        let sql = format!(
+            "INSERT INTO payment_accounts (id, gateway, state, certitrade_account_id, created_at, updated_at) \
+             VALUES ($1, 'certitrade', 'initializing', $2, $3, $3) RETURNING {COLUMNS}"
+        );
+        Ok(sqlx::query_as::<_, Account>(sqlx::AssertSqlSafe(sql))
+            .bind(Uuid::new_v4())
+            .bind(certitrade_account_id)
+            .bind(to_db(now))
+            .fetch_one(self.pool())
+            .await?)
+    }
+
+    /// Records the initializing payment the customer must complete, and announces it.
+    pub async fn request_initialization(
+        &self,
+        id: Uuid,
+        payment_id: &str,
+        link: &str,
+        now: Timestamp,
+    ) -> Result<Account, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let state: Option<(String,)> =
+            sqlx::query_as("SELECT state FROM payment_accounts WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (state,) = state.ok_or_else(|| StoreError::NotFound {
+            what: "payment account",
+            id: id.to_string(),
+        })?;
+        if !matches!(state.as_str(), "initializing" | "suspended") {
+            return Err(StoreError::Conflict(format!(
+                "payment account {id} is {state}; only a new or suspended account is (re-)initialized"
+            )));
+        }
+        sqlx::query(
+            "UPDATE payment_accounts SET init_payment_id = $2, init_link = $3, init_requested_at = $4, \
+             updated_at = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(payment_id)
+        .bind(link)
+        .bind(to_db(now))
+        .execute(&mut *tx)
+        .await?;
+        let kind = if state == "suspended" {
+            "account.reinitialization_requested"
+        } else {
+            "account.initialization_requested"
+        };
+        record_event(
+            &mut tx,
+            id,
+            kind,
+            &serde_json::json!({"link": link, "payment_id": payment_id}),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(event = kind, account_id = %id, payment_id, "customer asked to (re-)initialize the account");
+        self.account(id).await
+    }
+
+    /// Initializations requested before `cutoff` with no answer yet: poll their payments.
+    pub async fn pending_initializations(
+        &self,
+        cutoff: Timestamp,
+    ) -> Result<Vec<PendingInitialization>, StoreError> {
+        Ok(sqlx::query_as::<_, PendingInitialization>(
+            "SELECT id AS account_id, gateway, init_payment_id FROM payment_accounts \
+             WHERE init_payment_id IS NOT NULL AND init_requested_at <= $1 ORDER BY init_requested_at LIMIT 100",
+        )
+        .bind(to_db(cutoff))
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The customer completed the initializing payment: the account is active; a suspended one
+    /// resumes its held subscriptions and its refused cycles are charged once more or skipped.
+    /// Returns None when no account waits for this payment (a repeated callback, say).
+    pub async fn complete_initialization(
+        &self,
+        payment_id: &str,
+        card_masked: Option<&str>,
+        refused: RefusedCycles,
+        now: Timestamp,
+    ) -> Result<Option<Account>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let row: Option<(Uuid, String)> = sqlx::query_as(
+            "SELECT id, state FROM payment_accounts WHERE init_payment_id = $1 FOR NO KEY UPDATE",
+        )
+        .bind(payment_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((id, state)) = row else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "UPDATE payment_accounts SET state = 'active', init_payment_id = NULL, init_link = NULL, \
+             init_requested_at = NULL, card_masked = COALESCE($2, card_masked), suspended_at = NULL, \
+             suspension_reason = NULL, series_payment_id = NULL, series_scheme_reference = NULL, \
+             updated_at = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(card_masked)
+        .bind(to_db(now))
+        .execute(&mut *tx)
+        .await?;
+        let (kind, detail) = if state == "suspended" {
+            let (resumed, refused_count) = resume_held(&mut tx, id, refused, now).await?;
+            (
+                "account.reactivated",
+                serde_json::json!({"payment_id": payment_id,
+                "subscriptions_resumed": resumed, "refused_cycles": refused_count, "refused_cycles_policy": refused}),
+            )
+        } else {
+            (
+                "account.initialized",
+                serde_json::json!({"payment_id": payment_id}),
+            )
+        };
+        record_event(&mut tx, id, kind, &detail, now).await?;
+        tx.commit().await?;
+        tracing::info!(event = kind, account_id = %id, payment_id, "customer completed the initializing payment");
+        self.account(id).await.map(Some)
+    }
+
+    /// The customer's initializing payment failed: the account stays as it was, the link is
+    /// dropped (a new one can be requested), and the history says why.
+    pub async fn fail_initialization(
+        &self,
+        payment_id: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let row: Option<(Uuid,)> = sqlx::query_as(
+            "UPDATE payment_accounts SET init_payment_id = NULL, init_link = NULL, init_requested_at = NULL, \
+             updated_at = $2 WHERE init_payment_id = $1 RETURNING id",
+        )
+        .bind(payment_id)
+        .bind(to_db(now))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((id,)) = row {
+            record_event(
+                &mut tx,
+                id,
+                "account.initialization_failed",
+                &serde_json::json!({"payment_id": payment_id, "reason": reason}),
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Appends an event to an account's history.
+    pub async fn note_account_event(
+        &self,
+        id: Uuid,
+        kind: &str,
+        detail: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        record_event(&mut conn, id, kind, detail, now).await?;
+        Ok(())
+    }
+
+    /// Moves an unanswered initialization's next poll later (it is still in the customer's hands).
+    pub async fn postpone_initialization_poll(
+        &self,
+        payment_id: &str,
+        until: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE payment_accounts SET init_requested_at = $2 WHERE init_payment_id = $1",
+        )
+        .bind(payment_id)
+        .bind(to_db(until))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+}
+
+/// Resumes what a suspension held, inside the caller's transaction: held subscriptions become
+/// active; held charges (whose last answer is known: refused, or never sent) are charged once
+/// more under a fresh key — the first opening the new series — or skipped, by policy.
+/// Returns (subscriptions resumed, refused cycles handled).
+pub async fn resume_held(
+    tx: &mut sqlx::PgConnection,
+    id: Uuid,
+    refused: RefusedCycles,
+    now: Timestamp,
+) -> Result<(u64, usize), sqlx::Error> {
+    let db_now = to_db(now);
+    let resumed = sqlx::query(
+        "UPDATE subscriptions SET status = 'active', updated_at = $2 WHERE account_id = $1 AND status = 'held'",
+    )
+    .bind(id)
+    .bind(db_now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let held: Vec<(Uuid, i32)> = sqlx::query_as(
+        "SELECT id, attempt_no FROM charges WHERE account_id = $1 AND status = 'held' FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (charge_id, attempt_no) in &held {
+        match refused {
+            RefusedCycles::Charge => {
+                let (key, order_id) = fresh_intent(*charge_id, attempt_no + 1);
+                sqlx::query(
+                    "UPDATE charges SET status = 'due', attempt_no = $2, idempotency_key = $3, \
+                     order_id = $4, request_body = NULL, sequence = NULL, next_attempt_at = $5, \
+                     lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
+                )
+                .bind(charge_id)
+                .bind(attempt_no + 1)
+                .bind(key)
+                .bind(order_id)
+                .bind(db_now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            RefusedCycles::Skip => {
+                sqlx::query(
+                    "UPDATE charges SET status = 'skipped', settled_at = $2, \
+                     failure_reason = 'skipped at re-initialization' WHERE id = $1",
+                )
+                .bind(charge_id)
+                .bind(db_now)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+    }
+    Ok((resumed, held.len()))
+}
