@@ -40,7 +40,7 @@ pub struct CreateAccount {
         pattern = "^[A-Za-z0-9_-]+$",
         example = "3204001"
     )]
-    processing_terminal_id: String,
+    processing_terminal_id: Option<String>,
     /// An existing Payroc secure token. Exactly one of `secure_token` and `card`.
     secure_token: Option<ExistingToken>,
     /// Card details to tokenize at Payroc (`POST /processing-terminals/{id}/secure-tokens`).
@@ -126,13 +126,19 @@ async fn create_account(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<CreateAccount>,
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
+    if body.gateway == "certitrade" {
+        return create_certitrade(&state, body).await;
+    }
     if body.gateway != "payroc" {
         return Err(ApiError::invalid(
             "gateway",
-            format!("{:?} is not supported (supported: payroc)", body.gateway),
+            format!(
+                "{:?} is not supported (supported: payroc, certitrade)",
+                body.gateway
+            ),
         ));
     }
-    let terminal = terminal_id(&body.processing_terminal_id)?;
+    let terminal = terminal_id(body.processing_terminal_id.as_deref().unwrap_or(""))?;
     let cred = credential(&state, terminal, body.secure_token, body.card).await?;
     let series = match body.series {
         Some(s) => SeriesReference {
@@ -209,6 +215,9 @@ async fn reinitialize_account(
     ApiJson(body): ApiJson<ReinitializeAccount>,
 ) -> ApiResult<Json<AccountView>> {
     let current = state.store.account(id).await?;
+    if current.gateway == "certitrade" {
+        return reinitialize_certitrade(&state, current, body).await;
+    }
     if current.state != "suspended" {
         return Err(ApiError::conflict(format!(
             "payment account {id} is {}; only a suspended account can be re-initialized",
@@ -228,6 +237,80 @@ async fn reinitialize_account(
         .reinitialize_payroc(id, &cred, refused, state.clock.now())
         .await?;
     let history = state.store.account_events(id).await?;
+    Ok(Json(AccountView::of(account, Some(history))))
+}
+
+/// A CertiTrade account: a RECURRING payment_account at the gateway and its initializing
+/// payment, whose link the customer opens to register their card.
+async fn create_certitrade(
+    state: &ApiState,
+    body: CreateAccount,
+) -> ApiResult<(StatusCode, Json<AccountView>)> {
+    if body.secure_token.is_some()
+        || body.card.is_some()
+        || body.series.is_some()
+        || body.processing_terminal_id.is_some()
+    {
+        return Err(ApiError::invalid(
+            "gateway",
+            "a CertiTrade account takes no card, token, series or terminal: the customer registers the card at the link returned",
+        ));
+    }
+    let client = state.gateways.certitrade.as_ref().ok_or_else(|| {
+        ApiError::unavailable("the CertiTrade gateway is not enabled in this daemon")
+    })?;
+    let gateway_account = client
+        .create_payment_account()
+        .await
+        .map_err(ApiError::bad_gateway)?;
+    let now = state.clock.now();
+    let account = state
+        .store
+        .insert_certitrade_account(&gateway_account, now)
+        .await?;
+    let account = crate::billing::initialization::start_certitrade(
+        &state.store,
+        &state.gateways,
+        &account,
+        now,
+    )
+    .await
+    .map_err(|e| ApiError::bad_gateway(e.to_string()))?;
+    let history = state.store.account_events(account.id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AccountView::of(account, Some(history))),
+    ))
+}
+
+/// A new initializing payment on the same CertiTrade payment_account; the account comes back
+/// when the customer completes it.
+async fn reinitialize_certitrade(
+    state: &ApiState,
+    current: crate::store::accounts::Account,
+    body: ReinitializeAccount,
+) -> ApiResult<Json<AccountView>> {
+    if body.secure_token.is_some() || body.card.is_some() || body.processing_terminal_id.is_some() {
+        return Err(ApiError::invalid(
+            "card",
+            "a CertiTrade account is re-initialized by the customer at the link returned, not with card details",
+        ));
+    }
+    if !matches!(current.state.as_str(), "suspended" | "initializing") {
+        return Err(ApiError::conflict(format!(
+            "payment account {} is {}; only a suspended (or never initialized) account can be re-initialized",
+            current.id, current.state
+        )));
+    }
+    let account = crate::billing::initialization::start_certitrade(
+        &state.store,
+        &state.gateways,
+        &current,
+        state.clock.now(),
+    )
+    .await
+    .map_err(|e| ApiError::bad_gateway(e.to_string()))?;
+    let history = state.store.account_events(account.id).await?;
     Ok(Json(AccountView::of(account, Some(history))))
 }
 

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod auth;
+mod callbacks;
 mod charges;
 pub mod extract;
 mod health;
@@ -66,6 +67,7 @@ pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
     let router = Router::new()
         .merge(v1)
         .merge(health::routes())
+        .merge(callbacks::routes())
         .fallback(|| async { problem::ApiError::not_found("no such route") })
         .layer(DefaultBodyLimit::max(state.settings.api.max_body_bytes))
         .with_state(state);

@@ -30,6 +30,10 @@ pub struct AccountView {
     pub suspension_reason: Option<String>,
     /// While suspended: what the customer must do to bring the account back.
     pub reinitialization: Option<ReinitializationView>,
+    /// CertiTrade: the gateway's payment_account id.
+    pub certitrade_payment_account_id: Option<String>,
+    /// A (re-)initializing payment waiting for the customer: give them `link`.
+    pub initialization: Option<InitializationView>,
     /// Suspensions and re-initializations, oldest first (on single-account reads).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<AccountEventView>>,
@@ -51,6 +55,14 @@ pub struct ReinitializationView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct InitializationView {
+    /// The gateway's payment window, where the customer registers their card.
+    pub link: String,
+    pub payment_id: Option<String>,
+    pub requested_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AccountEventView {
     pub kind: String,
     #[schema(value_type = Object)]
@@ -64,8 +76,15 @@ impl AccountView {
             needed: reinitialization_needed(&a.gateway).to_owned(),
             how: format!("POST /v1/accounts/{}/reinitialize", a.id),
         });
+        let initialization = a.init_link.clone().map(|link| InitializationView {
+            link,
+            payment_id: a.init_payment_id.clone(),
+            requested_at: a.init_requested_at,
+        });
         AccountView {
             id: a.id,
+            certitrade_payment_account_id: a.certitrade_account_id.clone(),
+            initialization,
             token_masked: a.payroc_token.as_deref().map(mask_token),
             series: a.series_payment_id.clone().map(|p| SeriesView {
                 payment_id: Some(p),
