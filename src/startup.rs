@@ -17,6 +17,7 @@ use crate::gateway::certitrade::CertiTradeClient;
 use crate::gateway::payroc::PayrocClient;
 use crate::scheduler::Heartbeat;
 use crate::store::Store;
+use crate::webhooks::worker::WebhookWorker;
 
 pub struct App {
     pub settings: Settings,
@@ -30,17 +31,27 @@ pub struct App {
     /// Bound at build time, so "address in use" is a start-up error, not a late surprise.
     api_listener: Option<tokio::net::TcpListener>,
     api_addr: Option<SocketAddr>,
+    /// Built with the app (a missing secret is a start-up error); taken when started.
+    webhooks: Option<Arc<WebhookWorker>>,
 }
 
 impl App {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
         crate::metrics::install();
-        let store = Store::connect(&settings.database).await?;
+        let store = Store::connect(&settings.database)
+            .await?
+            .with_webhooks(settings.webhooks.active_endpoints());
         if settings.database.migrate_on_start {
             store.migrate().await?;
         }
         let gateways = build_gateways(&settings)?;
         let shutdown = CancellationToken::new();
+        let webhooks = WebhookWorker::new(
+            store.clone(),
+            clock.clone(),
+            &settings.webhooks,
+            shutdown.clone(),
+        )?;
         let billing = Billing::new(
             store.clone(),
             gateways.clone(),
@@ -74,6 +85,7 @@ impl App {
             scheduler_running: Arc::new(AtomicBool::new(false)),
             api_listener,
             api_addr,
+            webhooks,
         })
     }
 
@@ -107,11 +119,18 @@ impl App {
         )))
     }
 
+    /// Starts delivering webhook events until the app's shutdown token is cancelled (None when
+    /// no endpoint is configured, or when already started).
+    pub fn start_webhooks(&mut self) -> Option<JoinHandle<()>> {
+        Some(self.webhooks.take()?.spawn())
+    }
+
     /// Runs the heartbeat until `signal` completes, then stops claiming, gives in-flight
     /// requests `billing.shutdown_grace` to finish, and returns. Whatever is cut off keeps its
     /// lease and idempotency key and is finished by the next daemon to claim it.
     pub async fn run_until(mut self, signal: impl Future<Output = ()>) -> anyhow::Result<()> {
         let api = self.start_api();
+        let webhooks = self.start_webhooks();
         let heartbeat = Heartbeat::start(
             &self.settings.scheduler.billing_cron,
             Arc::clone(&self.billing),
@@ -142,6 +161,13 @@ impl App {
         if let Some(api) = api {
             // Cancelled above; in-flight API requests finish, then the server task ends.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), api).await;
+        }
+        if let Some(webhooks) = webhooks {
+            // Cancelled above; POSTs in flight get webhooks.request_timeout, the rest are
+            // redelivered by the next daemon once their leases expire.
+            let wait =
+                self.settings.webhooks.request_timeout.get() + std::time::Duration::from_secs(1);
+            let _ = tokio::time::timeout(wait, webhooks).await;
         }
         self.store.pool().close().await;
         Ok(())

@@ -57,6 +57,14 @@ pub struct SimConfig {
     pub slow_delay: Duration,
     /// Key of the outcome object in payment responses.
     pub result_field: ResultField,
+    /// The one CertiTrade merchant the simulator knows (`m<id>` in
+    /// `Authorization`, `merchant` in resources, `merchantid` in callbacks).
+    pub certitrade_merchant_id: u32,
+    /// Shared secret for request signatures and callback `sha256code`s.
+    pub certitrade_api_key: String,
+    /// How far a request's `Date` header may be from the simulator's clock.
+    /// CertiTrade does not publish its tolerance; five minutes is a guess.
+    pub certitrade_date_skew: Duration,
 }
 
 impl Default for SimConfig {
@@ -66,6 +74,9 @@ impl Default for SimConfig {
             token_ttl: Duration::from_secs(3600),
             slow_delay: Duration::from_secs(3),
             result_field: ResultField::TransactionResult,
+            certitrade_merchant_id: 1234,
+            certitrade_api_key: "sim-certitrade-key".into(),
+            certitrade_date_skew: Duration::from_secs(300),
         }
     }
 }

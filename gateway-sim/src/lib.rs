@@ -1,13 +1,15 @@
 //! Gateway simulator for billingd's tests, demo and benchmarks.
 //!
 //! One HTTP server hosts every simulated gateway under its own path prefix so a
-//! test needs a single ephemeral port. Today that is Payroc (`/payroc/v1`,
-//! `/payroc-identity`, control endpoints under `/_sim`); a CertiTrade module is
-//! meant to sit next to `payroc/` and be merged into the router in `server.rs`.
+//! test needs a single ephemeral port: Payroc (`/payroc/v1`, `/payroc-identity`,
+//! control endpoints under `/_sim`) and CertiTrade (`/certitrade/ctpsp/ws/2.0`,
+//! the payment window under `/certitrade/paywin`, control endpoints under
+//! `/_sim/certitrade`).
 //!
 //! The library API is deliberately tiny ([`spawn`], [`SimConfig`],
 //! [`RunningSim`]): billingd's tests only talk to the simulator over HTTP.
 
+mod certitrade;
 mod config;
 mod payroc;
 mod server;

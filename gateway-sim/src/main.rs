@@ -9,7 +9,7 @@ use gateway_sim::{ResultField, SimConfig};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
-#[command(version, about = "Payroc (and later CertiTrade) gateway simulator")]
+#[command(version, about = "Payroc and CertiTrade gateway simulator")]
 struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "GATEWAY_SIM_LISTEN", default_value = "127.0.0.1:8081")]
@@ -26,6 +26,15 @@ struct Args {
     /// Key of the outcome object: transactionResult or paymentResult.
     #[arg(long, default_value = "transactionResult")]
     result_field: ResultField,
+    /// CertiTrade merchant id (`m<id>` in the Authorization header).
+    #[arg(long, default_value_t = 1234)]
+    certitrade_merchant_id: u32,
+    /// CertiTrade API key (signs requests and callbacks).
+    #[arg(long, default_value = "sim-certitrade-key")]
+    certitrade_api_key: String,
+    /// Largest accepted distance between a request's Date header and the clock.
+    #[arg(long, default_value_t = 300)]
+    certitrade_date_skew_secs: u64,
 }
 
 #[tokio::main]
@@ -39,6 +48,9 @@ async fn main() -> anyhow::Result<()> {
         token_ttl: Duration::from_secs(args.token_ttl_secs),
         slow_delay: Duration::from_millis(args.slow_delay_ms),
         result_field: args.result_field,
+        certitrade_merchant_id: args.certitrade_merchant_id,
+        certitrade_api_key: args.certitrade_api_key,
+        certitrade_date_skew: Duration::from_secs(args.certitrade_date_skew_secs),
     };
     // Install signal handlers before announcing the address: scripts wait for
     // the "listening" line and may send SIGTERM right after it.
@@ -48,6 +60,7 @@ async fn main() -> anyhow::Result<()> {
         addr = %sim.addr(),
         payroc_api = %sim.payroc_api_url(),
         payroc_identity = %sim.payroc_identity_url(),
+        certitrade_api = %sim.certitrade_api_url(),
         "gateway-sim listening on {}",
         sim.base_url()
     );

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::SimConfig;
-use crate::payroc;
+use crate::{certitrade, payroc};
 
 /// How long `shutdown` waits for in-flight requests (e.g. a slow-trigger sale)
 /// before abandoning them; tests should never hang on a simulator.
@@ -46,6 +46,12 @@ impl RunningSim {
     /// Payroc identity root, the stand-in for `https://identity.payroc.com`.
     pub fn payroc_identity_url(&self) -> String {
         format!("{}/payroc-identity", self.base_url())
+    }
+
+    /// CertiTrade Merchant API root, the stand-in for
+    /// `https://apitest.certitrade.net/ctpsp/ws/2.0`.
+    pub fn certitrade_api_url(&self) -> String {
+        format!("{}{}", self.base_url(), certitrade::API_PREFIX)
     }
 
     /// Stops accepting connections and waits (bounded) for in-flight requests.
@@ -99,6 +105,7 @@ pub async fn spawn(config: SimConfig, listen: SocketAddr) -> anyhow::Result<Runn
 fn router(config: &SimConfig) -> Router {
     Router::new()
         .merge(payroc::router(config))
+        .merge(certitrade::router(config))
         .fallback(not_found)
 }
 

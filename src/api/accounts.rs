@@ -31,8 +31,8 @@ pub fn routes() -> OpenApiRouter<ApiState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
-    /// `payroc`
-    #[schema(pattern = "^payroc$", example = "payroc")]
+    /// `payroc` | `certitrade`
+    #[schema(pattern = "^(payroc|certitrade)$", example = "payroc")]
     gateway: String,
     #[schema(
         min_length = 1,
@@ -108,8 +108,8 @@ pub struct ReinitializeAccount {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AccountQuery {
-    /// `active` | `suspended` | `closed`
-    #[param(pattern = "^(active|suspended|closed)$")]
+    /// `initializing` | `active` | `suspended` | `closed`
+    #[param(pattern = "^(initializing|active|suspended|closed)$")]
     state: Option<String>,
     /// 1–200, default 50.
     #[param(minimum = 1, maximum = 200)]
@@ -119,7 +119,8 @@ pub struct AccountQuery {
 }
 
 #[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = CreateAccount,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the stored answer for a repeat")),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+        description = "Replays the stored answer for a repeat; 1 to 255 visible ASCII characters")),
     responses((status = 201, body = AccountView), (status = 409, body = Problem), (status = 422, body = Problem),
         (status = 502, body = Problem, description = "the gateway could not tokenize the card")))]
 async fn create_account(
@@ -165,7 +166,11 @@ async fn list_accounts(
 ) -> ApiResult<Json<List<AccountView>>> {
     let (limit, cursor) = window(q.limit, q.cursor.as_deref())?;
     if let Some(s) = q.state.as_deref() {
-        one_of("state", s, &["active", "suspended", "closed"])?;
+        one_of(
+            "state",
+            s,
+            &["initializing", "active", "suspended", "closed"],
+        )?;
     }
     let page = state
         .store

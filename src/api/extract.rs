@@ -157,3 +157,37 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
             .map_err(|e| ApiError::not_found(format!("no such resource: {e}")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_is_refused_naming_its_path() {
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Body {
+            a: Option<serde_json::Value>,
+        }
+        for (body, field) in [
+            (r#"{"a": "x\u0000"}"#, "a"),
+            (r#"{"a": {"b": [1, "\u0000"]}}"#, "a.b[1]"),
+            (r#"{"a": {"k\u0000": 1}}"#, r"a.k\u0000"),
+        ] {
+            let err = parse::<Body>(body.as_bytes()).err().expect(body);
+            assert_eq!(err.status(), axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(err.problem().errors[0].field, field, "{body}");
+        }
+        // An escaped backslash before `u0000` is no NUL.
+        assert!(parse::<Body>(br#"{"a": "\\u0000"}"#).is_ok());
+    }
+
+    /// Metadata goes into jsonb, which writes numbers out in full: reading back the largest
+    /// double must not fail (serde_json's `float_roundtrip`), or the row could never be read.
+    #[test]
+    fn large_numbers_read_back_as_postgres_writes_them() {
+        let written = format!("17976931348623157{}", "0".repeat(292));
+        let value: serde_json::Value = serde_json::from_str(&written).unwrap();
+        assert_eq!(value.as_f64(), Some(f64::MAX));
+    }
+}

@@ -16,6 +16,7 @@ pub mod problem;
 mod schedule_input;
 mod subscriptions;
 mod views;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -51,7 +52,8 @@ pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(accounts::routes())
         .merge(subscriptions::routes())
         .merge(charges::routes())
-        .merge(preview::routes());
+        .merge(preview::routes())
+        .merge(webhooks::routes());
     let (v1, doc) = v1.split_for_parts();
     let doc_json = Arc::new(serde_json::to_vec(&doc).expect("OpenAPI document serializes"));
     let v1 = v1

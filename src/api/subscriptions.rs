@@ -95,7 +95,8 @@ pub struct SubscriptionQuery {
 }
 
 #[utoipa::path(post, path = "/v1/subscriptions", tag = "subscriptions", request_body = CreateSubscription,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the stored answer for a repeat")),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+        description = "Replays the stored answer for a repeat; 1 to 255 visible ASCII characters")),
     responses((status = 201, body = SubscriptionView), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_subscription(

@@ -13,9 +13,9 @@ use crate::store::subscriptions::Subscription;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AccountView {
     pub id: Uuid,
-    /// `payroc`
+    /// `payroc` | `certitrade`
     pub gateway: String,
-    /// `active` | `suspended` | `closed`
+    /// `initializing` | `active` | `suspended` | `closed`
     pub state: String,
     pub processing_terminal_id: Option<String>,
     pub secure_token_id: Option<String>,

@@ -84,7 +84,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn store_for(settings: &Settings) -> anyhow::Result<Store> {
-    let store = Store::connect(&settings.database).await?;
+    // Admin commands change accounts too: their webhook events get deliveries like the daemon's.
+    let store = Store::connect(&settings.database)
+        .await?
+        .with_webhooks(settings.webhooks.active_endpoints());
     if settings.database.migrate_on_start {
         store.migrate().await?;
     }

@@ -71,6 +71,11 @@ pub fn load(explicit: Option<&Path>) -> Result<Settings, ConfigError> {
         settings.api.admin_token.take(),
         settings.api.admin_token_file.as_deref(),
     )?;
+    settings.webhooks.secret = secret::resolve(
+        "webhooks.secret",
+        settings.webhooks.secret.take(),
+        settings.webhooks.secret_file.as_deref(),
+    )?;
     validate::settings(&settings)?;
     Ok(settings)
 }
@@ -78,7 +83,12 @@ pub fn load(explicit: Option<&Path>) -> Result<Settings, ConfigError> {
 /// A secret written into a TOML file ends up in version control and backups; only the
 /// environment or a `*_file` path may carry one.
 fn refuse_secrets_in_files(figment: &Figment) -> Result<(), ConfigError> {
-    for key in ["payroc.api_key", "certitrade.api_key", "api.admin_token"] {
+    for key in [
+        "payroc.api_key",
+        "certitrade.api_key",
+        "api.admin_token",
+        "webhooks.secret",
+    ] {
         if let Some(meta) = figment.find_metadata(key)
             && !meta.name.contains("environment")
         {
@@ -124,12 +134,18 @@ impl Settings {
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database.url = mask_url_password(&shown.database.url);
+        // A receiver may take basic-auth credentials in its URL.
+        for url in &mut shown.webhooks.endpoints {
+            *url = mask_url_password(url);
+        }
         let mut text = toml::to_string(&shown).unwrap_or_else(|e| format!("# {e}\n"));
         text.push_str(&format!(
-            "\n# secrets\n# payroc.api_key = {}\n# certitrade.api_key = {}\n# api.admin_token = {}\n",
+            "\n# secrets\n# payroc.api_key = {}\n# certitrade.api_key = {}\n# api.admin_token = {}\n\
+             # webhooks.secret = {}\n",
             secret::mask(self.payroc.api_key.as_ref()),
             secret::mask(self.certitrade.api_key.as_ref()),
-            secret::mask(self.api.admin_token.as_ref())
+            secret::mask(self.api.admin_token.as_ref()),
+            secret::mask(self.webhooks.secret.as_ref())
         ));
         text
     }

@@ -18,6 +18,7 @@ pub struct Settings {
     pub billing: BillingSettings,
     pub payroc: PayrocSettings,
     pub certitrade: CertiTradeSettings,
+    pub webhooks: WebhookSettings,
     pub outcomes: OutcomeTable,
     pub log: LogSettings,
 }
@@ -237,6 +238,58 @@ impl Default for CertiTradeSettings {
             poll_initializing_after: Delay::secs(60),
             request_timeout: Delay::secs(30),
             connect_timeout: Delay::secs(5),
+        }
+    }
+}
+
+/// Merchant webhooks: events are written with the change they announce and delivered to every
+/// endpoint, at least once, signed with the secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    pub enabled: bool,
+    /// http(s) URLs; each event is delivered to each of them.
+    pub endpoints: Vec<String>,
+    /// HMAC-SHA256 key, from BILLINGD_WEBHOOKS__SECRET; never written to a config file.
+    #[serde(skip_serializing)]
+    pub secret: Option<SecretString>,
+    pub secret_file: Option<PathBuf>,
+    /// POSTs per event and endpoint before the delivery is given up as failed.
+    pub max_attempts: u32,
+    /// Delay before the first redelivery; it doubles (with jitter) up to `backoff_max`.
+    pub backoff_min: Delay,
+    pub backoff_max: Delay,
+    pub request_timeout: Delay,
+    /// Deliveries in flight at once, per daemon.
+    pub concurrency: usize,
+    /// How long the worker sleeps when nothing is due.
+    pub poll_interval: Delay,
+}
+
+impl WebhookSettings {
+    /// Where events go: nowhere while webhooks are disabled (events are still recorded).
+    pub fn active_endpoints(&self) -> Vec<String> {
+        if self.enabled {
+            self.endpoints.clone()
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            enabled: false,
+            endpoints: Vec::new(),
+            secret: None,
+            secret_file: None,
+            max_attempts: 15,
+            backoff_min: Delay::secs(5),
+            backoff_max: Delay::secs(3600),
+            request_timeout: Delay::secs(10),
+            concurrency: 4,
+            poll_interval: Delay::secs(1),
         }
     }
 }

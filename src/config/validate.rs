@@ -9,6 +9,7 @@ pub fn settings(s: &Settings) -> Result<(), ConfigError> {
     billing(s)?;
     payroc(s)?;
     certitrade(s)?;
+    webhooks(s)?;
     s.outcomes
         .validate()
         .map_err(|m| ConfigError::invalid("outcomes", m))?;
@@ -182,6 +183,63 @@ fn certitrade(s: &Settings) -> Result<(), ConfigError> {
     }
     crate::domain::money::Currency::new(&c.initializing_currency)
         .map_err(|e| ConfigError::invalid("certitrade.initializing_currency", e.to_string()))?;
+    Ok(())
+}
+
+fn webhooks(s: &Settings) -> Result<(), ConfigError> {
+    let w = &s.webhooks;
+    for (i, url) in w.endpoints.iter().enumerate() {
+        let key = format!("webhooks.endpoints[{i}]");
+        let ok = reqwest::Url::parse(url)
+            .map(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .unwrap_or(false);
+        if !ok {
+            return Err(ConfigError::invalid(
+                &key,
+                format!("{:?} is not an http(s) URL", super::mask_url_password(url)),
+            ));
+        }
+        // Each (event, endpoint) is one delivery: a repeated URL would be a second delivery.
+        if w.endpoints[..i].contains(url) {
+            return Err(ConfigError::invalid(&key, "is listed twice"));
+        }
+    }
+    positive("webhooks.max_attempts", w.max_attempts as u64)?;
+    positive("webhooks.concurrency", w.concurrency as u64)?;
+    for (key, d) in [
+        ("webhooks.backoff_min", w.backoff_min),
+        ("webhooks.request_timeout", w.request_timeout),
+        ("webhooks.poll_interval", w.poll_interval),
+    ] {
+        if d.get().is_zero() {
+            return Err(ConfigError::invalid(key, "must be positive"));
+        }
+    }
+    if w.backoff_min > w.backoff_max {
+        return Err(ConfigError::invalid(
+            "webhooks.backoff_min",
+            "must not exceed webhooks.backoff_max",
+        ));
+    }
+    if w.enabled && !w.endpoints.is_empty() {
+        match &w.secret {
+            None => {
+                return Err(ConfigError::invalid(
+                    "webhooks.secret",
+                    "is required to sign deliveries: set BILLINGD_WEBHOOKS__SECRET or \
+                     webhooks.secret_file (or webhooks.enabled = false)",
+                ));
+            }
+            // Receivers verify with it: a short key is guessable offline from one signature.
+            Some(secret) if secrecy::ExposeSecret::expose_secret(secret).len() < 16 => {
+                return Err(ConfigError::invalid(
+                    "webhooks.secret",
+                    "must be at least 16 characters",
+                ));
+            }
+            Some(_) => {}
+        }
+    }
     Ok(())
 }
 

@@ -9,6 +9,8 @@ use uuid::Uuid;
 use super::initialization::resume_held;
 use super::{Store, StoreError, to_db};
 pub use crate::config::RefusedCycles;
+use crate::webhooks::events::{self, SuspendedBy};
+use crate::webhooks::{EventKind, enqueue};
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct Account {
@@ -185,6 +187,9 @@ impl Store {
             "refused_cycles_policy": refused,
         });
         record_event(&mut tx, id, "account.reactivated", &detail, now).await?;
+        let data = events::reactivated(id, &gateway, None, resumed, refused_count, refused);
+        let hooks = self.webhook_endpoints();
+        enqueue(&mut tx, hooks, EventKind::AccountReactivated, data, now).await?;
         tx.commit().await?;
         tracing::info!(event = "account.reactivated", account_id = %id, subscriptions_resumed = resumed,
             refused_cycles = refused_count, "payment account re-initialized");
@@ -301,6 +306,10 @@ impl Store {
             "reinitialization": reinitialization_needed(&gateway),
         });
         record_event(&mut tx, id, "account.suspended", &detail, now).await?;
+        let data =
+            events::account_suspended(id, &gateway, SuspendedBy::Merchant, &reason, held, None);
+        let hooks = self.webhook_endpoints();
+        enqueue(&mut tx, hooks, EventKind::AccountSuspended, data, now).await?;
         tx.commit().await?;
         tracing::warn!(event = "account.suspended", account_id = %id, reason = %reason,
             "payment account suspended by the merchant");

@@ -10,6 +10,7 @@ use super::accounts::{Account, COLUMNS, record_event};
 use super::{Store, StoreError, to_db};
 use crate::billing::intent::fresh_intent;
 use crate::config::RefusedCycles;
+use crate::webhooks::{EventKind, enqueue, events};
 
 /// An initialization waiting for the customer.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -47,12 +48,13 @@ impl Store {
         now: Timestamp,
     ) -> Result<Account, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let state: Option<(String,)> =
-            sqlx::query_as("SELECT state FROM payment_accounts WHERE id = $1 FOR NO KEY UPDATE")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let (state,) = state.ok_or_else(|| StoreError::NotFound {
+        let state: Option<(String, String)> = sqlx::query_as(
+            "SELECT state, gateway FROM payment_accounts WHERE id = $1 FOR NO KEY UPDATE",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (state, gateway) = state.ok_or_else(|| StoreError::NotFound {
             what: "payment account",
             id: id.to_string(),
         })?;
@@ -84,6 +86,12 @@ impl Store {
             now,
         )
         .await?;
+        if state == "suspended" {
+            let kind = EventKind::AccountReinitializationRequested;
+            let data =
+                events::reinitialization_requested(id, &gateway, Some(link), Some(payment_id));
+            enqueue(&mut tx, self.webhook_endpoints(), kind, data, now).await?;
+        }
         tx.commit().await?;
         tracing::info!(event = kind, account_id = %id, payment_id, "customer asked to (re-)initialize the account");
         self.account(id).await
@@ -114,13 +122,14 @@ impl Store {
         now: Timestamp,
     ) -> Result<Option<Account>, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let row: Option<(Uuid, String)> = sqlx::query_as(
-            "SELECT id, state FROM payment_accounts WHERE init_payment_id = $1 FOR NO KEY UPDATE",
+        let row: Option<(Uuid, String, String)> = sqlx::query_as(
+            "SELECT id, state, gateway FROM payment_accounts WHERE init_payment_id = $1 \
+             FOR NO KEY UPDATE",
         )
         .bind(payment_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((id, state)) = row else {
+        let Some((id, state, gateway)) = row else {
             return Ok(None);
         };
         sqlx::query(
@@ -136,6 +145,16 @@ impl Store {
         .await?;
         let (kind, detail) = if state == "suspended" {
             let (resumed, refused_count) = resume_held(&mut tx, id, refused, now).await?;
+            let data = events::reactivated(
+                id,
+                &gateway,
+                Some(payment_id),
+                resumed,
+                refused_count,
+                refused,
+            );
+            let hooks = self.webhook_endpoints();
+            enqueue(&mut tx, hooks, EventKind::AccountReactivated, data, now).await?;
             (
                 "account.reactivated",
                 serde_json::json!({"payment_id": payment_id,
@@ -184,7 +203,8 @@ impl Store {
         Ok(())
     }
 
-    /// Appends an event to an account's history.
+    /// Appends an event to an account's history; a re-initialization request (Payroc, after a
+    /// suspension: no link, the merchant collects new card details) is also a webhook event.
     pub async fn note_account_event(
         &self,
         id: Uuid,
@@ -192,8 +212,22 @@ impl Store {
         detail: &serde_json::Value,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut conn = self.pool().acquire().await?;
-        record_event(&mut conn, id, kind, detail, now).await?;
+        let mut tx = self.pool().begin().await?;
+        record_event(&mut tx, id, kind, detail, now).await?;
+        if kind == EventKind::AccountReinitializationRequested.as_str() {
+            let gateway: Option<(String,)> =
+                sqlx::query_as("SELECT gateway FROM payment_accounts WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let gateway = gateway.map(|(g,)| g).unwrap_or_default();
+            let link = detail.get("link").and_then(|l| l.as_str());
+            let payment_id = detail.get("payment_id").and_then(|p| p.as_str());
+            let kind = EventKind::AccountReinitializationRequested;
+            let data = events::reinitialization_requested(id, &gateway, link, payment_id);
+            enqueue(&mut tx, self.webhook_endpoints(), kind, data, now).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -39,11 +39,33 @@ pub enum StoreError {
 #[derive(Clone)]
 pub struct Store {
     pool: PgPool,
+    /// Where webhook events are delivered: each event written gets one delivery per endpoint,
+    /// in the same transaction. Empty: events are recorded, not delivered.
+    webhooks: std::sync::Arc<[String]>,
 }
 
 impl Store {
     pub fn new(pool: PgPool) -> Self {
-        Store { pool }
+        Store {
+            pool,
+            webhooks: std::sync::Arc::new([]),
+        }
+    }
+
+    /// The same store, delivering the webhook events it writes to `endpoints`.
+    pub fn with_webhooks(mut self, endpoints: Vec<String>) -> Self {
+        let mut unique: Vec<String> = Vec::with_capacity(endpoints.len());
+        for e in endpoints {
+            if !unique.contains(&e) {
+                unique.push(e);
+            }
+        }
+        self.webhooks = unique.into();
+        self
+    }
+
+    pub fn webhook_endpoints(&self) -> &[String] {
+        &self.webhooks
     }
 
     /// Connects eagerly, so an unreachable database is reported at start, naming the URL
@@ -60,7 +82,7 @@ impl Store {
                     mask_url_password(&settings.url)
                 )
             })?;
-        Ok(Store { pool })
+        Ok(Store::new(pool))
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -11,6 +11,8 @@ use super::{Store, StoreError, to_db};
 use crate::billing::intent::fresh_intent;
 use crate::domain::outcome::Outcome;
 use crate::gateway::GatewayAnswer;
+use crate::webhooks::events::{self, SuspendedBy};
+use crate::webhooks::{EventKind, enqueue};
 
 /// When to try again after answers that allow it.
 #[derive(Debug, Clone)]
@@ -67,27 +69,25 @@ impl Store {
             tx.commit().await?;
             return Ok(Recorded::LeaseLost);
         }
+        // Webhook events are written in this transaction: announced if and only if recorded.
+        let hooks = self.webhook_endpoints();
         let recorded = match answer.outcome {
-            Outcome::Approved => approve(&mut tx, charge, answer, now).await?,
+            Outcome::Approved => approve(&mut tx, hooks, charge, answer, now).await?,
             Outcome::DeclinedSoft => {
                 let slot = (charge.attempt_no - 1).max(0) as usize;
                 match policy.soft_decline_retries.get(slot) {
-                    Some(delay) => retry_later(&mut tx, charge, *delay, now).await?,
+                    Some(delay) => retry_later(&mut tx, hooks, charge, answer, *delay, now).await?,
                     None => {
-                        fail(
-                            &mut tx,
-                            charge,
-                            answer,
-                            "soft decline retries exhausted",
-                            now,
-                        )
-                        .await?
+                        let why = "soft decline retries exhausted";
+                        fail(&mut tx, hooks, charge, answer, why, now).await?
                     }
                 }
             }
-            Outcome::DeclinedHard => fail(&mut tx, charge, answer, "declined", now).await?,
-            Outcome::RequestError => fail(&mut tx, charge, answer, "request rejected", now).await?,
-            Outcome::AccountTerminated => suspend(&mut tx, charge, answer, now).await?,
+            Outcome::DeclinedHard => fail(&mut tx, hooks, charge, answer, "declined", now).await?,
+            Outcome::RequestError => {
+                fail(&mut tx, hooks, charge, answer, "request rejected", now).await?
+            }
+            Outcome::AccountTerminated => suspend(&mut tx, hooks, charge, answer, now).await?,
             Outcome::Unknown => {
                 keep_open(&mut tx, charge, answer, policy.unknown_retry_after, now).await?
             }
@@ -134,6 +134,7 @@ type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
 
 async fn approve(
     tx: &mut Tx<'_>,
+    hooks: &[String],
     c: &ClaimedCharge,
     a: &GatewayAnswer,
     now: Timestamp,
@@ -161,17 +162,24 @@ async fn approve(
         .execute(&mut **tx)
         .await?;
     }
+    let data = events::charge(c, a, None);
+    enqueue(tx, hooks, EventKind::ChargeApproved, data, now).await?;
     if c.is_last {
-        sqlx::query(
+        let completed = sqlx::query(
             "UPDATE subscriptions SET status = 'completed', updated_at = $2 \
              WHERE id = $1 AND status = 'active'",
         )
         .bind(c.subscription_id)
         .bind(to_db(now))
         .execute(&mut **tx)
-        .await?;
-        tracing::info!(event = "subscription.completed", subscription_id = %c.subscription_id,
-            cycle = c.cycle, "last installment approved; subscription completed");
+        .await?
+        .rows_affected();
+        if completed > 0 {
+            let data = events::subscription(c, None);
+            enqueue(tx, hooks, EventKind::SubscriptionCompleted, data, now).await?;
+            tracing::info!(event = "subscription.completed", subscription_id = %c.subscription_id,
+                cycle = c.cycle, "last installment approved; subscription completed");
+        }
     }
     Ok(Recorded::Approved)
 }
@@ -180,11 +188,14 @@ async fn approve(
 /// decline is a new sale, not a resend).
 async fn retry_later(
     tx: &mut Tx<'_>,
+    hooks: &[String],
     c: &ClaimedCharge,
+    a: &GatewayAnswer,
     delay: SignedDuration,
     now: Timestamp,
 ) -> Result<Recorded, sqlx::Error> {
     let next_no = c.attempt_no + 1;
+    let next_at = to_db(now.checked_add(delay).unwrap_or(now));
     let (key, order_id) = fresh_intent(c.id, next_no);
     sqlx::query(
         "UPDATE charges SET attempt_no = $2, idempotency_key = $3, order_id = $4, \
@@ -195,14 +206,18 @@ async fn retry_later(
     .bind(next_no)
     .bind(key)
     .bind(order_id)
-    .bind(to_db(now.checked_add(delay).unwrap_or(now)))
+    .bind(next_at)
     .execute(&mut **tx)
     .await?;
+    let mut data = events::charge(c, a, Some(&describe("soft decline", a)));
+    data["next_attempt_at"] = serde_json::json!(next_at);
+    enqueue(tx, hooks, EventKind::ChargeDeclined, data, now).await?;
     Ok(Recorded::RetryScheduled)
 }
 
 async fn fail(
     tx: &mut Tx<'_>,
+    hooks: &[String],
     c: &ClaimedCharge,
     a: &GatewayAnswer,
     why: &str,
@@ -229,7 +244,11 @@ async fn fail(
     .execute(&mut **tx)
     .await?
     .rows_affected();
+    let data = events::charge(c, a, Some(&reason));
+    enqueue(tx, hooks, EventKind::ChargeFailed, data, now).await?;
     if moved > 0 {
+        let data = events::subscription(c, Some(&reason));
+        enqueue(tx, hooks, EventKind::SubscriptionPastDue, data, now).await?;
         tracing::warn!(event = "subscription.past_due", subscription_id = %c.subscription_id,
             cycle = c.cycle, reason = %reason, "charge failed; subscription past due");
     }
@@ -240,6 +259,7 @@ async fn fail(
 /// open charge (no more charges, no retries), and note what re-initialization needs.
 async fn suspend(
     tx: &mut Tx<'_>,
+    hooks: &[String],
     c: &ClaimedCharge,
     a: &GatewayAnswer,
     now: Timestamp,
@@ -264,6 +284,15 @@ async fn suspend(
         "reinitialization": needed,
     });
     record_event(tx, c.account_id, "account.suspended", &detail, now).await?;
+    let data = events::account_suspended(
+        c.account_id,
+        &c.gateway,
+        SuspendedBy::Gateway,
+        &reason,
+        held,
+        Some((c, a)),
+    );
+    enqueue(tx, hooks, EventKind::AccountSuspended, data, now).await?;
     tracing::warn!(event = "account.suspended", account_id = %c.account_id, charge_id = %c.id,
         reason = %reason, subscriptions_held = held, reinitialization = needed,
         "gateway reports the card account terminated; account suspended");

@@ -167,6 +167,8 @@ async fn the_openapi_document_matches_the_routes() {
         ("POST", "/v1/subscriptions/{id}/pause"),
         ("GET", "/v1/subscriptions/{id}/preview"),
         ("POST", "/v1/subscriptions/{id}/resume"),
+        ("GET", "/v1/webhook-events"),
+        ("GET", "/v1/webhook-events/{id}"),
     ];
     let mut expected: Vec<(String, String)> = expected
         .iter()

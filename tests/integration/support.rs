@@ -121,6 +121,7 @@ impl Harness {
             .expect("simulator");
         let db = TestDb::create().await;
         let mut settings = test_settings(&db.url, &sim);
+        settings.certitrade.api_url = sim.certitrade_api_url();
         tweak(&mut settings);
         let clock = ManualClock::new(ts("2027-01-01T00:00:00Z"));
         let app = App::build(settings, Arc::new(clock.clone()))
@@ -133,6 +134,27 @@ impl Harness {
             app,
             http: reqwest::Client::new(),
         }
+    }
+
+    /// A harness whose daemon also speaks CertiTrade to the simulator; the API listens on a
+    /// port chosen up front, because CertiTrade must be told the callback URL.
+    pub async fn certitrade(tweak: impl FnOnce(&mut Settings)) -> Harness {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Harness::with(SimConfig::default(), |s| {
+            s.api.listen = format!("127.0.0.1:{port}");
+            s.certitrade.enabled = true;
+            s.certitrade.merchant_id = 1234;
+            s.certitrade.api_key = Some(config::secret("sim-certitrade-key"));
+            s.certitrade.callback_url = format!("http://127.0.0.1:{port}/certitrade/callback");
+            s.certitrade.return_url = "http://merchant.test/registered".into();
+            s.certitrade.initializing_currency = "SEK".into();
+            tweak(s);
+        })
+        .await
     }
 
     /// A second daemon on the same database and simulator (its own pool and worker id).

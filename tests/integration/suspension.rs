@@ -37,8 +37,15 @@ async fn a_terminated_account_is_suspended_and_nothing_more_is_sent_until_reinit
         assert_eq!(h.store().subscription(sub.id).await.unwrap().status, "held");
     }
     let events = h.store().account_events(account.id).await.unwrap();
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0].kind, "account.suspended");
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["account.suspended", "account.reinitialization_requested"]
+    );
+    assert!(
+        events[1].detail["link"].is_null(),
+        "Payroc: new card details, no link"
+    );
     assert!(
         events[0].detail["reinitialization"]
             .as_str()
@@ -103,7 +110,14 @@ async fn a_terminated_account_is_suspended_and_nothing_more_is_sent_until_reinit
         .into_iter()
         .map(|e| e.kind)
         .collect();
-    assert_eq!(history, ["account.suspended", "account.reactivated"]);
+    assert_eq!(
+        history,
+        [
+            "account.suspended",
+            "account.reinitialization_requested",
+            "account.reactivated"
+        ]
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
-//! RFC 3339 timestamps without pulling a date-time crate into the simulator:
-//! it only ever needs "now, in UTC".
+//! UTC timestamps in the shapes the gateways print, without pulling a
+//! date-time crate into the simulator: it only ever needs "now, in UTC".
+//! (HTTP `Date` headers are parsed and printed by `httpdate`.)
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -9,6 +10,59 @@ pub fn now_rfc3339() -> String {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     format_unix_millis(since.as_millis() as i64)
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (UTC), the shape of CertiTrade's `created` fields.
+pub fn now_spaced() -> String {
+    let t = Civil::from_unix(now_unix_secs());
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
+}
+
+/// `YYYYMMDDhhmmss` (UTC), the shape of CertiTrade's callback `timestamp`.
+pub fn now_compact() -> String {
+    compact(now_unix_secs())
+}
+
+fn compact(secs: i64) -> String {
+    let t = Civil::from_unix(secs);
+    format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
+}
+
+fn now_unix_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as i64
+}
+
+struct Civil {
+    year: i64,
+    month: u32,
+    day: u32,
+    hour: i64,
+    minute: i64,
+    second: i64,
+}
+
+impl Civil {
+    fn from_unix(secs: i64) -> Self {
+        let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+        let tod = secs.rem_euclid(86_400);
+        Civil {
+            year,
+            month,
+            day,
+            hour: tod / 3600,
+            minute: (tod / 60) % 60,
+            second: tod % 60,
+        }
+    }
 }
 
 fn format_unix_millis(millis: i64) -> String {
@@ -54,5 +108,7 @@ mod tests {
             format_unix_millis(1_767_225_599_000),
             "2025-12-31T23:59:59.000Z"
         );
+        assert_eq!(compact(1_767_225_599), "20251231235959");
+        assert_eq!(compact(0), "19700101000000");
     }
 }

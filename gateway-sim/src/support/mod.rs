@@ -1,4 +1,5 @@
-//! Small gateway-neutral helpers (identifiers, timestamps).
+//! Small gateway-neutral helpers (identifiers, timestamps, stored replies).
 
 pub mod clock;
 pub mod random;
+pub mod reply;

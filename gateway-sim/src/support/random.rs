@@ -30,6 +30,16 @@ pub fn digits(len: usize) -> String {
         .collect()
 }
 
+/// Decimal digits without a leading zero, so the id survives a client that
+/// parses it as an integer (CertiTrade documents ids as `int`).
+pub fn numeric_id(len: usize) -> String {
+    let first = char::from(b'1' + rand::rng().random_range(0..9u8));
+    let mut id = String::with_capacity(len);
+    id.push(first);
+    id.push_str(&digits(len.saturating_sub(1)));
+    id
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,6 +53,9 @@ mod tests {
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         );
         assert!(digits(6).chars().all(|c| c.is_ascii_digit()));
+        let id = numeric_id(11);
+        assert_eq!(id.len(), 11);
+        assert!(!id.starts_with('0') && id.parse::<u64>().is_ok());
         assert_eq!(opaque(40).len(), 40);
     }
 }

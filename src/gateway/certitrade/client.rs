@@ -271,7 +271,8 @@ impl CertiTradeClient {
         }
         #[derive(serde::Deserialize)]
         struct Embedded {
-            #[serde(default)]
+            // `payment` in the API docs, `payments` in CertiTrade's PHP library.
+            #[serde(default, alias = "payments")]
             payment: Vec<Payment>,
         }
         let found: Found = self
