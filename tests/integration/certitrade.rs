@@ -271,3 +271,89 @@ async fn a_callback_with_a_wrong_code_is_refused_and_changes_nothing() {
         "card",
     );
 }
+
+/// Registers a CertiTrade account with a good card and returns its id.
+async fn active_account(h: &Harness, api: &Api) -> String {
+    let (id, link) = register(api).await;
+    customer_opens(h, &link, GOOD_CARD).await;
+    wait_for_state(api, &id, "active").await;
+    id
+}
+
+async fn sim_requests_for(h: &Harness, reference: &str) -> Vec<Value> {
+    sim_list(h, "requests")
+        .await
+        .into_iter()
+        .filter(|r| r["reference"] == reference)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_certitrade_outcomes_are_resent_with_the_same_date_and_message_id_and_charged_once()
+{
+    let mut h = Harness::certitrade(|_| {}).await;
+    let api = h.serve_api();
+    let account = active_account(&h, &api).await;
+    let dropped = api.monthly(&account, 4999, "2027-01-01T00:00:00").await; // …99: dropped after charging
+    let failing = api.monthly(&account, 4996, "2027-01-01T00:00:00").await; // …96: a 500 first
+    let summary = h.run().await;
+    assert_eq!(summary.approved, 2, "{summary:?}");
+    for sub in [&dropped, &failing] {
+        let charge = &api
+            .get(&format!(
+                "/v1/subscriptions/{}/charges",
+                sub["id"].as_str().unwrap()
+            ))
+            .await
+            .body["data"][0];
+        let reference = charge["order_id"].as_str().unwrap();
+        let requests = sim_requests_for(&h, reference).await;
+        assert_eq!(requests.len(), 2, "{requests:?}");
+        assert_eq!(requests[0]["date"], requests[1]["date"], "same Date");
+        assert_eq!(
+            requests[0]["message_id"], requests[1]["message_id"],
+            "same message_id"
+        );
+        let approved = sim_list(&h, "ledger")
+            .await
+            .into_iter()
+            .filter(|e| e["reference"] == reference)
+            .count();
+        assert_eq!(approved, 1, "charged once");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_resend_looks_the_payment_up_by_its_reference_first() {
+    // No inline resends and no resend window: the next attempt must look the payment up.
+    let mut h = Harness::certitrade(|s| {
+        s.billing.unknown_resends = 0;
+        s.certitrade.resend_window = billingd::config::Delay::secs(0);
+    })
+    .await;
+    let api = h.serve_api();
+    let account = active_account(&h, &api).await;
+    let sub = api.monthly(&account, 4999, "2027-01-01T00:00:00").await; // charged, answer dropped
+    assert_eq!(h.run().await.unknown, 1);
+    h.clock.advance(jiff::SignedDuration::from_mins(2));
+    assert_eq!(h.run().await.approved, 1);
+    let charge = &api
+        .get(&format!(
+            "/v1/subscriptions/{}/charges",
+            sub["id"].as_str().unwrap()
+        ))
+        .await
+        .body["data"][0];
+    let reference = charge["order_id"].as_str().unwrap();
+    assert_eq!(
+        sim_requests_for(&h, reference).await.len(),
+        1,
+        "settled by a lookup, not a second sale"
+    );
+    let approved = sim_list(&h, "ledger")
+        .await
+        .into_iter()
+        .filter(|e| e["reference"] == reference)
+        .count();
+    assert_eq!(approved, 1);
+}
