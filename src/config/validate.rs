@@ -124,15 +124,7 @@ fn payroc(s: &Settings) -> Result<(), ConfigError> {
         ("payroc.api_url", &p.api_url),
         ("payroc.identity_url", &p.identity_url),
     ] {
-        let ok = reqwest::Url::parse(url)
-            .map(|u| matches!(u.scheme(), "http" | "https"))
-            .unwrap_or(false);
-        if !ok {
-            return Err(ConfigError::invalid(
-                key,
-                format!("{url:?} is not an http(s) URL"),
-            ));
-        }
+        http_url(key, url)?;
     }
     if !matches!(p.channel.as_str(), "web" | "moto" | "pos") {
         return Err(ConfigError::invalid(
@@ -159,15 +151,7 @@ fn certitrade(s: &Settings) -> Result<(), ConfigError> {
         ("certitrade.return_url", &c.return_url),
         ("certitrade.callback_url", &c.callback_url),
     ] {
-        let ok = reqwest::Url::parse(url)
-            .map(|u| matches!(u.scheme(), "http" | "https"))
-            .unwrap_or(false);
-        if !ok {
-            return Err(ConfigError::invalid(
-                key,
-                format!("{url:?} is not an http(s) URL"),
-            ));
-        }
+        http_url(key, url)?;
     }
     if c.merchant_id == 0 {
         return Err(ConfigError::invalid(
@@ -248,4 +232,19 @@ fn positive(key: &str, value: u64) -> Result<(), ConfigError> {
         return Err(ConfigError::invalid(key, "must be at least 1"));
     }
     Ok(())
+}
+
+/// An absolute http(s) URL, or an error naming the key.
+pub(super) fn http_url(key: &str, url: &str) -> Result<(), ConfigError> {
+    let ok = reqwest::Url::parse(url)
+        .map(|u| matches!(u.scheme(), "http" | "https"))
+        .unwrap_or(false);
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            key,
+            format!("{url:?} is not an http(s) URL"),
+        ))
+    }
 }

@@ -13,6 +13,18 @@ use uuid::Uuid;
 use crate::domain::position::{ProcessingModel, Sequence};
 use crate::store::claims::ClaimedCharge;
 
+/// The HTTP client of one gateway adapter: its timeouts, and a user agent naming billingd.
+pub fn http_client(
+    timeout: std::time::Duration,
+    connect_timeout: std::time::Duration,
+) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(connect_timeout)
+        .user_agent(concat!("billingd/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
 /// Everything an adapter needs to build a sale for one attempt of a charge.
 pub struct SaleSpec<'a> {
     pub charge: &'a ClaimedCharge,

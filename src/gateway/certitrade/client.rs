@@ -40,11 +40,10 @@ impl CertiTradeClient {
                  (or certitrade.enabled = false)"
             )
         })?;
-        let http = reqwest::Client::builder()
-            .timeout(settings.request_timeout.get())
-            .connect_timeout(settings.connect_timeout.get())
-            .user_agent(concat!("billingd/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let http = crate::gateway::http_client(
+            settings.request_timeout.get(),
+            settings.connect_timeout.get(),
+        )?;
         Ok(CertiTradeClient {
             http,
             api_url: settings.api_url.trim_end_matches('/').to_owned(),

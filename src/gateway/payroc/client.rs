@@ -29,11 +29,10 @@ impl PayrocClient {
                  (or payroc.enabled = false)"
             )
         })?;
-        let http = reqwest::Client::builder()
-            .timeout(settings.request_timeout.get())
-            .connect_timeout(settings.connect_timeout.get())
-            .user_agent(concat!("billingd/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let http = crate::gateway::http_client(
+            settings.request_timeout.get(),
+            settings.connect_timeout.get(),
+        )?;
         let tokens = TokenSource::new(
             http.clone(),
             &settings.identity_url,
