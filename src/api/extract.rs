@@ -41,6 +41,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// Bodies that may be left out are small (a flag or two).
+const MAX_OPTIONAL_BODY: usize = 64 * 1024;
+
 /// A JSON body that may be left out entirely (then the type's default), e.g. for cancel.
 pub struct ApiJsonOrEmpty<T>(pub T);
 
@@ -50,9 +53,12 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for ApiJsonOr
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let has_type = req.headers().contains_key(header::CONTENT_TYPE);
         let (parts, body) = req.into_parts();
-        let bytes = axum::body::to_bytes(body, usize::MAX).await.map_err(|e| {
-            ApiError::bad_request(format!("the request body could not be read: {e}"))
-        })?;
+        // The router's DefaultBodyLimit does not apply to a raw body read: bound it here too.
+        let bytes = axum::body::to_bytes(body, MAX_OPTIONAL_BODY)
+            .await
+            .map_err(|e| {
+                ApiError::bad_request(format!("the request body could not be read: {e}"))
+            })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(ApiJsonOrEmpty(T::default()));
         }

@@ -105,6 +105,7 @@ async fn create_subscription(
 ) -> ApiResult<(StatusCode, Json<SubscriptionView>)> {
     let price = price(body.amount, &body.currency)?;
     let schedule = body.schedule.validate("schedule")?;
+    not_backdated(&schedule, state.clock.now())?;
     let reference = reference(body.merchant_reference.as_deref())?;
     let metadata = metadata(body.metadata)?;
     // The account must exist: a 404 that names it, not a foreign-key 409.
@@ -236,6 +237,24 @@ async fn cancel_subscription(
             .await?
             .into(),
     ))
+}
+
+/// Catch-up is for a daemon that was down, not for subscriptions dated years back: a new
+/// subscription whose first cycle is over a year old would be charged for every cycle since.
+fn not_backdated(
+    schedule: &crate::domain::schedule::Schedule,
+    now: jiff::Timestamp,
+) -> ApiResult<()> {
+    let limit = now
+        .checked_sub(jiff::SignedDuration::from_hours(366 * 24))
+        .unwrap_or(now);
+    match schedule.due_at(1) {
+        Some(first) if first < limit => Err(ApiError::invalid(
+            "schedule.anchor",
+            "is more than a year in the past: every cycle since would be charged at once; use a recent anchor",
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn price(amount: i64, currency: &str) -> ApiResult<Money> {

@@ -189,6 +189,10 @@ async fn impossible_subscriptions_are_refused_with_the_field_named() {
             with(&["schedule", "anchor"], json!("tomorrow")),
             "schedule.anchor",
         ),
+        (
+            with(&["schedule", "anchor"], json!("2025-06-01T00:00:00")),
+            "schedule.anchor",
+        ),
         (with(&["schedule", "every"], json!(2)), "schedule.every"),
         (
             with(&["merchant_reference"], json!("")),

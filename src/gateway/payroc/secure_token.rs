@@ -117,7 +117,8 @@ impl PayrocClient {
             let bytes = response.bytes().await.map_err(|e| {
                 TokenError::Unavailable(format!("Payroc secure-token answer cut off: {e}"))
             })?;
-            if matches!(status, 400 | 402 | 422) {
+            // 404: Payroc does not know the terminal the token was asked for.
+            if matches!(status, 400 | 402 | 404 | 422) {
                 return Err(TokenError::Rejected(format!(
                     "the card was refused: {}",
                     problem_message(status, &bytes)
