@@ -23,7 +23,8 @@
 #   BILLINGD_PGDATA            data directory of the private cluster
 #                              (default $REPO/.pgdata)
 #
-# `stop_private_postgres` stops the private cluster (it does not delete it).
+# `stop_private_postgres` stops the private cluster (it does not delete it);
+# `restart_private_postgres [fast|immediate]` restarts it.
 #
 # Works when sourced into a `set -euo pipefail` script; sets no shell options.
 
@@ -358,6 +359,19 @@ stop_private_postgres() {
         _pg_as_owner "$owner" "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null &&
             _pg_log "stopped private cluster in $data"
     fi
+}
+
+# Restart the private cluster, if it runs (the crash-and-fault campaign does this on
+# purpose). MODE is pg_ctl's shutdown mode: fast (sessions are told to go, a checkpoint is
+# written) or immediate (a crash: no checkpoint, recovery at start). Default fast.
+restart_private_postgres() {
+    local mode=${1:-fast} data bindir owner
+    data=$(_pg_private_dir)
+    [[ -f $data/PG_VERSION ]] || { _pg_log "no private cluster in $data"; return 1; }
+    bindir=$(_pg_private_bindir "$data") || return 1
+    owner=$(stat -c %U "$data")
+    _pg_closefds _pg_as_owner "$owner" "$bindir/pg_ctl" -D "$data" -l "$data/server.log" \
+        -m "$mode" -w -t 60 restart >/dev/null
 }
 
 # ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ use super::problem::{ApiError, ApiResult, Problem};
 use super::schedule_input::ScheduleInput;
 use super::views::SubscriptionView;
 use crate::domain::money::Money;
+use crate::store::StoreError;
 use crate::store::listing::SubscriptionFilter;
 use crate::store::subscriptions::NewSubscription;
 
@@ -108,13 +109,19 @@ async fn create_subscription(
     not_backdated(&schedule, state.clock.now())?;
     let reference = reference(body.merchant_reference.as_deref())?;
     let metadata = metadata(body.metadata)?;
-    // The account must exist: a 404 that names it, not a foreign-key 409.
-    state.store.account(body.account_id).await.map_err(|_| {
-        ApiError::invalid(
-            "account_id",
-            format!("payment account {} does not exist", body.account_id),
-        )
-    })?;
+    // The account must exist: a 422 that names it, not a foreign-key 409. Only a missing
+    // account is the client's error: a database that failed to answer is a 5xx (retry).
+    state
+        .store
+        .account(body.account_id)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound { .. } => ApiError::invalid(
+                "account_id",
+                format!("payment account {} does not exist", body.account_id),
+            ),
+            other => ApiError::from(other),
+        })?;
     let new = NewSubscription {
         account_id: body.account_id,
         price,

@@ -9,7 +9,7 @@ use tracing::Instrument;
 use super::Billing;
 use crate::domain::outcome::Outcome;
 use crate::domain::position::{ProcessingModel, Sequence};
-use crate::gateway::{GatewayAnswer, SaleSpec};
+use crate::gateway::{GatewayAnswer, Resend, SaleSpec};
 use crate::metrics;
 use crate::store::StoreError;
 use crate::store::claims::ClaimedCharge;
@@ -61,19 +61,53 @@ impl Billing {
             .with_max_times(self.settings.unknown_resends as usize)
             .with_jitter()
             .build();
+        let mut body = body;
         let mut send_no = charge.sends_so_far as i32;
         loop {
             send_no += 1;
-            let attempt_id = self
+            let Some(attempt_id) = self
                 .store
-                .start_send(&charge, send_no, &sequence, self.clock.now())
-                .await?;
+                .start_send(&charge, self.worker, send_no, &sequence, self.clock.now())
+                .await?
+            else {
+                tracing::warn!(send_no, "lease lost before sending; not sent");
+                return Ok(Recorded::LeaseLost);
+            };
             let started = std::time::Instant::now();
             let in_flight = metrics::InFlight::start(&charge.gateway);
-            let answer = self
-                .gateways
-                .send_sale(&charge.gateway, charge.idempotency_key, &body)
-                .await;
+            let answer = match self.gateways.before_send(&charge.gateway, &body).await {
+                Resend::AsStored => {
+                    self.gateways
+                        .send_sale(&charge.gateway, charge.idempotency_key, &body)
+                        .await
+                }
+                Resend::Restamped(restamped) => {
+                    match self
+                        .store
+                        .restamp_request(&charge, self.worker, &restamped, self.clock.now())
+                        .await
+                    {
+                        Ok(()) => {}
+                        Err(StoreError::Conflict(_)) => {
+                            tracing::warn!(
+                                send_no,
+                                "lease lost before a re-stamped resend; not sent"
+                            );
+                            let not_sent = GatewayAnswer::unknown("lease lost; not sent");
+                            self.store
+                                .finish_send(attempt_id, &not_sent, self.clock.now())
+                                .await?;
+                            return Ok(Recorded::LeaseLost);
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                    body = restamped;
+                    self.gateways
+                        .send_sale(&charge.gateway, charge.idempotency_key, &body)
+                        .await
+                }
+                Resend::Answered(answer) => answer,
+            };
             drop(in_flight);
             // Every send is timed, resends included: a slow or failing gateway shows up here
             // before any outcome is recorded.
@@ -150,7 +184,13 @@ impl Billing {
             })
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         self.store
-            .fix_request(charge.id, self.worker, sequence.as_str(), &body)
+            .fix_request(
+                charge,
+                self.worker,
+                sequence.as_str(),
+                &body,
+                self.clock.now(),
+            )
             .await?;
         Ok((sequence.as_str().to_owned(), body))
     }
@@ -162,15 +202,19 @@ impl Billing {
         payment_id: &str,
     ) -> anyhow::Result<Recorded> {
         let sequence = charge.sequence.clone().unwrap_or_else(|| "first".into());
-        let attempt_id = self
+        let Some(attempt_id) = self
             .store
             .start_send(
                 charge,
+                self.worker,
                 charge.sends_so_far as i32 + 1,
                 &sequence,
                 self.clock.now(),
             )
-            .await?;
+            .await?
+        else {
+            return Ok(Recorded::LeaseLost);
+        };
         let started = std::time::Instant::now();
         let in_flight = metrics::InFlight::start(&charge.gateway);
         let answer = self.gateways.lookup(&charge.gateway, payment_id).await;

@@ -34,7 +34,7 @@ impl RunSummary {
                         self.retry_scheduled += 1
                     }
                     Recorded::Failed => self.declined += 1,
-                    Recorded::Suspended => self.suspended += 1,
+                    Recorded::Suspended | Recorded::Held => self.suspended += 1,
                     Recorded::StillOpen => self.unknown += 1,
                     Recorded::LeaseLost => {}
                 }

@@ -40,6 +40,17 @@ pub enum GatewayError {
     BadAccount(String),
 }
 
+/// What `Gateways::before_send` decided about a stored request.
+#[derive(Debug)]
+pub enum Resend {
+    AsStored,
+    /// Too old to be recognized as a resend, and the gateway has no payment for it: send this
+    /// re-stamped request (CertiTrade: the same body under a new Date), after storing it.
+    Restamped(String),
+    /// The gateway's answer is already known (or it could not be asked: unknown).
+    Answered(GatewayAnswer),
+}
+
 /// The configured gateway clients.
 #[derive(Clone, Default)]
 pub struct Gateways {
@@ -67,6 +78,19 @@ impl Gateways {
             "payroc" => self.payroc("payroc")?.sale_body(spec),
             "certitrade" => self.certitrade()?.sale_request(spec),
             other => Err(GatewayError::NotConfigured(other.to_owned())),
+        }
+    }
+
+    /// What to do before sending a stored request: send it as it is, send it re-stamped (the
+    /// caller stores the new version first, so later resends repeat it), or nothing, because
+    /// the gateway already answered (a lookup found the payment).
+    pub async fn before_send(&self, gateway: &str, stored: &str) -> Resend {
+        match gateway {
+            "certitrade" => match self.certitrade() {
+                Ok(client) => client.before_send(stored).await,
+                Err(e) => Resend::Answered(GatewayAnswer::unknown(e.to_string())),
+            },
+            _ => Resend::AsStored,
         }
     }
 

@@ -245,9 +245,10 @@ pub fn reinitialization_needed(gateway: &str) -> &'static str {
 
 /// Suspends an account and holds everything on it, inside the caller's transaction: the
 /// account, its subscriptions, and its charges with nothing outstanding at the gateway (no
-/// request written under their current key, no live lease). A charge whose request may have
-/// been processed keeps its key and stays due, to be settled by a resend after
-/// re-initialization — never re-sent under a new key. Returns how many subscriptions were held.
+/// request written under their current key). A charge whose request may have been processed
+/// keeps its key and stays due: billing completes it under that key (a resend or a lookup
+/// settles what the gateway did) — never re-sent under a new key. Returns how many
+/// subscriptions were held.
 pub async fn hold_account(
     tx: &mut sqlx::PgConnection,
     account_id: Uuid,
@@ -264,12 +265,13 @@ pub async fn hold_account(
     .bind(reason)
     .execute(&mut *tx)
     .await?;
+    // A lease on an unsent charge goes with it: its holder's `fix_request` (fenced on the
+    // status) then fails, and nothing is sent.
     sqlx::query(
-        "UPDATE charges SET status = 'held' WHERE account_id = $1 AND status = 'due' \
-         AND request_body IS NULL AND (lease_expires_at IS NULL OR lease_expires_at <= $2)",
+        "UPDATE charges SET status = 'held', lease_owner = NULL, lease_expires_at = NULL \
+         WHERE account_id = $1 AND status = 'due' AND request_body IS NULL",
     )
     .bind(account_id)
-    .bind(db_now)
     .execute(&mut *tx)
     .await?;
     Ok(sqlx::query(

@@ -31,6 +31,8 @@ pub struct ClaimedCharge {
     pub gateway_payment_id: Option<String>,
     /// Requests already sent under the current key (0 for a fresh attempt).
     pub sends_so_far: i64,
+    /// This claim's fencing token (see `STILL_OURS`).
+    pub lease_token: i64,
     pub gateway: String,
     pub certitrade_account_id: Option<String>,
     pub payroc_terminal_id: Option<String>,
@@ -41,11 +43,11 @@ pub struct ClaimedCharge {
 
 impl Store {
     /// Claims up to `limit` sendable charges for `worker`. A charge is sendable when it is due,
-    /// its retry time has come, nobody holds a live lease on it, its account is active, its
-    /// subscription is active (or its request is already written down: that one is completed
-    /// under its key whatever happened to the subscription since), and no earlier cycle of the
-    /// same subscription is still open — a series is charged in order, so a subsequent payment
-    /// always finds its first payment.
+    /// its retry time has come, nobody holds a live lease on it, its account and subscription
+    /// are active (or its request is already written down: that one may have reached the
+    /// gateway, so it is completed under its key whatever happened to the account or the
+    /// subscription since), and no earlier cycle of the same subscription is still open — a
+    /// series is charged in order, so a subsequent payment always finds its first payment.
     pub async fn claim_charges(
         &self,
         worker: Uuid,
@@ -61,8 +63,7 @@ impl Store {
                JOIN subscriptions s ON s.id = c.subscription_id \
                WHERE c.status = 'due' AND c.next_attempt_at <= $1 \
                  AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= $1) \
-                 AND a.state = 'active' \
-                 AND (s.status = 'active' OR c.request_body IS NOT NULL) \
+                 AND ((a.state = 'active' AND s.status = 'active') OR c.request_body IS NOT NULL) \
                  AND NOT EXISTS (SELECT 1 FROM charges e WHERE e.subscription_id = c.subscription_id \
                                  AND e.status IN ('due', 'held') AND e.cycle < c.cycle) \
                  AND (a.series_payment_id IS NOT NULL OR NOT EXISTS ( \
@@ -71,7 +72,8 @@ impl Store {
                ORDER BY c.next_attempt_at, c.due_at \
                LIMIT $2 \
                FOR UPDATE OF c SKIP LOCKED) \
-             UPDATE charges c SET lease_owner = $3, lease_expires_at = $4 \
+             UPDATE charges c SET lease_owner = $3, lease_expires_at = $4, \
+               lease_token = c.lease_token + 1 \
              FROM candidates, payment_accounts a \
              WHERE c.id = candidates.id AND a.id = c.account_id AND c.status = 'due' \
                AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= $1) \
@@ -80,6 +82,7 @@ impl Store {
                c.order_id, c.sequence, c.request_body, c.last_outcome, c.gateway_payment_id, \
                (SELECT count(*) FROM charge_attempts t \
                  WHERE t.charge_id = c.id AND t.attempt_no = c.attempt_no) AS sends_so_far, \
+               c.lease_token, \
                a.gateway, a.certitrade_account_id, a.payroc_terminal_id, a.payroc_token, a.series_payment_id, \
                a.series_scheme_reference",
         )
@@ -124,20 +127,26 @@ impl Store {
     }
 
     /// Writes the exact request body and its sequence before the first send of an attempt, so
-    /// every resend is byte-identical. Fails if the lease was lost meanwhile.
+    /// every resend is byte-identical. Fenced like every write of a claim (`STILL_OURS`): it
+    /// fails if the lease was lost or expired, or the charge was settled (cancelled, skipped,
+    /// held) meanwhile — then nothing is sent.
     pub async fn fix_request(
         &self,
-        charge_id: Uuid,
+        charge: &ClaimedCharge,
         worker: Uuid,
         sequence: &str,
         body: &str,
+        now: Timestamp,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE charges SET request_body = $3, sequence = $4 \
-             WHERE id = $1 AND lease_owner = $2 AND request_body IS NULL",
-        )
-        .bind(charge_id)
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE charges SET request_body = $6, sequence = $7 \
+             WHERE {STILL_OURS} AND request_body IS NULL"
+        )))
+        .bind(charge.id)
         .bind(worker)
+        .bind(charge.attempt_no)
+        .bind(to_db(now))
+        .bind(charge.lease_token)
         .bind(body)
         .bind(sequence)
         .execute(&self.pool)
@@ -145,34 +154,80 @@ impl Store {
         .rows_affected();
         if done == 0 {
             return Err(StoreError::Conflict(format!(
-                "charge {charge_id}: lease lost before its request was written"
+                "charge {}: lease lost before its request was written",
+                charge.id
+            )));
+        }
+        Ok(())
+    }
+
+    /// Replaces the stored request of the current attempt by the same request re-stamped
+    /// (CertiTrade: a new Date once the old one is too old to be recognized as a resend), so
+    /// that later resends repeat what was last sent. Fenced.
+    pub async fn restamp_request(
+        &self,
+        charge: &ClaimedCharge,
+        worker: Uuid,
+        body: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE charges SET request_body = $6 WHERE {STILL_OURS} AND request_body IS NOT NULL"
+        )))
+        .bind(charge.id)
+        .bind(worker)
+        .bind(charge.attempt_no)
+        .bind(to_db(now))
+        .bind(charge.lease_token)
+        .bind(body)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(StoreError::Conflict(format!(
+                "charge {}: lease lost before its request was re-stamped",
+                charge.id
             )));
         }
         Ok(())
     }
 
     /// Logs a request as sent, before it goes out: a crash after this line leaves a trace that
-    /// a request may have reached the gateway.
+    /// a request may have reached the gateway. Fenced: `None` if the claim is no longer ours
+    /// (its lease expired or was taken over, or the attempt moved on) — then nothing is sent.
     pub async fn start_send(
         &self,
         charge: &ClaimedCharge,
+        worker: Uuid,
         send_no: i32,
         sequence: &str,
         now: Timestamp,
-    ) -> Result<i64, StoreError> {
-        let (id,): (i64,) = sqlx::query_as(
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
             "INSERT INTO charge_attempts (charge_id, attempt_no, send_no, idempotency_key, order_id, \
-             sequence, sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
+             sequence, sent_at) \
+             SELECT $1, $3, $6, $7, $8, $9, $4 FROM charges WHERE {STILL_OURS} \
+             RETURNING id"
+        )))
         .bind(charge.id)
+        .bind(worker)
         .bind(charge.attempt_no)
+        .bind(to_db(now))
+        .bind(charge.lease_token)
         .bind(send_no)
         .bind(charge.idempotency_key)
         .bind(&charge.order_id)
         .bind(sequence)
-        .bind(to_db(now))
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 }
+
+/// The fence on every write a claim makes before or while sending ($1 charge, $2 worker,
+/// $3 attempt number, $4 now, $5 the claim's lease token): the charge is still due, still this
+/// attempt, still leased by this very claim (every claim increments the token), the lease
+/// unexpired. A daemon that was stalled past its lease, or whose charge was taken over — by
+/// another daemon or by itself, maybe for a newer attempt under a new key — can neither send
+/// nor write.
+pub(crate) const STILL_OURS: &str = "id = $1 AND lease_owner = $2 AND attempt_no = $3 \
+     AND status = 'due' AND lease_expires_at > $4 AND lease_token = $5";

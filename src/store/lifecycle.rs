@@ -197,7 +197,9 @@ impl Store {
 }
 
 /// Moves charges with nothing outstanding at the gateway to `status`: held ones (their last
-/// answer is known) and due ones with no request written and no live lease.
+/// answer is known) and due ones with no request written. A lease on one of those is dropped
+/// with it: the daemon holding it finds the charge settled when it writes its request down
+/// (`fix_request` is fenced on the status) and sends nothing.
 async fn settle_unsent(
     tx: &mut sqlx::PgConnection,
     subscription_id: Uuid,
@@ -206,9 +208,9 @@ async fn settle_unsent(
     now: Timestamp,
 ) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(
-        "UPDATE charges SET status = $2, failure_reason = $3, settled_at = $4 \
-         WHERE subscription_id = $1 AND (status = 'held' OR (status = 'due' \
-           AND request_body IS NULL AND (lease_expires_at IS NULL OR lease_expires_at <= $4)))",
+        "UPDATE charges SET status = $2, failure_reason = $3, settled_at = $4, \
+         lease_owner = NULL, lease_expires_at = NULL \
+         WHERE subscription_id = $1 AND (status = 'held' OR (status = 'due' AND request_body IS NULL))",
     )
     .bind(subscription_id)
     .bind(status)

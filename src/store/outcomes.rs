@@ -30,6 +30,9 @@ pub enum Recorded {
     Failed,
     Suspended,
     StillOpen,
+    /// The card account is terminated, and the account was already suspended (by the
+    /// merchant, or by an earlier answer) while this request was out: the charge is held.
+    Held,
     /// Another daemon holds the charge now; it will record its own answer.
     LeaseLost,
 }
@@ -58,11 +61,18 @@ impl Store {
     ) -> Result<Recorded, StoreError> {
         let mut tx = self.pool().begin().await?;
         finish_attempt(&mut *tx, attempt_id, answer, now).await?;
+        // Fenced by the claim's lease token and attempt number: a daemon that lost its claim
+        // (the charge was claimed again since — by another daemon or by itself — maybe for a
+        // newer attempt with a new key) records nothing. An expired lease nobody took over
+        // still counts: the answer is this attempt's.
         let owned: Option<(Uuid,)> = sqlx::query_as(
-            "SELECT id FROM charges WHERE id = $1 AND lease_owner = $2 AND status = 'due' FOR UPDATE",
+            "SELECT id FROM charges WHERE id = $1 AND lease_owner = $2 AND attempt_no = $3 \
+             AND lease_token = $4 AND status = 'due' FOR UPDATE",
         )
         .bind(charge.id)
         .bind(worker)
+        .bind(charge.attempt_no)
+        .bind(charge.lease_token)
         .fetch_optional(&mut *tx)
         .await?;
         if owned.is_none() {
@@ -273,6 +283,17 @@ async fn suspend(
     .bind(&a.payment_id)
     .execute(&mut **tx)
     .await?;
+    // A request written down before the account was suspended is still completed; its answer
+    // holds the charge with the others, without announcing the suspension a second time.
+    let active: bool = sqlx::query_scalar(
+        "SELECT state = 'active' FROM payment_accounts WHERE id = $1 FOR NO KEY UPDATE",
+    )
+    .bind(c.account_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    if !active {
+        return Ok(Recorded::Held);
+    }
     let held = hold_account(tx, c.account_id, &reason, now).await?;
     let needed = reinitialization_needed(&c.gateway);
     let detail = serde_json::json!({

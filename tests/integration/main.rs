@@ -13,6 +13,7 @@ mod declines;
 mod faults;
 mod metrics;
 mod positions;
+mod regressions;
 mod replicas;
 mod schedules;
 mod suspension;

@@ -16,6 +16,7 @@ use super::hal::Origin;
 use super::paywin::{self, Refusal};
 use super::problem::Problem;
 use super::state::CertiTradeState;
+use crate::support::chaos::FaultRates;
 
 pub fn router() -> Router<Arc<CertiTradeState>> {
     Router::new()
@@ -26,6 +27,28 @@ pub fn router() -> Router<Arc<CertiTradeState>> {
         .route("/accounts/{id}/close", post(close))
         .route("/accounts/{id}/card", post(replace_card))
         .route("/paywin/{payment_id}", post(complete_window))
+        .route("/faults", post(arm_faults).get(current_faults))
+}
+
+/// Random faults on `POST /payment` (see `support::chaos`); missing rates are 0.
+async fn arm_faults(State(state): State<Arc<CertiTradeState>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<FaultRates>(&body)
+        .map_err(|e| e.to_string())
+        .and_then(|rates| rates.check().map(|()| rates))
+    {
+        Ok(rates) => {
+            state.faults.set(rates);
+            tracing::info!(?rates, "sim: certitrade faults armed");
+            Json(rates).into_response()
+        }
+        Err(err) => Problem::bad_request(format!("invalid faults body: {err}")).into_response(),
+    }
+}
+
+async fn current_faults(State(state): State<Arc<CertiTradeState>>) -> Response {
+    let mut status = serde_json::to_value(state.faults.rates()).expect("rates serialize");
+    status["injected"] = serde_json::to_value(state.faults.injected()).expect("counts serialize");
+    Json(status).into_response()
 }
 
 async fn ledger(State(state): State<Arc<CertiTradeState>>) -> Response {

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::config::SimConfig;
+use crate::support::chaos::RandomFaults;
 
 use super::accounts::AccountStore;
 use super::callbacks::Callbacks;
@@ -23,6 +24,8 @@ pub struct CertiTradeState {
     pub ledger: Ledger,
     pub requests: RequestLog,
     pub callbacks: Callbacks,
+    /// Random faults on `POST /payment`, armed through `/_sim/certitrade/faults`.
+    pub faults: RandomFaults,
 }
 
 impl CertiTradeState {
@@ -37,6 +40,7 @@ impl CertiTradeState {
             ledger: Ledger::default(),
             requests: RequestLog::default(),
             callbacks: Callbacks::new(),
+            faults: RandomFaults::default(),
         }
     }
 

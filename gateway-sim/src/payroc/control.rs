@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::faults::FaultCounters;
+use super::faults::FaultPlan;
 use super::problem::Problem;
 use super::state::PayrocState;
 
@@ -58,11 +58,16 @@ async fn expire_all(State(state): State<Arc<PayrocState>>) -> Response {
 }
 
 async fn arm_faults(State(state): State<Arc<PayrocState>>, body: axum::body::Bytes) -> Response {
-    match serde_json::from_slice::<FaultCounters>(&body) {
-        Ok(counters) => {
-            state.faults.arm(counters);
-            tracing::info!(?counters, "sim: faults armed");
-            Json(counters).into_response()
+    match serde_json::from_slice::<FaultPlan>(&body)
+        .map_err(|e| e.to_string())
+        .and_then(|plan| {
+            plan.rates.check()?;
+            Ok(plan)
+        }) {
+        Ok(plan) => {
+            state.faults.arm(plan);
+            tracing::info!(?plan, "sim: faults armed");
+            Json(plan).into_response()
         }
         Err(err) => (
             StatusCode::BAD_REQUEST,

@@ -1,5 +1,6 @@
 //! Small gateway-neutral helpers (identifiers, timestamps, stored replies).
 
+pub mod chaos;
 pub mod clock;
 pub mod random;
 pub mod reply;

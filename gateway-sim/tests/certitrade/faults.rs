@@ -69,3 +69,78 @@ async fn amount_99_without_message_id_charges_twice_on_resend() {
     assert_eq!(sim.ledger().await.len(), 3);
     assert_eq!(sim.results().await[1..], ["dropped", "approved"]);
 }
+
+#[tokio::test]
+async fn random_faults_at_rate_one_fail_drop_and_hold_then_are_counted() {
+    let sim = Sim::start().await;
+    let account = sim.active_account(GOOD_CARD).await;
+    let arm = |plan: serde_json::Value| sim.sim_post("/faults", plan);
+
+    // fail_rate: a 500 problem, nothing processed or remembered.
+    assert_eq!(arm(serde_json::json!({"fail_rate": 1})).await.status, 200);
+    let mut body = charge_body(&account, &new_reference(), 1000);
+    body["message_id"] = 11.into();
+    let date = now_date();
+    assert_eq!(sim.post_at("/payment", &body, &date).await.status, 500);
+    assert_eq!(sim.ledger().await.len(), 1, "only the initializing payment");
+
+    // drop_rate: processed and booked, the answer lost; the resend replays it.
+    arm(serde_json::json!({"drop_rate": 1})).await;
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let resp = sim
+        .signed(Method::POST, "/payment", &bytes, &date, API_KEY)
+        .send()
+        .await
+        .expect("headers arrive");
+    assert!(resp.bytes().await.is_err(), "the body read must fail");
+    assert_eq!(sim.ledger().await.len(), 2);
+    arm(serde_json::json!({})).await;
+    let resend = sim.post_at("/payment", &body, &date).await;
+    assert_eq!(resend.json()["state"], "READY_FOR_CAPTURE");
+    assert_eq!(sim.ledger().await.len(), 2);
+
+    // slow_rate: answered late.
+    arm(serde_json::json!({"slow_rate": 1, "slow_ms": 300})).await;
+    let started = std::time::Instant::now();
+    let slow = sim.charge(&account, 1000).await;
+    assert_eq!(slow.status, 201);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+
+    // timeout_rate: held before processing, then processed.
+    arm(serde_json::json!({"timeout_rate": 1, "timeout_ms": 300})).await;
+    let started = std::time::Instant::now();
+    assert_eq!(sim.charge(&account, 1000).await.status, 201);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    assert_eq!(sim.ledger().await.len(), 4);
+
+    let url = format!("{}/_sim/certitrade/faults", sim.sim.base_url());
+    let status = read(sim.http.get(url).send().await.unwrap()).await.json();
+    assert_eq!(
+        status["injected"],
+        serde_json::json!({"fail": 1, "drop": 1, "garbage": 0, "slow": 1, "timeout": 1})
+    );
+    let bad = arm(serde_json::json!({"slow_rate": 2})).await;
+    assert_eq!(bad.status, 400);
+}
+
+#[tokio::test]
+async fn a_request_the_client_gave_up_on_is_processed_all_the_same() {
+    let sim = Sim::start().await;
+    let account = sim.active_account(GOOD_CARD).await;
+    sim.sim_post(
+        "/faults",
+        serde_json::json!({"timeout_rate": 1, "timeout_ms": 300}),
+    )
+    .await;
+    let mut body = charge_body(&account, &new_reference(), 1000);
+    body["message_id"] = 12.into();
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let gave_up = sim
+        .signed(Method::POST, "/payment", &bytes, &now_date(), API_KEY)
+        .timeout(std::time::Duration::from_millis(100))
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the client timed out");
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(sim.ledger().await.len(), 2, "booked after all");
+}

@@ -86,10 +86,9 @@ async fn armed_faults_fail_drop_and_garble() {
     assert_eq!(sim.ledger(&order_a).await[0]["paymentId"], a["paymentId"]);
     assert_eq!(sim.ledger(&order_b).await[0]["paymentId"], b["paymentId"]);
     let left = sim.sim_get("/faults").await;
-    assert_eq!(
-        left,
-        json!({"fail_next": 0, "drop_next": 0, "garbage_next": 0})
-    );
+    for counter in ["fail_next", "drop_next", "garbage_next"] {
+        assert_eq!(left[counter], 0, "{counter}");
+    }
     let results: Vec<_> = sim
         .requests()
         .await
@@ -106,4 +105,80 @@ async fn armed_faults_fail_drop_and_garble() {
             "replayed"
         ]
     );
+}
+
+#[tokio::test]
+async fn random_faults_at_rate_one_fail_drop_slow_and_hold_then_are_counted() {
+    let sim = Sim::start().await;
+    let token = sim.tokenize(VISA).await;
+    let arm = |plan: serde_json::Value| sim.sim_post("/faults", plan);
+
+    // fail_rate: a 500 page, nothing processed.
+    assert_eq!(arm(json!({"fail_rate": 1})).await.status, 200);
+    let order = new_order_id();
+    let key = new_key();
+    let body = sale_body(&token, &order, 1000);
+    assert_eq!(sim.sale(&key, &body).await.status, 500);
+    assert!(sim.ledger(&order).await.is_empty());
+
+    // drop_rate: processed, the answer lost; a resend without faults replays it.
+    arm(json!({"drop_rate": 1})).await;
+    assert!(!sale_survives(&sim, &key, &body).await);
+    assert_eq!(sim.ledger(&order).await.len(), 1);
+
+    // slow_rate: processed, answered late.
+    arm(json!({"slow_rate": 1, "slow_ms": 300})).await;
+    let slow_order = new_order_id();
+    let started = std::time::Instant::now();
+    let slow = sim
+        .sale(&new_key(), &sale_body(&token, &slow_order, 1000))
+        .await;
+    assert_eq!(slow.status, 201);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+
+    // timeout_rate: held before processing; a resend under the same key that overtakes it
+    // is processed, and the held request then replays it (one sale).
+    arm(json!({"timeout_rate": 1, "timeout_ms": 400})).await;
+    let held_order = new_order_id();
+    let held_key = new_key();
+    let held_body = sale_body(&token, &held_order, 1000);
+    let held = sim.sale_owned(held_key.clone(), held_body.clone());
+    let overtaking = async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        arm(json!({})).await;
+        sim.sale(&held_key, &held_body).await
+    };
+    let (original, resend) = tokio::join!(held, overtaking);
+    assert_eq!(resend.status, 201);
+    assert_eq!(original.json()["paymentId"], resend.json()["paymentId"]);
+    assert_eq!(sim.ledger(&held_order).await.len(), 1);
+
+    let status = sim.sim_get("/faults").await;
+    assert_eq!(
+        status["injected"],
+        json!({"fail": 1, "drop": 1, "garbage": 0, "slow": 1, "timeout": 1})
+    );
+    assert_eq!(status["timeout_rate"], 0.0, "the last plan disarmed them");
+
+    // Rates are checked.
+    let bad = arm(json!({"fail_rate": 0.7, "drop_rate": 0.7})).await;
+    assert_eq!(bad.status, 400);
+}
+
+#[tokio::test]
+async fn a_request_the_client_gave_up_on_is_processed_all_the_same() {
+    let sim = Sim::start().await;
+    let token = sim.tokenize(VISA).await;
+    sim.sim_post("/faults", json!({"timeout_rate": 1, "timeout_ms": 300}))
+        .await;
+    let order = new_order_id();
+    let bytes = serde_json::to_vec(&sale_body(&token, &order, 1000)).unwrap();
+    let gave_up = sim
+        .api_post("/payments", Some(&new_key()), bytes)
+        .timeout(std::time::Duration::from_millis(100))
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the client timed out");
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(sim.ledger(&order).await.len(), 1, "booked after all");
 }

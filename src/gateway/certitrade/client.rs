@@ -2,8 +2,10 @@
 //!
 //! CertiTrade recognizes a resend by the same (Date, message_id); its server refuses a Date too
 //! far from its clock. So the stored request of an attempt is its Date and body; a resend within
-//! `resend_window` repeats both byte for byte, a later one first looks the payment up by its
-//! unique reference and only sends again (with a fresh Date) when the gateway has none.
+//! `resend_window` repeats both byte for byte; a later one first looks the payment up by its
+//! unique reference (once CertiTrade cannot still be processing an earlier send: twice the
+//! window after its Date) and only sends again (with a new Date, stored first) when the gateway
+//! has none.
 
 use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
@@ -13,7 +15,7 @@ use super::sign::{authorization, http_date, parse_http_date};
 use super::transformers::{self, Initializing, Payment, PaymentAccount};
 use crate::config::CertiTradeSettings;
 use crate::domain::outcome::{Outcome, OutcomeTable};
-use crate::gateway::{GatewayAnswer, GatewayError, SaleSpec};
+use crate::gateway::{GatewayAnswer, GatewayError, Resend, SaleSpec};
 
 #[derive(Clone)]
 pub struct CertiTradeClient {
@@ -212,39 +214,58 @@ impl CertiTradeClient {
         Ok(format!("{}\n{body}", http_date(Timestamp::now())))
     }
 
+    /// A stored request within `resend_window` of its Date is sent as it is (CertiTrade
+    /// recognizes the resend). An older one is looked up by its unique reference — but only
+    /// once its Date is twice that old: it may have been sent (again) until the window closed,
+    /// and CertiTrade may still be processing that request; a lookup before it is done would
+    /// find nothing and charge again. Until then the outcome stays unknown. Found, that payment
+    /// is the answer; not found, the same body goes out under a new Date — which the caller
+    /// stores before sending, so that a resend of *that* request repeats its Date.
+    pub async fn before_send(&self, stored: &str) -> Resend {
+        let Some((date, body)) = stored.split_once('\n') else {
+            return Resend::Answered(GatewayAnswer::unknown(
+                "stored CertiTrade request is malformed",
+            ));
+        };
+        let window =
+            jiff::SignedDuration::try_from(self.settings.resend_window.get()).unwrap_or_default();
+        let age = parse_http_date(date).map(|sent| Timestamp::now().duration_since(sent));
+        match age {
+            Some(age) if age < window => return Resend::AsStored,
+            Some(age) if age < window * 2 => {
+                return Resend::Answered(GatewayAnswer::unknown(format!(
+                    "the request dated {date} can no longer be resent and CertiTrade may still be \
+                     processing it; it is looked up by its reference once {}s have passed",
+                    (window * 2).as_secs()
+                )));
+            }
+            _ => {}
+        }
+        let reference = serde_json::from_str::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| {
+                v.get("reference")
+                    .and_then(|r| r.as_str())
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default();
+        match self.find_by_reference(&reference).await {
+            Ok(Some(payment)) => Resend::Answered(
+                self.settle(transformers::classify_payment(&payment, &self.table), body)
+                    .await,
+            ),
+            Ok(None) => Resend::Restamped(format!("{}\n{body}", http_date(Timestamp::now()))),
+            Err(e) => Resend::Answered(GatewayAnswer::unknown(e)),
+        }
+    }
+
+    /// Sends a stored request with its stored Date (see `before_send`).
     pub async fn send_sale(&self, stored: &str) -> GatewayAnswer {
         let Some((date, body)) = stored.split_once('\n') else {
             return GatewayAnswer::unknown("stored CertiTrade request is malformed");
         };
-        let fresh = parse_http_date(date).is_some_and(|sent| {
-            Timestamp::now().duration_since(sent)
-                < jiff::SignedDuration::try_from(self.settings.resend_window.get())
-                    .unwrap_or_default()
-        });
-        let date = if fresh {
-            date.to_owned()
-        } else {
-            // Too late to be recognized as a resend: ask first whether the payment exists.
-            let reference = serde_json::from_str::<serde_json::Value>(body)
-                .ok()
-                .and_then(|v| {
-                    v.get("reference")
-                        .and_then(|r| r.as_str())
-                        .map(str::to_owned)
-                })
-                .unwrap_or_default();
-            match self.find_by_reference(&reference).await {
-                Ok(Some(payment)) => {
-                    return self
-                        .settle(transformers::classify_payment(&payment, &self.table), body)
-                        .await;
-                }
-                Ok(None) => http_date(Timestamp::now()),
-                Err(e) => return GatewayAnswer::unknown(e),
-            }
-        };
         match self
-            .call(reqwest::Method::POST, "/payment", Some(body), &date)
+            .call(reqwest::Method::POST, "/payment", Some(body), date)
             .await
         {
             Ok((status, answer)) => {

@@ -22,6 +22,7 @@ use super::super::state::CertiTradeState;
 use super::outcome;
 use super::record::{Payment, PaymentState};
 use super::request::{self, PaymentRequest};
+use crate::support::chaos::RandomFault;
 use crate::support::reply::{Reply, dropped};
 
 /// What the simulator decided to answer, before delivery.
@@ -57,6 +58,24 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // A gateway finishes a request it has received even when the client stops waiting (a
+    // timeout, a dropped connection): the work runs in a task of its own, which the closing
+    // connection does not cancel.
+    tokio::spawn(handle(state, method, uri, headers, body))
+        .await
+        .unwrap_or_else(|_| {
+            Problem::server_error("the simulator failed while processing the request")
+                .into_response()
+        })
+}
+
+async fn handle(
+    state: Arc<CertiTradeState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let entry = RequestEntry::from_request(&headers, &body);
     let date = match auth::verify(&state, &method, &uri, &headers, &body) {
         Ok(date) => date,
@@ -67,6 +86,21 @@ pub async fn create(
             return problem.into_response();
         }
     };
+    let mut answer_after = None;
+    let mut drop_answer = false;
+    match state.faults.roll() {
+        Some(RandomFault::Fail) => {
+            state.requests.record(entry, 500, "server_error");
+            return Problem::server_error("Simulated server error; the request was not processed")
+                .into_response();
+        }
+        Some(RandomFault::Drop) => drop_answer = true,
+        Some(RandomFault::Slow(delay)) => answer_after = Some(delay),
+        // Held before processing (and before its (Date, message_id) slot is taken): a
+        // client's resend may be processed first; this one then replays it.
+        Some(RandomFault::Timeout(delay)) => tokio::time::sleep(delay).await,
+        None => {}
+    }
     let origin = Origin::from_headers(&headers);
     let decided = match lenient::object(&body).and_then(|root| {
         let message_id = lenient::message_id(&root)?;
@@ -92,7 +126,10 @@ pub async fn create(
         }
     };
     let status = decided.reply.status.as_u16();
-    if decided.drop {
+    if let Some(delay) = answer_after {
+        tokio::time::sleep(delay).await;
+    }
+    if decided.drop || drop_answer {
         state.requests.record(entry, status, "dropped");
         return dropped(decided.reply);
     }

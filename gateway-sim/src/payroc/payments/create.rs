@@ -46,6 +46,15 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // A gateway finishes a request it has received even when the client stops waiting (a
+    // timeout, a dropped connection): the work runs in a task of its own, which the closing
+    // connection does not cancel.
+    tokio::spawn(handle(state, headers, body))
+        .await
+        .unwrap_or_else(|_| html_server_error())
+}
+
+async fn handle(state: Arc<PayrocState>, headers: HeaderMap, body: Bytes) -> Response {
     let raw_key = headers
         .get(idempotency::HEADER)
         .and_then(|v| v.to_str().ok());
@@ -55,6 +64,7 @@ pub async fn create(
         state.requests.record(entry, 401, "unauthorized");
         return problem.into_response();
     }
+    let mut answer_after = None;
     let mut delivery = match state.faults.take() {
         Some(Fault::Fail) => {
             state.requests.record(entry, 500, "server_error");
@@ -62,6 +72,16 @@ pub async fn create(
         }
         Some(Fault::Drop) => Delivery::Drop,
         Some(Fault::Garbage) => Delivery::Garbage,
+        Some(Fault::Slow(delay)) => {
+            answer_after = Some(delay);
+            Delivery::Normal
+        }
+        Some(Fault::Timeout(delay)) => {
+            // Held before processing (and before the key's slot is taken): the client's
+            // resend may well be processed first; this one then replays it.
+            tokio::time::sleep(delay).await;
+            Delivery::Normal
+        }
         None => Delivery::Normal,
     };
 
@@ -87,6 +107,9 @@ pub async fn create(
         // The sale is already booked and the key released: a client that
         // times out and resends gets the replay straight away.
         tokio::time::sleep(state.slow_delay).await;
+    }
+    if let Some(delay) = answer_after {
+        tokio::time::sleep(delay).await;
     }
     deliver(reply, delivery)
 }

@@ -1,0 +1,378 @@
+//! What the campaign bills: payment accounts at both gateways and subscriptions of every
+//! shape, each of a known *kind* that says what the gateway will do with its charges, so the
+//! oracle knows how many approved sales every cycle must end with.
+//!
+//! Time cannot be moved for separate processes, so the seeds move the schedules instead:
+//! each anchor lies so far in the past that `behind` cycles are already due (billingd catches
+//! them up), and the next cycle falls due `ahead` seconds into the run.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use rand::Rng;
+use rand::rngs::StdRng;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use crate::api::{Api, ApiError};
+use crate::calendar::{Schedule, Unit};
+
+pub const CARD_OK: &str = "4539858876047062";
+/// The simulator soft-declines (51) the first two sales on its token.
+pub const CARD_SOFT_TWICE: &str = "4000000000000051";
+/// The simulator approves the first sale on its token; every later one is CLOSED ACCOUNT.
+pub const CARD_CLOSES: &str = "4000000000000046";
+pub const CT_CARD_OK: &str = "123456789000";
+/// CertiTrade's fraud card: registers fine, its first charge terminates the account.
+pub const CT_CARD_FRAUD: &str = "1123450000000002";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// Approved.
+    PayrocOk,
+    /// Amounts …96 (first request a 500), …97 (answered after the client's timeout),
+    /// …99 (approved, then the connection drops).
+    PayrocTrigger,
+    /// Soft-declined twice on its token, approved on the retry.
+    PayrocSoftTwice,
+    /// Amount …01: soft decline every time; the retries run out, the subscription is past due.
+    PayrocDeclined,
+    /// Amount …54: expired card, a hard decline.
+    PayrocHard,
+    /// Cycle 1 approved, then the card account is closed: suspended.
+    PayrocCloses,
+    /// Amount …43: pick up card, the account is suspended at the first charge.
+    PayrocPickup,
+    /// Approved (some amounts …96 and …99).
+    CertiOk,
+    /// The fraud card: the first charge terminates the account.
+    CertiFraud,
+    /// Amount …51: declined every time.
+    CertiDeclined,
+}
+
+impl Kind {
+    pub fn gateway(self) -> &'static str {
+        match self {
+            Kind::CertiOk | Kind::CertiFraud | Kind::CertiDeclined => "certitrade",
+            _ => "payroc",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::PayrocOk => "payroc approved",
+            Kind::PayrocTrigger => "payroc …96/…97/…99",
+            Kind::PayrocSoftTwice => "payroc soft-declined twice",
+            Kind::PayrocDeclined => "payroc always declined",
+            Kind::PayrocHard => "payroc hard decline",
+            Kind::PayrocCloses => "payroc closed after cycle 1",
+            Kind::PayrocPickup => "payroc pick up card",
+            Kind::CertiOk => "certitrade approved",
+            Kind::CertiFraud => "certitrade fraud card",
+            Kind::CertiDeclined => "certitrade always declined",
+        }
+    }
+
+    /// Relative frequency in the seeds.
+    const MIX: [(Kind, u32); 10] = [
+        (Kind::PayrocOk, 46),
+        (Kind::PayrocTrigger, 9),
+        (Kind::PayrocSoftTwice, 5),
+        (Kind::PayrocDeclined, 3),
+        (Kind::PayrocHard, 2),
+        (Kind::PayrocCloses, 3),
+        (Kind::PayrocPickup, 2),
+        (Kind::CertiOk, 24),
+        (Kind::CertiFraud, 3),
+        (Kind::CertiDeclined, 3),
+    ];
+
+    fn pick(rng: &mut StdRng) -> Kind {
+        let total: u32 = Kind::MIX.iter().map(|(_, w)| w).sum();
+        let mut x = rng.random_range(0..total);
+        for (kind, w) in Kind::MIX {
+            if x < w {
+                return kind;
+            }
+            x -= w;
+        }
+        Kind::PayrocOk
+    }
+}
+
+/// A merchant action taken at a random instant of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Cancel,
+    SuspendAccount,
+}
+
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub reference: String,
+    pub kind: Kind,
+    pub amount: i64,
+    pub currency: &'static str,
+    pub schedule: Schedule,
+    pub action: Option<(Action, SignedDuration)>,
+    /// Filled in once created.
+    pub account: Option<Uuid>,
+    pub subscription: Option<Uuid>,
+    /// Another spec sharing this one's account (two subscriptions on one card).
+    pub shares_account_of: Option<usize>,
+}
+
+/// Normal amounts: no simulator trigger in their last two digits.
+const AMOUNTS: [i64; 8] = [1000, 1250, 1500, 1990, 2500, 4900, 990, 1210];
+
+/// The specs of one wave, created `at` (from the start of the run), with every cycle the
+/// wave brings due before `load_end`.
+pub fn plan_wave(
+    rng: &mut StdRng,
+    first_index: usize,
+    count: usize,
+    now: Timestamp,
+    until_load_end: SignedDuration,
+) -> Vec<Spec> {
+    let mut specs: Vec<Spec> = Vec::with_capacity(count);
+    for i in 0..count {
+        let kind = Kind::pick(rng);
+        let base = AMOUNTS[rng.random_range(0..AMOUNTS.len())];
+        let amount = match kind {
+            Kind::PayrocTrigger => base / 100 * 100 + [96, 97, 99][rng.random_range(0..3)],
+            Kind::CertiOk if rng.random_bool(0.12) => {
+                base / 100 * 100 + [96, 99][rng.random_range(0..2)]
+            }
+            Kind::PayrocDeclined => base / 100 * 100 + 1,
+            Kind::PayrocHard => base / 100 * 100 + 54,
+            Kind::PayrocPickup => base / 100 * 100 + 43,
+            Kind::CertiDeclined => base / 100 * 100 + 51,
+            _ => base,
+        };
+        let zone = match rng.random_range(0..20) {
+            0..=13 => "UTC",
+            14..=16 => "Europe/Paris",
+            _ => "America/New_York",
+        };
+        let (unit, total, behind) = match rng.random_range(0..20) {
+            0..=8 => (Unit::Week, None, rng.random_range(0..=5)),
+            9..=14 => (Unit::Month, None, rng.random_range(0..=3)),
+            _ => {
+                let total = rng.random_range(3..=6);
+                (Unit::Day, Some(total), rng.random_range(0..=total))
+            }
+        };
+        // The next cycle falls due during the run, at least 10 s before its faults stop.
+        let room = (until_load_end.as_secs() - 12).max(2);
+        let ahead = SignedDuration::from_secs(rng.random_range(1..=room));
+        let schedule = Schedule::anchored(zone, unit, total, now, behind, ahead);
+        let action = match kind {
+            Kind::PayrocOk | Kind::CertiOk if rng.random_bool(0.12) => {
+                let what = if rng.random_bool(0.5) {
+                    Action::Cancel
+                } else {
+                    Action::SuspendAccount
+                };
+                // Half of them while the catch-up cycles are in flight, half at any time.
+                let latest = (until_load_end.as_millis() as i64 - 8_000).max(600);
+                let latest = if rng.random_bool(0.5) {
+                    latest.min(6_000)
+                } else {
+                    latest
+                };
+                let at = SignedDuration::from_millis(rng.random_range(300..=latest.max(300)));
+                Some((what, at))
+            }
+            _ => None,
+        };
+        // Two subscriptions on one card: a later spec of the same approving kind may share the
+        // account of an earlier one in this wave (never one the merchant suspends).
+        let shares_account_of = match kind {
+            Kind::PayrocOk | Kind::CertiOk if action.is_none() && rng.random_bool(0.2) => specs
+                .iter()
+                .enumerate()
+                .rev()
+                .find(|(_, s)| {
+                    s.kind == kind && s.action.is_none() && s.shares_account_of.is_none()
+                })
+                .map(|(j, _)| first_index + j),
+            _ => None,
+        };
+        specs.push(Spec {
+            reference: format!("faults-{:06}", first_index + i),
+            kind,
+            amount,
+            currency: if kind.gateway() == "payroc" {
+                "USD"
+            } else {
+                "SEK"
+            },
+            schedule,
+            action,
+            account: None,
+            subscription: None,
+            shares_account_of,
+        });
+    }
+    specs
+}
+
+fn new_key() -> String {
+    Uuid::new_v4().to_string()
+}
+
+/// Creates the account of `spec` at its gateway (CertiTrade: the customer's payment window
+/// completed with its card; billingd learns of it by callback or polling).
+pub async fn create_account(api: &Api, kind: Kind) -> anyhow::Result<Uuid> {
+    let card = match kind {
+        Kind::PayrocSoftTwice => CARD_SOFT_TWICE,
+        Kind::PayrocCloses => CARD_CLOSES,
+        Kind::CertiFraud => CT_CARD_FRAUD,
+        Kind::CertiOk | Kind::CertiDeclined => CT_CARD_OK,
+        _ => CARD_OK,
+    };
+    let body = if kind.gateway() == "payroc" {
+        json!({"gateway": "payroc", "processing_terminal_id": "3204001",
+               "card": {"number": card, "expiry": "1230", "cvv": "123", "holder": "Faults Campaign"}})
+    } else {
+        json!({"gateway": "certitrade"})
+    };
+    // A request cut off by a kill leaves its key "in progress": a new key makes a new
+    // account (the half-made one is never used).
+    let account = loop {
+        match api.post("/v1/accounts", &body, &new_key()).await {
+            Ok(a) => break a,
+            Err(ApiError::InProgress) => continue,
+            Err(e) => anyhow::bail!("creating a {} account: {e}", kind.label()),
+        }
+    };
+    let id: Uuid = account["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("account without id: {account}"))?;
+    if kind.gateway() == "certitrade" {
+        let payment = account["initialization"]["payment_id"]
+            .as_str()
+            .ok_or_else(|| {
+                anyhow::anyhow!("certitrade account without initialization: {account}")
+            })?;
+        api.sim_post(
+            &format!("/_sim/certitrade/paywin/{payment}"),
+            &json!({"card": card}),
+        )
+        .await?;
+    }
+    Ok(id)
+}
+
+/// Creates the subscription; a retry after a cut-off request finds it by its reference.
+pub async fn create_subscription(api: &Api, spec: &Spec, account: Uuid) -> anyhow::Result<Uuid> {
+    let s = &spec.schedule;
+    let mut schedule = json!({
+        "anchor": s.anchor.strftime("%Y-%m-%dT%H:%M:%S").to_string(),
+        "time_zone": s.zone,
+        "interval": s.unit.as_str(),
+    });
+    if let Some(total) = s.total_cycles {
+        schedule["total_cycles"] = json!(total);
+    }
+    let body = json!({
+        "account_id": account,
+        "amount": spec.amount,
+        "currency": spec.currency,
+        "merchant_reference": spec.reference,
+        "metadata": {"kind": spec.kind.label()},
+        "schedule": schedule,
+    });
+    loop {
+        match api.post("/v1/subscriptions", &body, &new_key()).await {
+            Ok(sub) => return parse_id(&sub),
+            Err(ApiError::InProgress) => {
+                // Was it created before its replica died? Ask by reference.
+                for _ in 0..20 {
+                    if let Some(id) = find_by_reference(api, &spec.reference).await? {
+                        return Ok(id);
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+            }
+            Err(e) => anyhow::bail!("creating subscription {}: {e}", spec.reference),
+        }
+    }
+}
+
+async fn find_by_reference(api: &Api, reference: &str) -> anyhow::Result<Option<Uuid>> {
+    let found = api
+        .get(&format!("/v1/subscriptions?merchant_reference={reference}"))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(found["data"]
+        .as_array()
+        .and_then(|d| d.first())
+        .and_then(|s| parse_id(s).ok()))
+}
+
+fn parse_id(v: &Value) -> anyhow::Result<Uuid> {
+    v["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no id in {v}"))
+}
+
+/// Every spec of the campaign, by index, shared with the tasks that act on them.
+#[derive(Default)]
+pub struct Book {
+    pub specs: Vec<Spec>,
+    pub by_reference: HashMap<String, usize>,
+}
+
+pub type SharedBook = Arc<Mutex<Book>>;
+
+/// Creates one wave: accounts (a few at a time), then subscriptions.
+pub async fn seed_wave(api: &Api, book: &SharedBook, specs: Vec<Spec>) -> anyhow::Result<usize> {
+    use futures::StreamExt;
+    let first = {
+        let mut b = book.lock().await;
+        let first = b.specs.len();
+        for (i, s) in specs.iter().enumerate() {
+            b.by_reference.insert(s.reference.clone(), first + i);
+        }
+        b.specs.extend(specs.iter().cloned());
+        first
+    };
+    // Accounts first (those sharing wait for their partner's), eight requests at a time.
+    let own: Vec<usize> = (0..specs.len())
+        .filter(|i| specs[*i].shares_account_of.is_none())
+        .collect();
+    let accounts: Vec<_> = futures::stream::iter(own.iter().map(|&i| {
+        let kind = specs[i].kind;
+        async move { (i, create_account(api, kind).await) }
+    }))
+    .buffer_unordered(8)
+    .collect()
+    .await;
+    let mut account_of: HashMap<usize, Uuid> = HashMap::new();
+    for (i, r) in accounts {
+        account_of.insert(first + i, r?);
+    }
+    let subs: Vec<_> = futures::stream::iter(specs.iter().enumerate().map(|(i, spec)| {
+        let account = match spec.shares_account_of {
+            Some(j) => account_of[&j],
+            None => account_of[&(first + i)],
+        };
+        async move { (i, account, create_subscription(api, spec, account).await) }
+    }))
+    .buffer_unordered(8)
+    .collect()
+    .await;
+    let mut b = book.lock().await;
+    for (i, account, r) in subs {
+        let sub = r?;
+        b.specs[first + i].account = Some(account);
+        b.specs[first + i].subscription = Some(sub);
+    }
+    Ok(specs.len())
+}
