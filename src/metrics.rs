@@ -30,6 +30,8 @@ pub const GATEWAY_REQUEST_DURATION: &str = "billingd_gateway_request_duration_se
 pub const GATEWAY_REQUESTS_IN_FLIGHT: &str = "billingd_gateway_requests_in_flight";
 /// Time of one complete billing run.
 pub const BILLING_RUN_DURATION: &str = "billingd_billing_run_duration_seconds";
+/// Answers written per recording transaction (the group commit's batch size).
+pub const RECORD_BATCH_SIZE: &str = "billingd_record_batch_size";
 /// Completed billing runs.
 pub const BILLING_RUNS: &str = "billingd_billing_runs_total";
 /// Scrape time: what a billing run now would work on.
@@ -46,6 +48,9 @@ const GATEWAY_BUCKETS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.0, 5.0, 10.
 const RUN_BUCKETS: &[f64] = &[
     0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
 ];
+
+/// One answer per commit when the gateway is slow; hundreds under a fast one.
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
 
 struct Exporter {
     recorder: PrometheusRecorder,
@@ -66,6 +71,9 @@ fn exporter() -> &'static Exporter {
             )
             .and_then(|b| {
                 b.set_buckets_for_metric(Matcher::Full(BILLING_RUN_DURATION.into()), RUN_BUCKETS)
+            })
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full(RECORD_BATCH_SIZE.into()), BATCH_BUCKETS)
             })
             .expect("bucket lists are not empty")
             .build_recorder();
@@ -113,6 +121,11 @@ fn describe_all() {
         BILLING_RUN_DURATION,
         Unit::Seconds,
         "Duration of completed billing runs (materialize, claim, send, record)."
+    );
+    describe_histogram!(
+        RECORD_BATCH_SIZE,
+        Unit::Count,
+        "Gateway answers recorded per database transaction (answers that arrive while one batch commits are written together)."
     );
     describe_counter!(
         BILLING_RUNS,
@@ -176,6 +189,11 @@ pub fn observe_run(duration: Duration) {
         histogram!(BILLING_RUN_DURATION).record(duration.as_secs_f64());
         counter!(BILLING_RUNS).increment(1);
     });
+}
+
+/// The size of one recording transaction.
+pub fn observe_record_batch(answers: usize) {
+    record(|| histogram!(RECORD_BATCH_SIZE).record(answers as f64));
 }
 
 /// Counts a gateway request as in flight until dropped, so a request abandoned midway (shutdown,

@@ -3,12 +3,17 @@
 
 pub mod initialization;
 pub mod intent;
+mod recorder;
 mod send;
 mod summary;
 
 pub use summary::RunSummary;
 
+use recorder::Recorder;
+use send::{Prepared, Ready, SendResult};
+
 use jiff::Timestamp;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -120,58 +125,105 @@ impl Billing {
     }
 
     /// Claims and sends until nothing sendable is left, keeping up to `max_in_flight` requests
-    /// going: a claim is made whenever a slot frees up, so one slow answer does not stall the
-    /// rest. Stops claiming on shutdown; what is in flight finishes.
+    /// going. Claimed charges are written down a batch at a time and wait in a short ready
+    /// queue, topped up whenever it runs below half the in-flight limit, so a slot that frees
+    /// up is refilled at once and one slow answer does not stall the rest. Answers are recorded
+    /// by the run's recorder, in batches. Stops claiming on shutdown: what is in flight
+    /// finishes, what was written down but not sent is given back.
     async fn send_all(self: &Arc<Self>, summary: &mut RunSummary) -> anyhow::Result<()> {
-        let slots = Arc::new(Semaphore::new(self.settings.max_in_flight));
-        let mut in_flight: JoinSet<send::SendResult> = JoinSet::new();
-        loop {
+        let max_in_flight = self.settings.max_in_flight;
+        let slots = Arc::new(Semaphore::new(max_in_flight));
+        let (recorder, recording) = Recorder::start(
+            self.store.clone(),
+            Arc::clone(&self.clock),
+            self.worker,
+            self.policy.clone(),
+            max_in_flight,
+        );
+        let mut ready: VecDeque<Ready> = VecDeque::new();
+        let mut in_flight: JoinSet<SendResult> = JoinSet::new();
+        let low_water = (max_in_flight / 2).max(1);
+        // Nothing claimable the last time we asked; a finishing send may unblock the next
+        // cycle of its subscription, so it is asked again after each one.
+        let mut drained = false;
+        let outcome = loop {
             if self.shutdown.is_cancelled() {
-                break;
+                break Ok(());
             }
-            let free = slots
-                .available_permits()
-                .min(self.settings.claim_batch as usize);
-            let claimed = if free > 0 {
-                // Leases are measured from the current time, not the run's start: a long run
-                // must not hand out leases that are already expired.
-                self.store
-                    .claim_charges(
-                        self.worker,
-                        self.clock.now(),
-                        self.settings.lease.signed(),
-                        free as u32,
-                    )
-                    .await?
-            } else {
-                Vec::new()
-            };
-            if claimed.is_empty() {
-                // Nothing to claim right now; a finishing send may unblock the next cycle of
-                // its subscription, so wait for one before asking again.
-                match in_flight.join_next().await {
-                    Some(done) => summary.add(done?),
-                    None => break,
+            if ready.len() < low_water && !drained {
+                let want = (max_in_flight + slots.available_permits())
+                    .saturating_sub(ready.len())
+                    .min(self.settings.claim_batch as usize)
+                    .max(1);
+                match self.claim_ready(want as u32).await {
+                    Ok((claimed, prepared)) => {
+                        drained = claimed == 0;
+                        summary.errors += prepared.failed;
+                        ready.extend(prepared.ready);
+                    }
+                    Err(e) => break Err(e),
                 }
-                continue;
             }
-            for charge in claimed {
-                let permit = slots.clone().acquire_owned().await?;
+            while slots.available_permits() > 0
+                && let Some(next) = ready.pop_front()
+            {
+                let permit = Arc::clone(&slots).acquire_owned().await?;
                 let this = Arc::clone(self);
+                let recorder = recorder.clone();
                 in_flight.spawn(async move {
-                    let result = this.send_one(charge).await;
+                    let result = this.send_one(next, recorder).await;
                     drop(permit);
                     result
                 });
             }
+            if in_flight.is_empty() {
+                if ready.is_empty() && drained {
+                    break Ok(());
+                }
+                continue;
+            }
+            match in_flight.join_next().await {
+                Some(done) => summary.add(done?),
+                None => continue,
+            }
             while let Some(done) = in_flight.try_join_next() {
                 summary.add(done?);
             }
+            drained = false;
+        };
+        let unsent: Vec<_> = ready
+            .iter()
+            .filter_map(|r| match r {
+                Ready::Send(r) => Some(r.unsent()),
+                Ready::Lookup(_) => None,
+            })
+            .collect();
+        if let Err(e) = self.store.release_unsent(self.worker, &unsent).await {
+            tracing::warn!(error = %e, charges = unsent.len(), "unsent charges not given back; they are sent when their leases expire");
         }
         while let Some(done) = in_flight.join_next().await {
             summary.add(done?);
         }
-        Ok(())
+        drop(recorder);
+        recording.await?;
+        outcome
+    }
+
+    /// One claim, written down: how many charges were claimed, and what is ready to go.
+    async fn claim_ready(&self, want: u32) -> anyhow::Result<(usize, Prepared)> {
+        // Leases are measured from the current time, not the run's start: a long run must not
+        // hand out leases that are already expired.
+        let claimed = self
+            .store
+            .claim_charges(
+                self.worker,
+                self.clock.now(),
+                self.settings.lease.signed(),
+                want,
+            )
+            .await?;
+        let n = claimed.len();
+        Ok((n, self.prepare(claimed).await?))
     }
 }
 

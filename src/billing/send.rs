@@ -1,12 +1,14 @@
-//! Sending one claimed charge: fix the request (body and key) in the database first, then send;
-//! while the outcome is unknown, resend the very same bytes under the very same key, with
-//! bounded backoff; then record the outcome.
+//! Sending claimed charges: a claimed batch has its requests (body and key) written down
+//! together first (`prepare`), then each is sent on its own; while an outcome is unknown, the
+//! very same bytes are resent under the very same key, with bounded backoff; the final answer
+//! goes to the run's recorder.
 
 use backon::BackoffBuilder;
 use std::sync::Arc;
 use tracing::Instrument;
 
 use super::Billing;
+use super::recorder::Recorder;
 use crate::domain::outcome::Outcome;
 use crate::domain::position::{ProcessingModel, Sequence};
 use crate::gateway::{GatewayAnswer, Resend, SaleSpec};
@@ -14,14 +16,107 @@ use crate::metrics;
 use crate::store::StoreError;
 use crate::store::claims::ClaimedCharge;
 use crate::store::outcomes::Recorded;
+use crate::store::sends::PlannedSend;
 
 pub(super) enum SendResult {
     Recorded(Recorded),
     Error,
 }
 
+/// A claimed charge whose request is written down, with the attempt row of its next send.
+pub(super) struct ReadyCharge {
+    charge: ClaimedCharge,
+    sequence: String,
+    body: String,
+    attempt_id: i64,
+    send_no: i32,
+}
+
+impl ReadyCharge {
+    /// What `Store::release_unsent` needs to give it back.
+    pub(super) fn unsent(&self) -> (uuid::Uuid, i64, i64) {
+        (self.charge.id, self.charge.lease_token, self.attempt_id)
+    }
+}
+
+/// Work for a slot: a send, or a lookup of a payment the gateway reported pending.
+pub(super) enum Ready {
+    Send(ReadyCharge),
+    Lookup(ClaimedCharge),
+}
+
+/// A claimed batch after `prepare`.
+#[derive(Default)]
+pub(super) struct Prepared {
+    pub ready: Vec<Ready>,
+    /// Charges whose request could not be built (logged); their leases expire.
+    pub failed: u64,
+}
+
 impl Billing {
-    pub(super) async fn send_one(self: Arc<Self>, charge: ClaimedCharge) -> SendResult {
+    /// Builds the requests of a claimed batch (the stored one when a request is already written
+    /// down) and writes them, with an attempt row each, in one statement. A charge whose claim
+    /// was lost meanwhile is left out: not sent.
+    pub(super) async fn prepare(&self, claimed: Vec<ClaimedCharge>) -> anyhow::Result<Prepared> {
+        let mut prepared = Prepared::default();
+        let mut planned: Vec<(ClaimedCharge, String, String)> = Vec::with_capacity(claimed.len());
+        for mut charge in claimed {
+            if charge.last_outcome.as_deref() == Some("pending")
+                && charge.gateway_payment_id.is_some()
+            {
+                prepared.ready.push(Ready::Lookup(charge));
+                continue;
+            }
+            let request = match (charge.sequence.take(), charge.request_body.take()) {
+                (Some(sequence), Some(body)) => Ok((sequence, body)),
+                _ => self.build_request(&charge),
+            };
+            match request {
+                Ok((sequence, body)) => planned.push((charge, sequence, body)),
+                Err(e) => {
+                    tracing::error!(charge_id = %charge.id, subscription_id = %charge.subscription_id,
+                        error = %e, "request not built; not sent, retried when its lease expires");
+                    prepared.failed += 1;
+                }
+            }
+        }
+        let sends: Vec<PlannedSend<'_>> = planned
+            .iter()
+            .map(|(charge, sequence, body)| PlannedSend {
+                charge,
+                sequence,
+                body,
+                send_no: charge.sends_so_far as i32 + 1,
+            })
+            .collect();
+        let started = self
+            .store
+            .start_sends(self.worker, &sends, self.clock.now())
+            .await?;
+        drop(sends);
+        for (mut charge, sequence, body) in planned {
+            let Some(&attempt_id) = started.get(&charge.id) else {
+                tracing::warn!(charge_id = %charge.id, "lease lost before sending; not sent");
+                continue;
+            };
+            charge.sequence = Some(sequence.clone());
+            let send_no = charge.sends_so_far as i32 + 1;
+            prepared.ready.push(Ready::Send(ReadyCharge {
+                charge,
+                sequence,
+                body,
+                attempt_id,
+                send_no,
+            }));
+        }
+        Ok(prepared)
+    }
+
+    pub(super) async fn send_one(self: Arc<Self>, ready: Ready, recorder: Recorder) -> SendResult {
+        let charge = match &ready {
+            Ready::Send(r) => &r.charge,
+            Ready::Lookup(c) => c,
+        };
         // Spans carry what identifies the charge, never the token or the body.
         let span = tracing::info_span!("charge",
             subscription_id = %charge.subscription_id,
@@ -31,7 +126,11 @@ impl Billing {
             idempotency_key = %charge.idempotency_key,
             order_id = %charge.order_id,
         );
-        match self.try_send(charge).instrument(span.clone()).await {
+        let result = match ready {
+            Ready::Send(r) => self.try_send(r, &recorder).instrument(span.clone()).await,
+            Ready::Lookup(c) => self.settle_pending(&c).instrument(span.clone()).await,
+        };
+        match result {
             Ok(r) => SendResult::Recorded(r),
             Err(e) => {
                 span.in_scope(|| tracing::error!(error = %e, "charge not recorded; its lease expires and it is retried"));
@@ -40,38 +139,37 @@ impl Billing {
         }
     }
 
-    async fn try_send(&self, mut charge: ClaimedCharge) -> anyhow::Result<Recorded> {
-        if charge.last_outcome.as_deref() == Some("pending")
-            && let Some(payment_id) = charge.gateway_payment_id.clone()
-        {
-            return self.settle_pending(&charge, &payment_id).await;
-        }
-        let (sequence, body) = match (charge.sequence.take(), charge.request_body.take()) {
-            (Some(s), Some(b)) => (s, b),
-            _ => match self.fix_request(&charge).await {
-                Ok(fixed) => fixed,
-                Err(StoreError::Conflict(_)) => return Ok(Recorded::LeaseLost),
-                Err(e) => return Err(e.into()),
-            },
-        };
-        charge.sequence = Some(sequence.clone());
+    async fn try_send(&self, ready: ReadyCharge, recorder: &Recorder) -> anyhow::Result<Recorded> {
+        let ReadyCharge {
+            charge,
+            sequence,
+            mut body,
+            attempt_id: first_attempt,
+            mut send_no,
+        } = ready;
         let mut backoff = backon::ExponentialBuilder::default()
             .with_min_delay(self.settings.unknown_backoff_min.get())
             .with_max_delay(self.settings.unknown_backoff_max.get())
             .with_max_times(self.settings.unknown_resends as usize)
             .with_jitter()
             .build();
-        let mut body = body;
-        let mut send_no = charge.sends_so_far as i32;
+        let mut written = Some(first_attempt);
         loop {
-            send_no += 1;
-            let Some(attempt_id) = self
-                .store
-                .start_send(&charge, self.worker, send_no, &sequence, self.clock.now())
-                .await?
-            else {
-                tracing::warn!(send_no, "lease lost before sending; not sent");
-                return Ok(Recorded::LeaseLost);
+            // The first send was logged with the batch; every resend logs its own.
+            let attempt_id = match written.take() {
+                Some(id) => id,
+                None => {
+                    send_no += 1;
+                    let logged = self
+                        .store
+                        .start_send(&charge, self.worker, send_no, &sequence, self.clock.now())
+                        .await?;
+                    let Some(id) = logged else {
+                        tracing::warn!(send_no, "lease lost before sending; not sent");
+                        return Ok(Recorded::LeaseLost);
+                    };
+                    id
+                }
             };
             let started = std::time::Instant::now();
             let in_flight = metrics::InFlight::start(&charge.gateway);
@@ -131,17 +229,7 @@ impl Billing {
                 tokio::time::sleep(delay).await;
                 continue;
             }
-            let recorded = self
-                .store
-                .record_outcome(
-                    self.worker,
-                    &charge,
-                    attempt_id,
-                    &answer,
-                    &self.policy,
-                    self.clock.now(),
-                )
-                .await?;
+            let recorded = recorder.record(&charge, attempt_id, &answer).await?;
             count_outcome(&charge, &answer, recorded);
             if recorded == Recorded::Suspended {
                 self.request_reinitialization(charge.account_id).await;
@@ -164,8 +252,9 @@ impl Billing {
     }
 
     /// Decides the series position from the account as it is now (no first payment on record
-    /// → this one opens the series), builds the body and writes both down before any send.
-    async fn fix_request(&self, charge: &ClaimedCharge) -> Result<(String, String), StoreError> {
+    /// → this one opens the series) and builds the body; `prepare` writes both down before any
+    /// send.
+    fn build_request(&self, charge: &ClaimedCharge) -> anyhow::Result<(String, String)> {
         let sequence = if charge.series_payment_id.is_some() {
             Sequence::Subsequent
         } else {
@@ -174,33 +263,18 @@ impl Billing {
         let model: ProcessingModel = charge
             .processing_model
             .parse()
-            .map_err(|e| StoreError::Invalid(format!("charge {}: {e}", charge.id)))?;
-        let body = self
-            .gateways
-            .sale_body(&SaleSpec {
-                charge,
-                sequence,
-                model,
-            })
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        self.store
-            .fix_request(
-                charge,
-                self.worker,
-                sequence.as_str(),
-                &body,
-                self.clock.now(),
-            )
-            .await?;
+            .map_err(|e| anyhow::anyhow!("charge {}: {e}", charge.id))?;
+        let body = self.gateways.sale_body(&SaleSpec {
+            charge,
+            sequence,
+            model,
+        })?;
         Ok((sequence.as_str().to_owned(), body))
     }
 
     /// A pending payment is settled by asking the gateway about it, never by a new sale.
-    async fn settle_pending(
-        &self,
-        charge: &ClaimedCharge,
-        payment_id: &str,
-    ) -> anyhow::Result<Recorded> {
+    async fn settle_pending(&self, charge: &ClaimedCharge) -> anyhow::Result<Recorded> {
+        let payment_id = charge.gateway_payment_id.as_deref().unwrap_or_default();
         let sequence = charge.sequence.clone().unwrap_or_else(|| "first".into());
         let Some(attempt_id) = self
             .store

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use jiff::{SignedDuration, Timestamp};
 use uuid::Uuid;
 
-use super::{Store, StoreError, to_db};
+use super::{Store, StoreError, charge_is_due, db_min, to_db};
 
 /// A claimed charge with what is needed to send it: its current intent and the account's
 /// credential and series.
@@ -41,6 +41,69 @@ pub struct ClaimedCharge {
     pub series_scheme_reference: Option<String>,
 }
 
+/// One window of the queue: the next open charges in sending order after a keyset position
+/// ($2, $3, $4). A single-table scan of `charges_claim_order` that stops after $5 rows: no join
+/// the planner could misjudge.
+pub const CLAIM_WINDOW_SQL: &str = "SELECT c.id, c.next_attempt_at, c.due_at FROM charges c \
+     WHERE c.status = 'due' AND c.next_attempt_at <= $1 \
+       AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= $1) \
+       AND (c.next_attempt_at, c.due_at, c.id) > ($2, $3, $4) \
+     ORDER BY c.next_attempt_at, c.due_at, c.id LIMIT $5";
+
+/// The claim of up to $2 charges among one window ($5, in sending order). Two rules keep a
+/// series in order: no earlier cycle of the same subscription is still open, and an account
+/// with no first payment on record has one charge in flight at most.
+///
+/// Written so that a stale estimate cannot make it scan the queue: the window's rows are
+/// reached through the primary key (the status test `<> ALL` matches no partial index), and
+/// both rules are sub-plans probed per row through an index on their own key — the earlier-
+/// cycle rule through `one_charge_per_cycle` (again `<> ALL`, so no partial index competes),
+/// the account rule through `charges_by_account_open` (`IN … AND <> 'held'` rules out the
+/// claim-order index), and only for accounts without a series.
+pub const CLAIM_SQL: &str = concat!(
+    "WITH candidates AS ( \
+       SELECT c.id FROM unnest($5::uuid[]) WITH ORDINALITY AS w(id, n) \
+       JOIN charges c ON c.id = w.id \
+       JOIN payment_accounts a ON a.id = c.account_id \
+       JOIN subscriptions s ON s.id = c.subscription_id \
+       WHERE c.\
+     ",
+    charge_is_due!(),
+    " \
+         AND c.next_attempt_at <= $1 \
+         AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= $1) \
+         AND ((a.state = 'active' AND s.status = 'active') OR c.request_body IS NOT NULL) \
+         AND (c.cycle = 1 OR NOT EXISTS (SELECT 1 FROM charges e \
+              WHERE e.subscription_id = c.subscription_id AND e.cycle < c.cycle \
+                AND e.status <> ALL ('{approved,failed,skipped,cancelled}'))) \
+         AND (a.series_payment_id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM charges f \
+              WHERE f.account_id = c.account_id AND f.status IN ('due', 'held') \
+                AND f.status <> 'held' AND f.id <> c.id \
+                AND (f.sequence = 'first' OR f.lease_expires_at > $1))) \
+       ORDER BY w.n \
+       LIMIT $2 \
+       FOR UPDATE OF c SKIP LOCKED) \
+     UPDATE charges c SET lease_owner = $3, lease_expires_at = $4, \
+       lease_token = c.lease_token + 1 \
+     FROM candidates, payment_accounts a \
+     WHERE c.id = candidates.id AND a.id = c.account_id \
+     RETURNING c.id, c.subscription_id, c.account_id, c.cycle, c.due_at, c.amount_minor, \
+       c.currency, c.processing_model, c.is_last, c.attempt_no, c.idempotency_key, \
+       c.order_id, c.sequence, c.request_body, c.last_outcome, c.gateway_payment_id, \
+       (SELECT count(*) FROM charge_attempts t \
+         WHERE t.charge_id = c.id AND t.attempt_no = c.attempt_no) AS sends_so_far, \
+       c.lease_token, \
+       a.gateway, a.certitrade_account_id, a.payroc_terminal_id, a.payroc_token, a.series_payment_id, \
+       a.series_scheme_reference"
+);
+
+/// Windows are this many times the claim's size: most charges in a window are claimable, and
+/// a window of blocked charges (later cycles, accounts waiting for their first payment) is
+/// passed over without claiming from the start of the queue again.
+const WINDOW_FACTOR: i64 = 2;
+
+type WindowRow = (Uuid, DateTime<Utc>, DateTime<Utc>);
+
 impl Store {
     /// Claims up to `limit` sendable charges for `worker`. A charge is sendable when it is due,
     /// its retry time has come, nobody holds a live lease on it, its account and subscription
@@ -48,6 +111,9 @@ impl Store {
     /// gateway, so it is completed under its key whatever happened to the account or the
     /// subscription since), and no earlier cycle of the same subscription is still open — a
     /// series is charged in order, so a subsequent payment always finds its first payment.
+    ///
+    /// The queue is read in sending order, one window at a time, until `limit` charges are
+    /// claimed or the queue ends.
     pub async fn claim_charges(
         &self,
         worker: Uuid,
@@ -55,44 +121,39 @@ impl Store {
         lease: SignedDuration,
         limit: u32,
     ) -> Result<Vec<ClaimedCharge>, StoreError> {
-        let until = now.checked_add(lease).unwrap_or(now);
-        let rows = sqlx::query_as::<_, ClaimedCharge>(
-            "WITH candidates AS ( \
-               SELECT c.id FROM charges c \
-               JOIN payment_accounts a ON a.id = c.account_id \
-               JOIN subscriptions s ON s.id = c.subscription_id \
-               WHERE c.status = 'due' AND c.next_attempt_at <= $1 \
-                 AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= $1) \
-                 AND ((a.state = 'active' AND s.status = 'active') OR c.request_body IS NOT NULL) \
-                 AND NOT EXISTS (SELECT 1 FROM charges e WHERE e.subscription_id = c.subscription_id \
-                                 AND e.status IN ('due', 'held') AND e.cycle < c.cycle) \
-                 AND (a.series_payment_id IS NOT NULL OR NOT EXISTS ( \
-                      SELECT 1 FROM charges f WHERE f.account_id = c.account_id AND f.status = 'due' \
-                        AND f.id <> c.id AND (f.sequence = 'first' OR f.lease_expires_at > $1))) \
-               ORDER BY c.next_attempt_at, c.due_at \
-               LIMIT $2 \
-               FOR UPDATE OF c SKIP LOCKED) \
-             UPDATE charges c SET lease_owner = $3, lease_expires_at = $4, \
-               lease_token = c.lease_token + 1 \
-             FROM candidates, payment_accounts a \
-             WHERE c.id = candidates.id AND a.id = c.account_id AND c.status = 'due' \
-               AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= $1) \
-             RETURNING c.id, c.subscription_id, c.account_id, c.cycle, c.due_at, c.amount_minor, \
-               c.currency, c.processing_model, c.is_last, c.attempt_no, c.idempotency_key, \
-               c.order_id, c.sequence, c.request_body, c.last_outcome, c.gateway_payment_id, \
-               (SELECT count(*) FROM charge_attempts t \
-                 WHERE t.charge_id = c.id AND t.attempt_no = c.attempt_no) AS sends_so_far, \
-               c.lease_token, \
-               a.gateway, a.certitrade_account_id, a.payroc_terminal_id, a.payroc_token, a.series_payment_id, \
-               a.series_scheme_reference",
-        )
-        .bind(to_db(now))
-        .bind(limit as i64)
-        .bind(worker)
-        .bind(to_db(until))
-        .fetch_all(&self.pool)
-        .await?;
-        self.one_opening_per_account(rows, worker).await
+        let until = to_db(now.checked_add(lease).unwrap_or(now));
+        let now = to_db(now);
+        let window = (limit.max(1) as i64) * WINDOW_FACTOR;
+        let mut after: (DateTime<Utc>, DateTime<Utc>, Uuid) = (db_min(), db_min(), Uuid::nil());
+        let mut claimed: Vec<ClaimedCharge> = Vec::new();
+        while claimed.len() < limit as usize {
+            let rows: Vec<WindowRow> = sqlx::query_as(CLAIM_WINDOW_SQL)
+                .bind(now)
+                .bind(after.0)
+                .bind(after.1)
+                .bind(after.2)
+                .bind(window)
+                .fetch_all(&self.pool)
+                .await?;
+            let Some(&(id, next_at, due_at)) = rows.last() else {
+                break;
+            };
+            after = (next_at, due_at, id);
+            let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
+            let mut batch = sqlx::query_as::<_, ClaimedCharge>(CLAIM_SQL)
+                .bind(now)
+                .bind((limit as usize - claimed.len()) as i64)
+                .bind(worker)
+                .bind(until)
+                .bind(&ids)
+                .fetch_all(&self.pool)
+                .await?;
+            claimed.append(&mut batch);
+            if (rows.len() as i64) < window {
+                break;
+            }
+        }
+        self.one_opening_per_account(claimed, worker).await
     }
 
     /// A series has one first payment. While an account has none on record, only one of its
@@ -229,5 +290,8 @@ impl Store {
 /// unexpired. A daemon that was stalled past its lease, or whose charge was taken over — by
 /// another daemon or by itself, maybe for a newer attempt under a new key — can neither send
 /// nor write.
-pub(crate) const STILL_OURS: &str = "id = $1 AND lease_owner = $2 AND attempt_no = $3 \
-     AND status = 'due' AND lease_expires_at > $4 AND lease_token = $5";
+pub(crate) const STILL_OURS: &str = concat!(
+    "id = $1 AND lease_owner = $2 AND attempt_no = $3 AND ",
+    charge_is_due!(),
+    " AND lease_expires_at > $4 AND lease_token = $5"
+);

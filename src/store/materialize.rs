@@ -42,6 +42,15 @@ struct Batch {
     cancelled: Vec<Uuid>,
 }
 
+/// The due scan: up to $2 active subscriptions due at $1, oldest first, locked with SKIP
+/// LOCKED so replicas split the work (`subscriptions_due` serves it in order).
+pub fn due_scan_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM subscriptions WHERE status = 'active' AND next_due_at <= $1 \
+         ORDER BY next_due_at LIMIT $2 FOR UPDATE SKIP LOCKED"
+    )
+}
+
 impl Store {
     /// One pass: up to `batch` due subscriptions, locked with SKIP LOCKED so replicas split the
     /// work; their due cycles become charge rows and each subscription moves to its next cycle,
@@ -53,11 +62,7 @@ impl Store {
         batch: u32,
     ) -> Result<Materialized, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let sql = format!(
-            "SELECT {COLUMNS} FROM subscriptions WHERE status = 'active' AND next_due_at <= $1 \
-             ORDER BY next_due_at LIMIT $2 FOR UPDATE SKIP LOCKED"
-        );
-        let due: Vec<Subscription> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let due: Vec<Subscription> = sqlx::query_as(sqlx::AssertSqlSafe(due_scan_sql()))
             .bind(to_db(now))
             .bind(batch as i64)
             .fetch_all(&mut *tx)

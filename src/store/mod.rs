@@ -10,11 +10,14 @@ pub mod initialization;
 pub mod lifecycle;
 pub mod listing;
 pub mod materialize;
+mod nodelay;
 pub mod outcomes;
+pub mod recording;
+pub mod sends;
 pub mod subscriptions;
 mod time;
 
-pub use time::{from_db, from_db_local, storable, to_db, to_db_local};
+pub use time::{db_min, from_db, from_db_local, storable, to_db, to_db_local};
 
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
@@ -23,6 +26,20 @@ use crate::config::{DatabaseSettings, mask_url_password};
 
 /// Migrations are compiled into the binary, so a deployed daemon needs no SQL files.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// `status = 'due'` for statements that address one charge (or a list of them) by id, spelled
+/// so that it implies no partial index's predicate. Statistics taken while no charge was open
+/// make every partial index on open charges look like one row; with `status = 'due'` the
+/// planner may then prefer scanning such an index whole over the primary key, and each
+/// by-id write costs a pass over the open queue — quadratic over a tick. With this spelling
+/// the primary key is the only index that fits. A macro, so SQL constants can `concat!` it.
+macro_rules! charge_is_due {
+    () => {
+        "status <> ALL ('{approved,failed,held,skipped,cancelled}')"
+    };
+}
+pub(crate) use charge_is_due;
+pub(crate) const CHARGE_IS_DUE: &str = charge_is_due!();
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -72,6 +89,12 @@ impl Store {
     /// (password masked) and the cause.
     pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<Self> {
         let pool = PgPoolOptions::new()
+            .after_connect(|_, _| {
+                Box::pin(async {
+                    nodelay::on_all_tcp_sockets();
+                    Ok(())
+                })
+            })
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout.get())
             .connect(&settings.url)

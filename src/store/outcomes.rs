@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::accounts::{hold_account, record_event, reinitialization_needed};
 use super::claims::ClaimedCharge;
-use super::{Store, StoreError, to_db};
+use super::{CHARGE_IS_DUE, Store, StoreError, to_db};
 use crate::billing::intent::fresh_intent;
 use crate::domain::outcome::Outcome;
 use crate::gateway::GatewayAnswer;
@@ -61,56 +61,64 @@ impl Store {
     ) -> Result<Recorded, StoreError> {
         let mut tx = self.pool().begin().await?;
         finish_attempt(&mut *tx, attempt_id, answer, now).await?;
-        // Fenced by the claim's lease token and attempt number: a daemon that lost its claim
-        // (the charge was claimed again since — by another daemon or by itself — maybe for a
-        // newer attempt with a new key) records nothing. An expired lease nobody took over
-        // still counts: the answer is this attempt's.
-        let owned: Option<(Uuid,)> = sqlx::query_as(
-            "SELECT id FROM charges WHERE id = $1 AND lease_owner = $2 AND attempt_no = $3 \
-             AND lease_token = $4 AND status = 'due' FOR UPDATE",
-        )
-        .bind(charge.id)
-        .bind(worker)
-        .bind(charge.attempt_no)
-        .bind(charge.lease_token)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if owned.is_none() {
-            tx.commit().await?;
-            return Ok(Recorded::LeaseLost);
-        }
-        // Webhook events are written in this transaction: announced if and only if recorded.
         let hooks = self.webhook_endpoints();
-        let recorded = match answer.outcome {
-            Outcome::Approved => approve(&mut tx, hooks, charge, answer, now).await?,
-            Outcome::DeclinedSoft => {
-                let slot = (charge.attempt_no - 1).max(0) as usize;
-                match policy.soft_decline_retries.get(slot) {
-                    Some(delay) => retry_later(&mut tx, hooks, charge, answer, *delay, now).await?,
-                    None => {
-                        let why = "soft decline retries exhausted";
-                        fail(&mut tx, hooks, charge, answer, why, now).await?
-                    }
-                }
-            }
-            Outcome::DeclinedHard => fail(&mut tx, hooks, charge, answer, "declined", now).await?,
-            Outcome::RequestError => {
-                fail(&mut tx, hooks, charge, answer, "request rejected", now).await?
-            }
-            Outcome::AccountTerminated => suspend(&mut tx, hooks, charge, answer, now).await?,
-            Outcome::Unknown => {
-                keep_open(&mut tx, charge, answer, policy.unknown_retry_after, now).await?
-            }
-            Outcome::Pending => {
-                keep_open(&mut tx, charge, answer, policy.pending_recheck_after, now).await?
-            }
-        };
+        let recorded = record_claimed(&mut tx, hooks, worker, charge, answer, policy, now).await?;
         tx.commit().await?;
         Ok(recorded)
     }
 }
 
-async fn finish_attempt(
+/// What an answer does to a claimed charge, inside the caller's transaction (the attempt row
+/// is the caller's). Fenced by the claim's lease token and attempt number: a daemon that lost
+/// its claim (the charge was claimed again since — by another daemon or by itself — maybe for
+/// a newer attempt with a new key) records nothing. An expired lease nobody took over still
+/// counts: the answer is this attempt's.
+pub(super) async fn record_claimed(
+    tx: &mut Tx<'_>,
+    hooks: &[String],
+    worker: Uuid,
+    charge: &ClaimedCharge,
+    answer: &GatewayAnswer,
+    policy: &RetryPolicy,
+    now: Timestamp,
+) -> Result<Recorded, sqlx::Error> {
+    let owned: Option<(Uuid,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM charges WHERE id = $1 AND lease_owner = $2 AND attempt_no = $3 \
+         AND lease_token = $4 AND {CHARGE_IS_DUE} FOR UPDATE"
+    )))
+    .bind(charge.id)
+    .bind(worker)
+    .bind(charge.attempt_no)
+    .bind(charge.lease_token)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if owned.is_none() {
+        return Ok(Recorded::LeaseLost);
+    }
+    // Webhook events are written in this transaction: announced if and only if recorded.
+    Ok(match answer.outcome {
+        Outcome::Approved => approve(tx, hooks, charge, answer, now).await?,
+        Outcome::DeclinedSoft => {
+            let slot = (charge.attempt_no - 1).max(0) as usize;
+            match policy.soft_decline_retries.get(slot) {
+                Some(delay) => retry_later(tx, hooks, charge, answer, *delay, now).await?,
+                None => {
+                    let why = "soft decline retries exhausted";
+                    fail(tx, hooks, charge, answer, why, now).await?
+                }
+            }
+        }
+        Outcome::DeclinedHard => fail(tx, hooks, charge, answer, "declined", now).await?,
+        Outcome::RequestError => fail(tx, hooks, charge, answer, "request rejected", now).await?,
+        Outcome::AccountTerminated => suspend(tx, hooks, charge, answer, now).await?,
+        Outcome::Unknown => keep_open(tx, charge, answer, policy.unknown_retry_after, now).await?,
+        Outcome::Pending => {
+            keep_open(tx, charge, answer, policy.pending_recheck_after, now).await?
+        }
+    })
+}
+
+pub(super) async fn finish_attempt(
     conn: impl sqlx::PgExecutor<'_>,
     attempt_id: i64,
     a: &GatewayAnswer,
@@ -140,7 +148,7 @@ async fn finish_attempt(
     Ok(())
 }
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
+pub(super) type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
 
 async fn approve(
     tx: &mut Tx<'_>,

@@ -7,9 +7,15 @@ use jiff::civil;
 /// Whether PostgreSQL's `timestamptz` can hold `dt`: from 4714-11-24 BC (proleptic Gregorian
 /// -4713-11-24) on. chrono reaches further back, and an instant before that makes a query fail.
 pub fn storable(dt: DateTime<Utc>) -> bool {
-    // PostgreSQL's MIN_TIMESTAMP, in microseconds since 1970.
-    const PG_MIN_MICROS: i64 = -210_866_803_200_000_000;
     dt.timestamp_micros() >= PG_MIN_MICROS
+}
+
+/// PostgreSQL's MIN_TIMESTAMP, in microseconds since 1970.
+const PG_MIN_MICROS: i64 = -210_866_803_200_000_000;
+
+/// The earliest instant a `timestamptz` holds: a keyset scan's starting point.
+pub fn db_min() -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(PG_MIN_MICROS).expect("within chrono's range")
 }
 
 pub fn to_db(ts: Timestamp) -> DateTime<Utc> {

@@ -70,30 +70,55 @@ pub async fn enqueue(
     data: Value,
     now: Timestamp,
 ) -> Result<Uuid, sqlx::Error> {
-    let id = Uuid::new_v4();
+    let ids = enqueue_many(tx, endpoints, vec![(kind, data)], now).await?;
+    Ok(ids[0])
+}
+
+/// `enqueue` for many events at once: two statements whatever their number (a batch of
+/// recorded charges announces its approvals together).
+pub async fn enqueue_many(
+    tx: &mut sqlx::PgConnection,
+    endpoints: &[String],
+    events: Vec<(EventKind, Value)>,
+    now: Timestamp,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
     let at = to_db(now);
-    let payload = json!({"id": id, "type": kind.as_str(), "created_at": at, "data": data});
+    let mut ids = Vec::with_capacity(events.len());
+    let mut kinds = Vec::with_capacity(events.len());
+    let mut payloads = Vec::with_capacity(events.len());
+    for (kind, data) in events {
+        let id = Uuid::new_v4();
+        payloads.push(json!({"id": id, "type": kind.as_str(), "created_at": at, "data": data}));
+        ids.push(id);
+        kinds.push(kind.as_str());
+    }
     sqlx::query(
-        "INSERT INTO webhook_events (id, kind, payload, created_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO webhook_events (id, kind, payload, created_at) \
+         SELECT id, kind, payload, $4 FROM unnest($1::uuid[], $2::text[], $3::jsonb[]) \
+           AS u(id, kind, payload)",
     )
-    .bind(id)
-    .bind(kind.as_str())
-    .bind(&payload)
+    .bind(&ids)
+    .bind(&kinds)
+    .bind(&payloads)
     .bind(at)
     .execute(&mut *tx)
     .await?;
     if !endpoints.is_empty() {
         sqlx::query(
             "INSERT INTO webhook_deliveries (event_id, endpoint, next_attempt_at, created_at) \
-             SELECT $1, e, $2, $2 FROM unnest($3::text[]) AS e ON CONFLICT DO NOTHING",
+             SELECT ev, e, $2, $2 FROM unnest($1::uuid[]) AS ev CROSS JOIN unnest($3::text[]) AS e \
+             ON CONFLICT DO NOTHING",
         )
-        .bind(id)
+        .bind(&ids)
         .bind(at)
         .bind(endpoints)
         .execute(&mut *tx)
         .await?;
     }
-    Ok(id)
+    Ok(ids)
 }
 
 #[cfg(test)]

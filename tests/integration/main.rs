@@ -6,6 +6,7 @@ mod api_accounts;
 mod api_concurrency;
 mod api_misc;
 mod api_subscriptions;
+mod batching;
 mod catch_up;
 mod certitrade;
 mod cli;

@@ -1,0 +1,6 @@
+-- The claim walks open charges in the order it sends them, a window at a time (keyset on
+-- next_attempt_at, due_at, id), so each claim reads a bounded slice of the queue however many
+-- charges are open and whatever the planner believes about them: statistics taken while the
+-- queue was empty say "no charge is due", and a plan built on that belief must still be cheap.
+DROP INDEX charges_open;
+CREATE INDEX charges_claim_order ON charges (next_attempt_at, due_at, id) WHERE status = 'due';

@@ -1,0 +1,100 @@
+//! The run's recorder: sends finish one at a time, and each hands its final answer here and
+//! waits; the recorder writes whatever has arrived meanwhile in one transaction (group commit,
+//! `Store::record_outcomes`). Under load a batch forms while the previous one commits; when
+//! the gateway is slow, a batch is a single answer and costs what it did before.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::gateway::GatewayAnswer;
+use crate::store::Store;
+use crate::store::claims::ClaimedCharge;
+use crate::store::outcomes::{Recorded, RetryPolicy};
+use crate::store::recording::Answered;
+
+/// Answers recorded in one transaction at most.
+const MAX_BATCH: usize = 512;
+
+struct Job {
+    charge: ClaimedCharge,
+    attempt_id: i64,
+    answer: GatewayAnswer,
+    reply: oneshot::Sender<Result<Recorded, String>>,
+}
+
+#[derive(Clone)]
+pub(super) struct Recorder {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Recorder {
+    /// Starts the recorder task; it ends when every `Recorder` clone is dropped.
+    pub(super) fn start(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        worker: Uuid,
+        policy: RetryPolicy,
+        queue: usize,
+    ) -> (Recorder, JoinHandle<()>) {
+        let (jobs, mut inbox) = mpsc::channel::<Job>(queue.max(1));
+        let task = tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(MAX_BATCH);
+            while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
+                let answered: Vec<Answered<'_>> = batch
+                    .iter()
+                    .map(|j| Answered {
+                        charge: &j.charge,
+                        attempt_id: j.attempt_id,
+                        answer: &j.answer,
+                    })
+                    .collect();
+                let results = store
+                    .record_outcomes(worker, &answered, &policy, clock.now())
+                    .await;
+                drop(answered);
+                crate::metrics::observe_record_batch(batch.len());
+                match results {
+                    Ok(results) => {
+                        for (job, r) in batch.drain(..).zip(results) {
+                            let _ = job.reply.send(Ok(r));
+                        }
+                    }
+                    Err(e) => {
+                        let e = e.to_string();
+                        for job in batch.drain(..) {
+                            let _ = job.reply.send(Err(e.clone()));
+                        }
+                    }
+                }
+            }
+        });
+        (Recorder { jobs }, task)
+    }
+
+    /// Records the final answer to a claimed charge; returns once it is committed.
+    pub(super) async fn record(
+        &self,
+        charge: &ClaimedCharge,
+        attempt_id: i64,
+        answer: &GatewayAnswer,
+    ) -> anyhow::Result<Recorded> {
+        let (reply, done) = oneshot::channel();
+        let job = Job {
+            charge: charge.clone(),
+            attempt_id,
+            answer: answer.clone(),
+            reply,
+        };
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| anyhow::anyhow!("the run's recorder stopped"))?;
+        done.await
+            .map_err(|_| anyhow::anyhow!("the run's recorder stopped"))?
+            .map_err(|e| anyhow::anyhow!("recording the answer failed: {e}"))
+    }
+}
