@@ -15,7 +15,7 @@ use send::{Prepared, Ready, SendResult};
 use jiff::Timestamp;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -24,7 +24,13 @@ use crate::clock::Clock;
 use crate::config::BillingSettings;
 use crate::gateway::Gateways;
 use crate::store::Store;
+use crate::store::claims::QueueCursor;
+use crate::store::materialize::Materialized;
 use crate::store::outcomes::RetryPolicy;
+
+/// While sends are finishing, the queue is passed over again for newly claimable charges at
+/// most this often once a pass found none.
+const REPASS_AFTER: std::time::Duration = std::time::Duration::from_millis(25);
 
 pub struct Billing {
     store: Store,
@@ -102,20 +108,18 @@ impl Billing {
         let started = std::time::Instant::now();
         let mut summary = RunSummary::default();
         self.settle_initializations(now).await;
-        loop {
-            let m = self
-                .store
-                .materialize_due(now, self.settings.catch_up, self.settings.materialize_batch)
-                .await?;
-            summary.due += m.charges;
-            summary.skipped += m.skipped;
-            if m.subscriptions < self.settings.materialize_batch as u64
-                || self.shutdown.is_cancelled()
-            {
-                break;
-            }
-        }
-        self.send_all(&mut summary).await?;
+        // Materializing and sending overlap: the first charges go out as soon as the first
+        // batch of due cycles is committed, not after the whole backlog is written.
+        let (progress, materialized) = watch::channel(());
+        let materializer = tokio::spawn({
+            let this = Arc::clone(self);
+            async move { this.materialize_all(now, progress).await }
+        });
+        let sent = self.send_all(&mut summary, materialized).await;
+        let m = materializer.await??;
+        summary.due += m.charges;
+        summary.skipped += m.skipped;
+        sent?;
         // Completed runs only: a failed run is logged by `tick`, and a runs counter that stops
         // increasing is the alert that billing is not getting through.
         crate::metrics::observe_run(started.elapsed());
@@ -124,72 +128,129 @@ impl Billing {
         Ok(summary)
     }
 
-    /// Claims and sends until nothing sendable is left, keeping up to `max_in_flight` requests
-    /// going. Claimed charges are written down a batch at a time and wait in a short ready
-    /// queue, topped up whenever it runs below half the in-flight limit, so a slot that frees
+    /// Turns every due cycle into a charge, a batch per transaction, telling `progress` after
+    /// each commit; dropping `progress` says it is done.
+    async fn materialize_all(
+        &self,
+        now: Timestamp,
+        progress: watch::Sender<()>,
+    ) -> anyhow::Result<Materialized> {
+        let mut total = Materialized::default();
+        loop {
+            let m = self
+                .store
+                .materialize_due(now, self.settings.catch_up, self.settings.materialize_batch)
+                .await?;
+            total.charges += m.charges;
+            total.skipped += m.skipped;
+            progress.send_replace(());
+            if m.subscriptions < self.settings.materialize_batch as u64
+                || self.shutdown.is_cancelled()
+            {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Claims and sends until nothing sendable is left (and materializing is done), keeping up to `max_in_flight` requests
+    /// at the gateway. Claimed charges are written down `claim_batch` at a time and wait in a ready
+    /// queue, topped up whenever it holds less than the in-flight limit, so a slot that frees
     /// up is refilled at once and one slow answer does not stall the rest. Answers are recorded
     /// by the run's recorder, in batches. Stops claiming on shutdown: what is in flight
     /// finishes, what was written down but not sent is given back.
-    async fn send_all(self: &Arc<Self>, summary: &mut RunSummary) -> anyhow::Result<()> {
+    async fn send_all(
+        self: &Arc<Self>,
+        summary: &mut RunSummary,
+        mut materialized: watch::Receiver<()>,
+    ) -> anyhow::Result<()> {
+        let mut materializing = true;
         let max_in_flight = self.settings.max_in_flight;
-        let slots = Arc::new(Semaphore::new(max_in_flight));
+        // Two bounds: requests at the gateway (`max_in_flight`, held only while a request is
+        // out), and charges past the ready queue — sending, or answered and waiting for the
+        // recorder — which bounds memory while the recorder writes a batch.
+        let gateway = Arc::new(Semaphore::new(max_in_flight));
+        let outstanding = Arc::new(Semaphore::new(
+            max_in_flight + self.settings.claim_batch as usize,
+        ));
         let (recorder, recording) = Recorder::start(
             self.store.clone(),
             Arc::clone(&self.clock),
             self.worker,
             self.policy.clone(),
-            max_in_flight,
+            max_in_flight + self.settings.claim_batch as usize,
         );
         let mut ready: VecDeque<Ready> = VecDeque::new();
         let mut in_flight: JoinSet<SendResult> = JoinSet::new();
-        let low_water = (max_in_flight / 2).max(1);
-        // Nothing claimable the last time we asked; a finishing send may unblock the next
-        // cycle of its subscription, so it is asked again after each one.
+        // Topped up once fewer than a slot-full wait, by a whole claim batch: claims and
+        // their writes are per batch, so larger batches are cheaper per charge.
+        let low_water = max_in_flight.max(1);
+        let mut cursor = QueueCursor::default();
+        // Nothing claimable in the last pass over the queue. A finishing send may unblock the
+        // next cycle of its subscription, or its account's other charges, so the queue is
+        // passed over again — at most every `REPASS_AFTER` while sends are finishing (a pass
+        // reads the whole queue), and always once nothing is in flight.
         let mut drained = false;
+        let mut last_pass = std::time::Instant::now();
         let outcome = loop {
             if self.shutdown.is_cancelled() {
                 break Ok(());
             }
-            if ready.len() < low_water && !drained {
-                let want = (max_in_flight + slots.available_permits())
-                    .saturating_sub(ready.len())
-                    .min(self.settings.claim_batch as usize)
-                    .max(1);
-                match self.claim_ready(want as u32).await {
-                    Ok((claimed, prepared)) => {
-                        drained = claimed == 0;
-                        summary.errors += prepared.failed;
-                        ready.extend(prepared.ready);
-                    }
-                    Err(e) => break Err(e),
-                }
-            }
-            while slots.available_permits() > 0
+            // Sends first: while the next batch is claimed and written down, the charges
+            // already dispatched are at the gateway or being recorded.
+            while outstanding.available_permits() > 0
                 && let Some(next) = ready.pop_front()
             {
-                let permit = Arc::clone(&slots).acquire_owned().await?;
+                let permit = Arc::clone(&outstanding).acquire_owned().await?;
                 let this = Arc::clone(self);
                 let recorder = recorder.clone();
+                let gateway = Arc::clone(&gateway);
                 in_flight.spawn(async move {
-                    let result = this.send_one(next, recorder).await;
+                    let result = this.send_one(next, recorder, gateway).await;
                     drop(permit);
                     result
                 });
             }
-            if in_flight.is_empty() {
-                if ready.is_empty() && drained {
-                    break Ok(());
+            if ready.len() < low_water && !drained {
+                let want = (self.settings.claim_batch as usize).max(1);
+                match self.claim_ready(&mut cursor, want as u32).await {
+                    Ok((claimed, prepared)) => {
+                        drained = claimed == 0;
+                        last_pass = std::time::Instant::now();
+                        summary.errors += prepared.failed;
+                        ready.extend(prepared.ready);
+                        // Dispatch what was claimed before anything else.
+                        if claimed > 0 {
+                            continue;
+                        }
+                    }
+                    Err(e) => break Err(e),
                 }
+            }
+            if in_flight.is_empty() && !(ready.is_empty() && drained) {
                 continue;
             }
-            match in_flight.join_next().await {
-                Some(done) => summary.add(done?),
-                None => continue,
+            if in_flight.is_empty() && !materializing {
+                break Ok(());
+            }
+            // Wait for a send to finish, or for more charges to be materialized.
+            tokio::select! {
+                done = in_flight.join_next(), if !in_flight.is_empty() => {
+                    if let Some(done) = done {
+                        summary.add(done?);
+                    }
+                }
+                more = materialized.changed(), if materializing => {
+                    materializing = more.is_ok();
+                    drained = false;
+                    continue;
+                }
             }
             while let Some(done) = in_flight.try_join_next() {
                 summary.add(done?);
             }
-            drained = false;
+            if in_flight.is_empty() || last_pass.elapsed() >= REPASS_AFTER {
+                drained = false;
+            }
         };
         let unsent: Vec<_> = ready
             .iter()
@@ -210,12 +271,17 @@ impl Billing {
     }
 
     /// One claim, written down: how many charges were claimed, and what is ready to go.
-    async fn claim_ready(&self, want: u32) -> anyhow::Result<(usize, Prepared)> {
+    async fn claim_ready(
+        &self,
+        cursor: &mut QueueCursor,
+        want: u32,
+    ) -> anyhow::Result<(usize, Prepared)> {
         // Leases are measured from the current time, not the run's start: a long run must not
         // hand out leases that are already expired.
         let claimed = self
             .store
-            .claim_charges(
+            .claim_charges_from(
+                cursor,
                 self.worker,
                 self.clock.now(),
                 self.settings.lease.signed(),

@@ -5,6 +5,7 @@
 
 use backon::BackoffBuilder;
 use std::sync::Arc;
+use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 use super::Billing;
@@ -112,7 +113,13 @@ impl Billing {
         Ok(prepared)
     }
 
-    pub(super) async fn send_one(self: Arc<Self>, ready: Ready, recorder: Recorder) -> SendResult {
+    /// Sends (or looks up) one charge, holding a `gateway` slot only while a request is out.
+    pub(super) async fn send_one(
+        self: Arc<Self>,
+        ready: Ready,
+        recorder: Recorder,
+        gateway: Arc<Semaphore>,
+    ) -> SendResult {
         let charge = match &ready {
             Ready::Send(r) => &r.charge,
             Ready::Lookup(c) => c,
@@ -127,8 +134,16 @@ impl Billing {
             order_id = %charge.order_id,
         );
         let result = match ready {
-            Ready::Send(r) => self.try_send(r, &recorder).instrument(span.clone()).await,
-            Ready::Lookup(c) => self.settle_pending(&c).instrument(span.clone()).await,
+            Ready::Send(r) => {
+                self.try_send(r, &recorder, &gateway)
+                    .instrument(span.clone())
+                    .await
+            }
+            Ready::Lookup(c) => {
+                self.settle_pending(&c, &gateway)
+                    .instrument(span.clone())
+                    .await
+            }
         };
         match result {
             Ok(r) => SendResult::Recorded(r),
@@ -139,7 +154,12 @@ impl Billing {
         }
     }
 
-    async fn try_send(&self, ready: ReadyCharge, recorder: &Recorder) -> anyhow::Result<Recorded> {
+    async fn try_send(
+        &self,
+        ready: ReadyCharge,
+        recorder: &Recorder,
+        gateway: &Semaphore,
+    ) -> anyhow::Result<Recorded> {
         let ReadyCharge {
             charge,
             sequence,
@@ -171,6 +191,7 @@ impl Billing {
                     id
                 }
             };
+            let slot = gateway.acquire().await?;
             let started = std::time::Instant::now();
             let in_flight = metrics::InFlight::start(&charge.gateway);
             let answer = match self.gateways.before_send(&charge.gateway, &body).await {
@@ -207,6 +228,7 @@ impl Billing {
                 Resend::Answered(answer) => answer,
             };
             drop(in_flight);
+            drop(slot);
             // Every send is timed, resends included: a slow or failing gateway shows up here
             // before any outcome is recorded.
             let elapsed = started.elapsed();
@@ -273,7 +295,11 @@ impl Billing {
     }
 
     /// A pending payment is settled by asking the gateway about it, never by a new sale.
-    async fn settle_pending(&self, charge: &ClaimedCharge) -> anyhow::Result<Recorded> {
+    async fn settle_pending(
+        &self,
+        charge: &ClaimedCharge,
+        gateway: &Semaphore,
+    ) -> anyhow::Result<Recorded> {
         let payment_id = charge.gateway_payment_id.as_deref().unwrap_or_default();
         let sequence = charge.sequence.clone().unwrap_or_else(|| "first".into());
         let Some(attempt_id) = self
@@ -289,10 +315,12 @@ impl Billing {
         else {
             return Ok(Recorded::LeaseLost);
         };
+        let slot = gateway.acquire().await?;
         let started = std::time::Instant::now();
         let in_flight = metrics::InFlight::start(&charge.gateway);
         let answer = self.gateways.lookup(&charge.gateway, payment_id).await;
         drop(in_flight);
+        drop(slot);
         metrics::observe_gateway(&charge.gateway, "lookup", started.elapsed());
         let recorded = self
             .store

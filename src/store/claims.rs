@@ -104,6 +104,29 @@ const WINDOW_FACTOR: i64 = 2;
 
 type WindowRow = (Uuid, DateTime<Utc>, DateTime<Utc>);
 
+/// Where a run's claims are in the queue (a keyset position in sending order). Each claim goes
+/// on from where the last one stopped and wraps around at the end, so a stretch of charges
+/// that cannot go yet — the later charges of accounts whose first payment is still out — is
+/// read once per pass over the queue, not once per claim.
+#[derive(Debug, Clone)]
+pub struct QueueCursor {
+    after: (DateTime<Utc>, DateTime<Utc>, Uuid),
+}
+
+impl Default for QueueCursor {
+    fn default() -> Self {
+        QueueCursor {
+            after: (db_min(), db_min(), Uuid::nil()),
+        }
+    }
+}
+
+impl QueueCursor {
+    fn at_start(&self) -> bool {
+        self.after.2.is_nil() && self.after.0 == db_min()
+    }
+}
+
 impl Store {
     /// Claims up to `limit` sendable charges for `worker`. A charge is sendable when it is due,
     /// its retry time has come, nobody holds a live lease on it, its account and subscription
@@ -111,11 +134,23 @@ impl Store {
     /// gateway, so it is completed under its key whatever happened to the account or the
     /// subscription since), and no earlier cycle of the same subscription is still open — a
     /// series is charged in order, so a subsequent payment always finds its first payment.
-    ///
-    /// The queue is read in sending order, one window at a time, until `limit` charges are
-    /// claimed or the queue ends.
     pub async fn claim_charges(
         &self,
+        worker: Uuid,
+        now: Timestamp,
+        lease: SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<ClaimedCharge>, StoreError> {
+        let mut cursor = QueueCursor::default();
+        self.claim_charges_from(&mut cursor, worker, now, lease, limit)
+            .await
+    }
+
+    /// `claim_charges`, reading the queue from `cursor` on, a window at a time, until `limit`
+    /// charges are claimed or one whole pass over the queue is done.
+    pub async fn claim_charges_from(
+        &self,
+        cursor: &mut QueueCursor,
         worker: Uuid,
         now: Timestamp,
         lease: SignedDuration,
@@ -124,33 +159,37 @@ impl Store {
         let until = to_db(now.checked_add(lease).unwrap_or(now));
         let now = to_db(now);
         let window = (limit.max(1) as i64) * WINDOW_FACTOR;
-        let mut after: (DateTime<Utc>, DateTime<Utc>, Uuid) = (db_min(), db_min(), Uuid::nil());
+        // Started mid-queue: the pass ends after wrapping around once.
+        let mut wraps_left = if cursor.at_start() { 0 } else { 1 };
         let mut claimed: Vec<ClaimedCharge> = Vec::new();
         while claimed.len() < limit as usize {
             let rows: Vec<WindowRow> = sqlx::query_as(CLAIM_WINDOW_SQL)
                 .bind(now)
-                .bind(after.0)
-                .bind(after.1)
-                .bind(after.2)
+                .bind(cursor.after.0)
+                .bind(cursor.after.1)
+                .bind(cursor.after.2)
                 .bind(window)
                 .fetch_all(&self.pool)
                 .await?;
-            let Some(&(id, next_at, due_at)) = rows.last() else {
-                break;
-            };
-            after = (next_at, due_at, id);
-            let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
-            let mut batch = sqlx::query_as::<_, ClaimedCharge>(CLAIM_SQL)
-                .bind(now)
-                .bind((limit as usize - claimed.len()) as i64)
-                .bind(worker)
-                .bind(until)
-                .bind(&ids)
-                .fetch_all(&self.pool)
-                .await?;
-            claimed.append(&mut batch);
+            if let Some(&(id, next_at, due_at)) = rows.last() {
+                cursor.after = (next_at, due_at, id);
+                let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
+                let mut batch = sqlx::query_as::<_, ClaimedCharge>(CLAIM_SQL)
+                    .bind(now)
+                    .bind((limit as usize - claimed.len()) as i64)
+                    .bind(worker)
+                    .bind(until)
+                    .bind(&ids)
+                    .fetch_all(&self.pool)
+                    .await?;
+                claimed.append(&mut batch);
+            }
             if (rows.len() as i64) < window {
-                break;
+                *cursor = QueueCursor::default();
+                if wraps_left == 0 {
+                    break;
+                }
+                wraps_left -= 1;
             }
         }
         self.one_opening_per_account(claimed, worker).await
