@@ -421,7 +421,11 @@ impl Scratch {
     /// Scheduling latency of every charge: due time → its first request logged as sent.
     /// Returns (charges, not sent, p50, p99, max of due→sent; p50, p99 of the part after the
     /// heartbeat that picked it up: sent − the first tick ≥ due), in milliseconds.
-    pub async fn sched_latency(&self, tick_s: f64) -> anyhow::Result<SchedLatency> {
+    pub async fn sched_latency(
+        &self,
+        tick_s: f64,
+        arrivals: &[(String, f64)],
+    ) -> anyhow::Result<SchedLatency> {
         type Row = (
             i64,
             i64,
@@ -431,16 +435,19 @@ impl Scratch {
             Option<f64>,
             Option<f64>,
         );
+        // Sent = when the first request for the charge's orderId reached the simulator (the
+        // attempt row is written a little earlier, when its batch is written down).
+        let orders: Vec<&str> = arrivals.iter().map(|a| a.0.as_str()).collect();
+        let at_ms: Vec<f64> = arrivals.iter().map(|a| a.1).collect();
         let row: Row = sqlx::query_as(
-            "WITH l AS ( \
-                   SELECT (extract(epoch FROM t.sent_at - c.due_at) * 1000)::float8 AS ms, \
-                          (extract(epoch FROM t.sent_at - to_timestamp( \
-                            ceil(extract(epoch FROM c.due_at) / $1) * $1)) * 1000)::float8 AS after_tick_ms \
-                   FROM charges c JOIN charge_attempts t \
-                     ON t.charge_id = c.id AND t.attempt_no = 1 AND t.send_no = 1) \
+            "WITH arrived AS (SELECT * FROM unnest($2::text[], $3::float8[]) AS a(order_id, ms)), \
+                 l AS ( \
+                   SELECT a.ms - extract(epoch FROM c.due_at) * 1000 AS ms, \
+                          a.ms - ceil(extract(epoch FROM c.due_at) / $1) * $1 * 1000 AS after_tick_ms \
+                   FROM charges c JOIN arrived a ON a.order_id = c.order_id) \
                  SELECT (SELECT count(*) FROM charges), \
                    (SELECT count(*) FROM charges c WHERE NOT EXISTS \
-                     (SELECT 1 FROM charge_attempts t WHERE t.charge_id = c.id)), \
+                     (SELECT 1 FROM arrived a WHERE a.order_id = c.order_id)), \
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), \
                    percentile_cont(0.99) WITHIN GROUP (ORDER BY ms), max(ms), \
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY after_tick_ms), \
@@ -448,6 +455,8 @@ impl Scratch {
                  FROM l",
         )
         .bind(tick_s)
+        .bind(&orders)
+        .bind(&at_ms)
         .fetch_one(&self.pool)
         .await?;
         Ok(SchedLatency {

@@ -34,6 +34,29 @@ impl Sim {
         })
     }
 
+    /// When each orderId's first sale request reached the simulator (ms since the epoch).
+    pub async fn arrivals(&self) -> anyhow::Result<Vec<(String, f64)>> {
+        let log: Vec<Value> = self
+            .http
+            .get(format!("{}/_sim/requests", self.running.base_url()))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let mut first = std::collections::HashMap::<String, f64>::new();
+        for entry in log {
+            let (Some(order), Some(at)) =
+                (entry["orderId"].as_str(), entry["receivedAtMs"].as_f64())
+            else {
+                continue;
+            };
+            let seen = first.entry(order.to_owned()).or_insert(at);
+            *seen = seen.min(at);
+        }
+        Ok(first.into_iter().collect())
+    }
+
     /// Every sale answered `ms` milliseconds late (the simulator's `slow` fault at rate 1,
     /// `POST /_sim/faults`); 0 answers at once again.
     pub async fn answer_after(&self, ms: u64) -> anyhow::Result<()> {

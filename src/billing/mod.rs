@@ -32,6 +32,9 @@ use crate::store::outcomes::RetryPolicy;
 /// most this often once a pass found none.
 const REPASS_AFTER: std::time::Duration = std::time::Duration::from_millis(25);
 
+/// Between a run that found work and the run that follows it.
+const FOLLOW_UP_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+
 pub struct Billing {
     store: Store,
     gateways: Gateways,
@@ -82,18 +85,34 @@ impl Billing {
         self.worker
     }
 
-    /// The scheduler's entry point: a run at the clock's "now", unless one is still going.
+    /// The scheduler's entry point: a run at the clock's "now", unless one is still going. A
+    /// run that found work is followed by another at once, until one finds nothing: while
+    /// charges keep falling due, they are sent within a run's time of falling due instead of
+    /// waiting for the next heartbeat.
     pub async fn tick(self: &Arc<Self>) -> Option<RunSummary> {
         let Ok(_guard) = self.running.try_lock() else {
             tracing::info!("previous billing run still going; tick skipped");
             return None;
         };
-        let now = self.clock.now();
-        match self.run_locked(now).await {
-            Ok(summary) => Some(summary),
-            Err(e) => {
-                tracing::error!(error = %e, "billing run failed; the next tick retries");
-                None
+        let mut last = None;
+        loop {
+            let now = self.clock.now();
+            match self.run_locked(now).await {
+                Ok(summary) => {
+                    let busy = summary.due + summary.sent > 0;
+                    last = Some(summary);
+                    if !busy || self.shutdown.is_cancelled() {
+                        return last;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "billing run failed; the next tick retries");
+                    return last;
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(FOLLOW_UP_PAUSE) => {}
+                _ = self.shutdown.cancelled() => return last,
             }
         }
     }

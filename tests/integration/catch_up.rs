@@ -89,3 +89,33 @@ async fn a_tick_that_finds_a_run_in_progress_does_not_start_another() {
     assert_eq!(summary.approved, 1, "{summary:?}");
     assert_eq!(h.ledger().await.len(), 1);
 }
+
+/// Charges that fall due while a run is working are not left for the next heartbeat: a run
+/// that found work is followed by another, until one finds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tick_runs_again_for_what_fell_due_while_it_worked() {
+    let sim = SimConfig {
+        slow_delay: std::time::Duration::from_millis(1500),
+        ..SimConfig::default()
+    };
+    let h = Harness::with(sim, |_| {}).await;
+    let account = h.account(CARD_OK).await;
+    h.monthly(&account, 1097, "2027-01-01T00:00").await; // …97: the gateway answers slowly
+    h.monthly(&account, 2000, "2027-01-02T00:00").await;
+    let billing = h.app.billing.clone();
+    let ticking = tokio::spawn(async move { billing.tick().await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The second subscription falls due while the first run waits for the gateway.
+    h.advance_days(1);
+    let last = ticking.await.unwrap().expect("a summary");
+    assert_eq!(
+        h.ledger().await.len(),
+        2,
+        "both charged within the one tick"
+    );
+    assert_eq!(
+        (last.due, last.sent),
+        (0, 0),
+        "it stopped once a run found nothing"
+    );
+}

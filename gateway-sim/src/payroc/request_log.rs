@@ -16,6 +16,9 @@ pub struct RequestEntry {
     pub amount: Option<u64>,
     pub token: Option<String>,
     pub sequence: Option<String>,
+    /// When the request arrived, in milliseconds since the Unix epoch (the benchmark measures
+    /// scheduling latency up to here: due → at the gateway).
+    pub received_at_ms: u64,
     pub http_status: u16,
     /// approved | declined | referral | pickup | pending | replayed | conflict |
     /// bad_request | unauthorized | server_error | dropped
@@ -33,6 +36,10 @@ impl RequestEntry {
             amount: path(&root, "order.amount").and_then(Value::as_u64),
             token: text("paymentMethod.token"),
             sequence: text("order.standingInstructions.sequence"),
+            received_at_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0),
             http_status: 0,
             result: "",
         }
