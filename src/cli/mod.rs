@@ -47,6 +47,14 @@ pub enum Command {
     /// Charges and the requests sent for them.
     #[command(subcommand)]
     Charges(charges::ChargesCommand),
+    /// Delete old raw records: the request log of charges settled before the cutoff, and
+    /// webhook events (with their deliveries) whose deliveries are all finished. Charges,
+    /// subscriptions and accounts are kept. Run it from cron; it works in small batches.
+    Prune {
+        /// Age of what is deleted, e.g. "400d" (at least 30 days).
+        #[arg(long)]
+        older_than: config::Delay,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -80,6 +88,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Accounts(cmd) => accounts::run(cmd, &settings, clock.now()).await,
         Command::Subscriptions(cmd) => subscriptions::run(cmd, &settings, clock.now()).await,
         Command::Charges(cmd) => charges::run(cmd, &settings).await,
+        Command::Prune { older_than } => {
+            // Younger records are still what operators and chargeback disputes look at.
+            if older_than.get() < std::time::Duration::from_secs(30 * 86_400) {
+                anyhow::bail!(
+                    "--older-than {:#} is under 30 days; refusing to prune",
+                    older_than.signed()
+                );
+            }
+            let store = store_for(&settings).await?;
+            let cutoff = clock.now().checked_sub(older_than.signed())?;
+            let pruned = store.prune(cutoff).await?;
+            print_json(&pruned)
+        }
     }
 }
 

@@ -90,8 +90,8 @@ pub const CLAIM_SQL: &str = concat!(
      RETURNING c.id, c.subscription_id, c.account_id, c.cycle, c.due_at, c.amount_minor, \
        c.currency, c.processing_model, c.is_last, c.attempt_no, c.idempotency_key, \
        c.order_id, c.sequence, c.request_body, c.last_outcome, c.gateway_payment_id, \
-       (SELECT count(*) FROM charge_attempts t \
-         WHERE t.charge_id = c.id AND t.attempt_no = c.attempt_no) AS sends_so_far, \
+       CASE WHEN c.request_body IS NULL THEN 0 ELSE (SELECT count(*) FROM charge_attempts t \
+         WHERE t.charge_id = c.id AND t.attempt_no = c.attempt_no) END AS sends_so_far, \
        c.lease_token, \
        a.gateway, a.certitrade_account_id, a.payroc_terminal_id, a.payroc_token, a.series_payment_id, \
        a.series_scheme_reference"
@@ -174,14 +174,28 @@ impl Store {
             if let Some(&(id, next_at, due_at)) = rows.last() {
                 cursor.after = (next_at, due_at, id);
                 let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
+                let wanted = limit as usize - claimed.len();
                 let mut batch = sqlx::query_as::<_, ClaimedCharge>(CLAIM_SQL)
                     .bind(now)
-                    .bind((limit as usize - claimed.len()) as i64)
+                    .bind(wanted as i64)
                     .bind(worker)
                     .bind(until)
                     .bind(&ids)
                     .fetch_all(&self.pool)
                     .await?;
+                if batch.len() == wanted {
+                    // Full: the window's rows after the last one claimed were not looked at;
+                    // the next claim starts right after it.
+                    let taken: std::collections::HashSet<Uuid> =
+                        batch.iter().map(|c| c.id).collect();
+                    if let Some(&(id, next_at, due_at)) =
+                        rows.iter().rev().find(|r| taken.contains(&r.0))
+                    {
+                        cursor.after = (next_at, due_at, id);
+                    }
+                    claimed.append(&mut batch);
+                    break;
+                }
                 claimed.append(&mut batch);
             }
             if (rows.len() as i64) < window {

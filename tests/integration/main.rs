@@ -16,6 +16,7 @@ mod metrics;
 mod positions;
 mod regressions;
 mod replicas;
+mod retention;
 mod schedules;
 mod suspension;
 mod webhooks;
