@@ -34,6 +34,9 @@ const REPASS_AFTER: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// Between a run that found work and the run that follows it.
 const FOLLOW_UP_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+/// A run that found nothing waits for what falls due within this long, rather than for the
+/// next heartbeat.
+const FOLLOW_UP_HORIZON: jiff::SignedDuration = jiff::SignedDuration::from_secs(1);
 
 pub struct Billing {
     store: Store,
@@ -86,9 +89,10 @@ impl Billing {
     }
 
     /// The scheduler's entry point: a run at the clock's "now", unless one is still going. A
-    /// run that found work is followed by another at once, until one finds nothing: while
-    /// charges keep falling due, they are sent within a run's time of falling due instead of
-    /// waiting for the next heartbeat.
+    /// run that found work is followed by another at once, and one that found nothing by
+    /// another when something falls due within `FOLLOW_UP_HORIZON`: while charges keep falling
+    /// due, they are sent within a run's time of falling due instead of waiting for the next
+    /// heartbeat. The heartbeat covers the rest.
     pub async fn tick(self: &Arc<Self>) -> Option<RunSummary> {
         let Ok(_guard) = self.running.try_lock() else {
             tracing::info!("previous billing run still going; tick skipped");
@@ -101,8 +105,25 @@ impl Billing {
                 Ok(summary) => {
                     let busy = summary.due + summary.sent > 0;
                     last = Some(summary);
-                    if !busy || self.shutdown.is_cancelled() {
+                    if self.shutdown.is_cancelled() {
                         return last;
+                    }
+                    if !busy {
+                        // Something falling due within a moment is not left for the next
+                        // heartbeat either.
+                        let soon = match self.store.next_due_after(now).await {
+                            Ok(Some(next)) => next.duration_since(self.clock.now()),
+                            _ => return last,
+                        };
+                        if soon > FOLLOW_UP_HORIZON {
+                            return last;
+                        }
+                        let wait = soon.max(jiff::SignedDuration::ZERO).unsigned_abs();
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = self.shutdown.cancelled() => return last,
+                        }
+                        continue;
                     }
                 }
                 Err(e) => {

@@ -18,6 +18,8 @@ use crate::store::recording::Answered;
 
 /// Answers recorded in one transaction at most.
 const MAX_BATCH: usize = 512;
+/// Recording transactions in progress at once.
+const WRITERS: usize = 2;
 
 struct Job {
     charge: ClaimedCharge,
@@ -40,36 +42,29 @@ impl Recorder {
         policy: RetryPolicy,
         queue: usize,
     ) -> (Recorder, JoinHandle<()>) {
-        let (jobs, mut inbox) = mpsc::channel::<Job>(queue.max(1));
+        let (jobs, inbox) = mpsc::channel::<Job>(queue.max(1));
+        let inbox = Arc::new(tokio::sync::Mutex::new(inbox));
+        // Two writers: while one batch waits for its commit to reach the disk, the next is
+        // already being written (Postgres flushes concurrent commits together).
+        let writers: Vec<JoinHandle<()>> = (0..WRITERS)
+            .map(|_| {
+                let inbox = Arc::clone(&inbox);
+                let (store, clock, policy) = (store.clone(), Arc::clone(&clock), policy.clone());
+                tokio::spawn(async move {
+                    let mut batch = Vec::with_capacity(MAX_BATCH);
+                    loop {
+                        let received = inbox.lock().await.recv_many(&mut batch, MAX_BATCH).await;
+                        if received == 0 {
+                            return;
+                        }
+                        write_batch(&store, clock.as_ref(), worker, &policy, &mut batch).await;
+                    }
+                })
+            })
+            .collect();
         let task = tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(MAX_BATCH);
-            while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                let answered: Vec<Answered<'_>> = batch
-                    .iter()
-                    .map(|j| Answered {
-                        charge: &j.charge,
-                        attempt_id: j.attempt_id,
-                        answer: &j.answer,
-                    })
-                    .collect();
-                let results = store
-                    .record_outcomes(worker, &answered, &policy, clock.now())
-                    .await;
-                drop(answered);
-                crate::metrics::observe_record_batch(batch.len());
-                match results {
-                    Ok(results) => {
-                        for (job, r) in batch.drain(..).zip(results) {
-                            let _ = job.reply.send(Ok(r));
-                        }
-                    }
-                    Err(e) => {
-                        let e = e.to_string();
-                        for job in batch.drain(..) {
-                            let _ = job.reply.send(Err(e.clone()));
-                        }
-                    }
-                }
+            for writer in writers {
+                let _ = writer.await;
             }
         });
         (Recorder { jobs }, task)
@@ -96,5 +91,41 @@ impl Recorder {
         done.await
             .map_err(|_| anyhow::anyhow!("the run's recorder stopped"))?
             .map_err(|e| anyhow::anyhow!("recording the answer failed: {e}"))
+    }
+}
+
+/// Records one batch and answers every job in it, emptying `batch`.
+async fn write_batch(
+    store: &Store,
+    clock: &dyn Clock,
+    worker: Uuid,
+    policy: &RetryPolicy,
+    batch: &mut Vec<Job>,
+) {
+    let answered: Vec<Answered<'_>> = batch
+        .iter()
+        .map(|j| Answered {
+            charge: &j.charge,
+            attempt_id: j.attempt_id,
+            answer: &j.answer,
+        })
+        .collect();
+    let results = store
+        .record_outcomes(worker, &answered, policy, clock.now())
+        .await;
+    drop(answered);
+    crate::metrics::observe_record_batch(batch.len());
+    match results {
+        Ok(results) => {
+            for (job, r) in batch.drain(..).zip(results) {
+                let _ = job.reply.send(Ok(r));
+            }
+        }
+        Err(e) => {
+            let e = e.to_string();
+            for job in batch.drain(..) {
+                let _ = job.reply.send(Err(e.clone()));
+            }
+        }
     }
 }

@@ -174,6 +174,22 @@ impl Billing {
             .with_jitter()
             .build();
         let mut written = Some(first_attempt);
+        // The first send waited for a gateway slot since its batch was written down: with a
+        // slow gateway that can be long. Not sent on a lease half gone — another daemon could
+        // take the charge over mid-request — but given back, to be claimed again at once.
+        let slot = gateway.acquire().await?;
+        if self.lease_half_gone(&charge) {
+            drop(slot);
+            tracing::warn!("lease half gone while waiting for a gateway slot; given back unsent");
+            self.store
+                .release_unsent(
+                    self.worker,
+                    &[(charge.id, charge.lease_token, first_attempt)],
+                )
+                .await?;
+            return Ok(Recorded::LeaseLost);
+        }
+        let mut slot = Some(slot);
         loop {
             // The first send was logged with the batch; every resend logs its own.
             let attempt_id = match written.take() {
@@ -191,7 +207,10 @@ impl Billing {
                     id
                 }
             };
-            let slot = gateway.acquire().await?;
+            let slot = match slot.take() {
+                Some(slot) => slot,
+                None => gateway.acquire().await?,
+            };
             let started = std::time::Instant::now();
             let in_flight = metrics::InFlight::start(&charge.gateway);
             let answer = match self.gateways.before_send(&charge.gateway, &body).await {
@@ -271,6 +290,14 @@ impl Billing {
             );
             return Ok(recorded);
         }
+    }
+
+    fn lease_half_gone(&self, charge: &ClaimedCharge) -> bool {
+        let Some(expires) = charge.lease_expires_at else {
+            return true;
+        };
+        let half = self.settings.lease.signed() / 2;
+        crate::store::from_db(expires).duration_since(self.clock.now()) < half
     }
 
     /// Decides the series position from the account as it is now (no first payment on record

@@ -33,6 +33,8 @@ pub struct ClaimedCharge {
     pub sends_so_far: i64,
     /// This claim's fencing token (see `STILL_OURS`).
     pub lease_token: i64,
+    /// When this claim's lease runs out.
+    pub lease_expires_at: Option<DateTime<Utc>>,
     pub gateway: String,
     pub certitrade_account_id: Option<String>,
     pub payroc_terminal_id: Option<String>,
@@ -92,15 +94,10 @@ pub const CLAIM_SQL: &str = concat!(
        c.order_id, c.sequence, c.request_body, c.last_outcome, c.gateway_payment_id, \
        CASE WHEN c.request_body IS NULL THEN 0 ELSE (SELECT count(*) FROM charge_attempts t \
          WHERE t.charge_id = c.id AND t.attempt_no = c.attempt_no) END AS sends_so_far, \
-       c.lease_token, \
+       c.lease_token, c.lease_expires_at, \
        a.gateway, a.certitrade_account_id, a.payroc_terminal_id, a.payroc_token, a.series_payment_id, \
        a.series_scheme_reference"
 );
-
-/// Windows are this many times the claim's size: most charges in a window are claimable, and
-/// a window of blocked charges (later cycles, accounts waiting for their first payment) is
-/// passed over without claiming from the start of the queue again.
-const WINDOW_FACTOR: i64 = 2;
 
 type WindowRow = (Uuid, DateTime<Utc>, DateTime<Utc>);
 
@@ -158,7 +155,10 @@ impl Store {
     ) -> Result<Vec<ClaimedCharge>, StoreError> {
         let until = to_db(now.checked_add(lease).unwrap_or(now));
         let now = to_db(now);
-        let window = (limit.max(1) as i64) * WINDOW_FACTOR;
+        // A window as large as the claim: in the steady state every charge in it is claimable;
+        // windows of blocked charges (later cycles, accounts waiting for their first payment)
+        // are passed over one after the other.
+        let window = limit.max(1) as i64;
         // Started mid-queue: the pass ends after wrapping around once.
         let mut wraps_left = if cursor.at_start() { 0 } else { 1 };
         let mut claimed: Vec<ClaimedCharge> = Vec::new();

@@ -49,3 +49,21 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// The next instant after `now` at which something falls due: a subscription's next cycle
+    /// or a charge's retry. Both are the first entry of a partial index.
+    pub async fn next_due_after(&self, now: Timestamp) -> Result<Option<Timestamp>, StoreError> {
+        let next: Option<DateTime<Utc>> = sqlx::query_scalar(
+            "SELECT least( \
+               (SELECT min(next_due_at) FROM subscriptions \
+                WHERE status = 'active' AND next_due_at > $1), \
+               (SELECT min(next_attempt_at) FROM charges \
+                WHERE status = 'due' AND next_attempt_at > $1))",
+        )
+        .bind(to_db(now))
+        .fetch_one(self.pool())
+        .await?;
+        Ok(next.map(from_db))
+    }
+}
