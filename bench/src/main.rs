@@ -672,11 +672,11 @@ async fn scale(
             r.explains.push((
                 format!(
                     "claim (claim_charges, LIMIT {}) at {} subscriptions, right after {} charges were materialized: billingd as it is",
-                    defaults.billing.max_in_flight,
+                    defaults.billing.claim_batch,
                     thousands(total as f64),
                     thousands(due as f64)
                 ),
-                db.explain_claim(defaults.billing.max_in_flight as u32, true)
+                db.explain_claim(defaults.billing.claim_batch, true)
                     .await?,
             ));
             r.sizes = db.table_sizes().await?;
@@ -722,11 +722,11 @@ async fn scale(
             r.explains.push((
                 format!(
                     "claim (claim_charges, LIMIT {}) at {} subscriptions — experiment 4b: ANALYZE charges after materializing",
-                    defaults.billing.max_in_flight,
+                    defaults.billing.claim_batch,
                     thousands(total as f64)
                 ),
                 fixed
-                    .explain_claim(defaults.billing.max_in_flight as u32, false)
+                    .explain_claim(defaults.billing.claim_batch, false)
                     .await?,
             ));
             let (run, _) = run_once(cfg, &fixed, &sim, pg, "scale-fix", limit).await?;
