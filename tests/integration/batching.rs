@@ -6,6 +6,7 @@ use crate::support::*;
 use billingd::config::CatchUp;
 use billingd::domain::outcome::Outcome;
 use billingd::gateway::GatewayAnswer;
+use billingd::store::claims::ClaimedCharge;
 use billingd::store::outcomes::{Recorded, RetryPolicy};
 use billingd::store::recording::Answered;
 use billingd::store::sends::PlannedSend;
@@ -20,6 +21,18 @@ fn policy() -> RetryPolicy {
         unknown_retry_after: SignedDuration::from_secs(60),
         pending_recheck_after: SignedDuration::from_secs(60),
     }
+}
+
+/// What a run does first: due cycles become charges, and up to `limit` of them are claimed.
+async fn materialize_and_claim(h: &Harness, worker: Uuid, limit: u32) -> Vec<ClaimedCharge> {
+    h.store()
+        .materialize_due(h.now(), CatchUp::All, 100)
+        .await
+        .unwrap();
+    h.store()
+        .claim_charges(worker, h.now(), LEASE, limit)
+        .await
+        .unwrap()
 }
 
 fn approved(payment_id: &str) -> GatewayAnswer {
@@ -49,17 +62,9 @@ async fn a_claim_passes_over_windows_of_blocked_charges() {
         )
         .await;
     let monthly = h.monthly(&account, 1500, "2026-12-31T00:00:00").await;
-    h.store()
-        .materialize_due(h.now(), CatchUp::All, 100)
-        .await
-        .unwrap();
     // The account has no series yet: its first charge goes out alone and opens it.
     let worker = Uuid::new_v4();
-    let mut first = h
-        .store()
-        .claim_charges(worker, h.now(), LEASE, 1)
-        .await
-        .unwrap();
+    let mut first = materialize_and_claim(&h, worker, 1).await;
     assert_eq!(first.len(), 1);
     // As `prepare` leaves a claim: the position it was written with.
     first[0].sequence = Some("first".into());
@@ -129,15 +134,7 @@ async fn a_mixed_batch_is_recorded_by_each_answers_rule_and_fenced_per_charge() 
     let opener = h.account(CARD_OK).await;
     let opener_sub = h.monthly(&opener, 1000, "2027-01-01T00:00:00").await;
     let series = h.account(CARD_OK).await;
-    h.store()
-        .materialize_due(h.now(), CatchUp::All, 100)
-        .await
-        .unwrap();
-    let claimed = h
-        .store()
-        .claim_charges(worker, h.now(), LEASE, 10)
-        .await
-        .unwrap();
+    let claimed = materialize_and_claim(&h, worker, 10).await;
     assert_eq!(claimed.len(), 1);
     // Three subsequent payments on an account that already has its series.
     sqlx::query(
@@ -153,19 +150,10 @@ async fn a_mixed_batch_is_recorded_by_each_answers_rule_and_fenced_per_charge() 
         h.monthly(&series, 3000, "2027-01-01T00:00:00").await,
         h.monthly(&series, 4000, "2027-01-01T00:00:00").await,
     ];
-    h.store()
-        .materialize_due(h.now(), CatchUp::All, 100)
-        .await
-        .unwrap();
     let mut batch = claimed;
-    batch.extend(
-        h.store()
-            .claim_charges(worker, h.now(), LEASE, 10)
-            .await
-            .unwrap(),
-    );
+    batch.extend(materialize_and_claim(&h, worker, 10).await);
     assert_eq!(batch.len(), 4);
-    let sequence = |c: &billingd::store::claims::ClaimedCharge| {
+    let sequence = |c: &ClaimedCharge| {
         if c.series_payment_id.is_some() {
             "subsequent"
         } else {
@@ -299,15 +287,7 @@ async fn unsent_charges_are_given_back_with_their_keys() {
     let worker = Uuid::new_v4();
     let account = h.account(CARD_OK).await;
     h.monthly(&account, 1000, "2027-01-01T00:00:00").await;
-    h.store()
-        .materialize_due(h.now(), CatchUp::All, 100)
-        .await
-        .unwrap();
-    let claimed = h
-        .store()
-        .claim_charges(worker, h.now(), LEASE, 10)
-        .await
-        .unwrap();
+    let claimed = materialize_and_claim(&h, worker, 10).await;
     let c = &claimed[0];
     let sent = h
         .store()
