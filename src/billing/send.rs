@@ -87,7 +87,7 @@ impl Billing {
                 charge,
                 sequence,
                 body,
-                send_no: charge.sends_so_far as i32 + 1,
+                send_no: charge.next_send_no(),
             })
             .collect();
         let started = self
@@ -101,7 +101,7 @@ impl Billing {
                 continue;
             };
             charge.sequence = Some(sequence.clone());
-            let send_no = charge.sends_so_far as i32 + 1;
+            let send_no = charge.next_send_no();
             prepared.ready.push(Ready::Send(ReadyCharge {
                 charge,
                 sequence,
@@ -334,7 +334,7 @@ impl Billing {
             .start_send(
                 charge,
                 self.worker,
-                charge.sends_so_far as i32 + 1,
+                charge.next_send_no(),
                 &sequence,
                 self.clock.now(),
             )

@@ -265,8 +265,8 @@ pub async fn hold_account(
     .bind(reason)
     .execute(&mut *tx)
     .await?;
-    // A lease on an unsent charge goes with it: its holder's `fix_request` (fenced on the
-    // status) then fails, and nothing is sent.
+    // A lease on an unsent charge goes with it: its holder's write-down (`start_sends`, fenced
+    // on the status) then leaves it out, and nothing is sent.
     sqlx::query(
         "UPDATE charges SET status = 'held', lease_owner = NULL, lease_expires_at = NULL \
          WHERE account_id = $1 AND status = 'due' AND request_body IS NULL",

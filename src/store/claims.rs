@@ -43,6 +43,13 @@ pub struct ClaimedCharge {
     pub series_scheme_reference: Option<String>,
 }
 
+impl ClaimedCharge {
+    /// The number of the next request under the current key.
+    pub fn next_send_no(&self) -> i32 {
+        self.sends_so_far as i32 + 1
+    }
+}
+
 /// One window of the queue: the next open charges in sending order after a keyset position
 /// ($2, $3, $4). A single-table scan of `charges_claim_order` that stops after $5 rows: no join
 /// the planner could misjudge.
@@ -240,10 +247,11 @@ impl Store {
         Ok(rows)
     }
 
-    /// Writes the exact request body and its sequence before the first send of an attempt, so
-    /// every resend is byte-identical. Fenced like every write of a claim (`STILL_OURS`): it
-    /// fails if the lease was lost or expired, or the charge was settled (cancelled, skipped,
-    /// held) meanwhile — then nothing is sent.
+    /// Writes one charge's exact request body and its sequence, without logging a send (billing
+    /// writes a whole claimed batch, with its attempt rows, through `start_sends`; this is the
+    /// one-charge form the regression tests drive step by step). Fenced like every write of a
+    /// claim (`STILL_OURS`): it fails if the lease was lost or expired, or the charge was
+    /// settled (cancelled, skipped, held) meanwhile.
     pub async fn fix_request(
         &self,
         charge: &ClaimedCharge,

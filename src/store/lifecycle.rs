@@ -199,7 +199,7 @@ impl Store {
 /// Moves charges with nothing outstanding at the gateway to `status`: held ones (their last
 /// answer is known) and due ones with no request written. A lease on one of those is dropped
 /// with it: the daemon holding it finds the charge settled when it writes its request down
-/// (`fix_request` is fenced on the status) and sends nothing.
+/// (`start_sends` is fenced on the status) and sends nothing.
 async fn settle_unsent(
     tx: &mut sqlx::PgConnection,
     subscription_id: Uuid,

@@ -40,7 +40,6 @@ macro_rules! charge_is_due {
     };
 }
 pub(crate) use charge_is_due;
-pub(crate) const CHARGE_IS_DUE: &str = charge_is_due!();
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

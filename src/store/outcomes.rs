@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::accounts::{hold_account, record_event, reinitialization_needed};
 use super::claims::ClaimedCharge;
-use super::{CHARGE_IS_DUE, Store, StoreError, to_db};
+use super::{Store, StoreError, charge_is_due, to_db};
 use crate::billing::intent::fresh_intent;
 use crate::domain::outcome::Outcome;
 use crate::gateway::GatewayAnswer;
@@ -68,6 +68,15 @@ impl Store {
     }
 }
 
+/// The charge, locked, if this claim still holds it ($1 charge, $2 worker, $3 attempt number,
+/// $4 lease token) and it is still due.
+const STILL_HELD_SQL: &str = concat!(
+    "SELECT id FROM charges WHERE id = $1 AND lease_owner = $2 AND attempt_no = $3 \
+     AND lease_token = $4 AND ",
+    charge_is_due!(),
+    " FOR UPDATE"
+);
+
 /// What an answer does to a claimed charge, inside the caller's transaction (the attempt row
 /// is the caller's). Fenced by the claim's lease token and attempt number: a daemon that lost
 /// its claim (the charge was claimed again since — by another daemon or by itself — maybe for
@@ -82,16 +91,13 @@ pub(super) async fn record_claimed(
     policy: &RetryPolicy,
     now: Timestamp,
 ) -> Result<Recorded, sqlx::Error> {
-    let owned: Option<(Uuid,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT id FROM charges WHERE id = $1 AND lease_owner = $2 AND attempt_no = $3 \
-         AND lease_token = $4 AND {CHARGE_IS_DUE} FOR UPDATE"
-    )))
-    .bind(charge.id)
-    .bind(worker)
-    .bind(charge.attempt_no)
-    .bind(charge.lease_token)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let owned: Option<(Uuid,)> = sqlx::query_as(STILL_HELD_SQL)
+        .bind(charge.id)
+        .bind(worker)
+        .bind(charge.attempt_no)
+        .bind(charge.lease_token)
+        .fetch_optional(&mut **tx)
+        .await?;
     if owned.is_none() {
         return Ok(Recorded::LeaseLost);
     }

@@ -125,6 +125,22 @@ async fn a_charge_claimed_when_its_subscription_is_cancelled_is_cancelled_and_ne
         matches!(fixed, Err(StoreError::Conflict(_))),
         "the claim must not write (and send) a cancelled charge: {fixed:?}"
     );
+    // The batched write-down billing uses is fenced the same way.
+    let batch = [billingd::store::sends::PlannedSend {
+        charge: &claimed[0],
+        sequence: "first",
+        body: "{}",
+        send_no: 1,
+    }];
+    let written = h
+        .store()
+        .start_sends(worker, &batch, h.now())
+        .await
+        .unwrap();
+    assert!(
+        written.is_empty(),
+        "nor write it down in a batch: {written:?}"
+    );
     // The same for a suspension: the claimed charge is held, not left due.
     let other = h.monthly(&account, 1200, "2027-01-01T00:00:00").await;
     h.store()
