@@ -30,6 +30,10 @@ RUN apt-get update \
 COPY --from=builder /out/billingd /usr/local/bin/billingd
 COPY config/ /etc/billingd/config/
 WORKDIR /etc/billingd
+# The binary's default stays loopback (safe on a laptop); in a container the API must be
+# reachable from outside it, so the image listens on every interface.
+ENV BILLINGD_API__LISTEN=0.0.0.0:8080
+EXPOSE 8080
 # Numeric, so that Kubernetes' runAsNonRoot can verify it.
 USER 10001:10001
 ENTRYPOINT ["billingd"]

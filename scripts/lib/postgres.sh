@@ -24,6 +24,7 @@
 #                              (default $REPO/.pgdata)
 #
 # `stop_private_postgres` stops the private cluster (it does not delete it);
+# `stop_started_postgres` stops whatever `ensure_postgres` started (for an EXIT trap);
 # `restart_private_postgres [fast|immediate]` restarts it.
 #
 # Works when sourced into a `set -euo pipefail` script; sets no shell options.
@@ -164,6 +165,7 @@ _pg_try_system() {
         fi
         if _pg_wait "$url" 30; then
             _pg_log "started cluster $ver/main"
+            _BILLINGD_PG_STARTED="system $ver"
             _pg_admin_url=$url
             return 0
         fi
@@ -285,6 +287,7 @@ _pg_try_private() {
         _pg_private_up "$data" "$port" "$owner" "$bindir" "$url"
     ) || rc=$?
     ((rc == 0)) || return "$rc"
+    _BILLINGD_PG_STARTED="private"
     _pg_admin_url=$url
 }
 
@@ -359,6 +362,19 @@ stop_private_postgres() {
         _pg_as_owner "$owner" "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null &&
             _pg_log "stopped private cluster in $data"
     fi
+}
+
+# Stop the server this shell started (nothing if it found one running): what the tests
+# start, they stop. Meant for an EXIT trap.
+stop_started_postgres() {
+    case ${_BILLINGD_PG_STARTED:-} in
+    private) stop_private_postgres || true ;;
+    system\ *)
+        _pg_closefds _pg_as_root pg_ctlcluster --skip-systemctl-redirect "${_BILLINGD_PG_STARTED#system }" main stop >&2 &&
+            _pg_log "stopped cluster ${_BILLINGD_PG_STARTED#system }/main" || true
+        ;;
+    esac
+    _BILLINGD_PG_STARTED=""
 }
 
 # Restart the private cluster, if it runs (the crash-and-fault campaign does this on
