@@ -65,6 +65,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::CheckConfig => {
             print!("{}", settings.to_masked_toml());
+            require_for_serve(&settings)?;
             eprintln!("configuration is valid");
             Ok(())
         }
@@ -75,6 +76,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => {
+            require_for_serve(&settings)?;
             App::build(settings, clock)
                 .await?
                 .run_until(shutdown_signal())
@@ -102,6 +104,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print_json(&pruned)
         }
     }
+}
+
+/// `serve`'s start-up requirements, all reported at once, before anything touches the database.
+fn require_for_serve(settings: &Settings) -> anyhow::Result<()> {
+    let missing = config::serve_requirements(settings);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    for problem in &missing {
+        eprintln!("{problem}");
+    }
+    anyhow::bail!("{} start-up requirement(s) not met", missing.len())
 }
 
 async fn store_for(settings: &Settings) -> anyhow::Result<Store> {

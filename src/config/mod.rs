@@ -3,11 +3,13 @@
 //! `BILLINGD_BILLING__MAX_IN_FLIGHT=8` sets `billing.max_in_flight`).
 
 mod delay;
+mod requirements;
 mod secret;
 mod settings;
 mod validate;
 
 pub use delay::Delay;
+pub use requirements::serve_requirements;
 pub use settings::*;
 
 use figment::Figment;

@@ -71,11 +71,42 @@ fn a_malformed_config_names_the_key_and_what_is_allowed() {
     );
 }
 
+/// What `serve` would refuse, `check-config` refuses too, every problem at once, and `serve`
+/// refuses it before connecting to the database (an unreachable URL is never tried).
+#[test]
+fn check_config_refuses_what_serve_refuses_all_at_once() {
+    let env = [
+        (
+            "BILLINGD_DATABASE__URL",
+            "postgres://postgres@127.0.0.1:1/billingd".to_string(),
+        ),
+        ("BILLINGD_CERTITRADE__ENABLED", "true".to_string()),
+        ("BILLINGD_CERTITRADE__MERCHANT_ID", "1234".to_string()),
+    ];
+    for command in ["check-config", "serve"] {
+        let out = run(&env, &[command]);
+        assert_eq!(out.status.code(), Some(1), "{command}: {}", stderr(&out));
+        let err = stderr(&out);
+        for key in [
+            "api.admin_token",
+            "payroc.api_key",
+            "certitrade.api_key",
+            "certitrade.return_url",
+            "certitrade.callback_url",
+        ] {
+            assert!(err.contains(key), "{command}: {key} not named in {err}");
+        }
+        assert!(!err.contains("configuration is valid"), "{err}");
+        assert!(!err.contains("cannot connect"), "{command} touched the database: {err}");
+    }
+}
+
 #[test]
 fn check_config_masks_secrets() {
     let out = run(
         &[
             ("BILLINGD_PAYROC__API_KEY", "super-secret-key".into()),
+            ("BILLINGD_API__ADMIN_TOKEN", "an-admin-token".into()),
             (
                 "BILLINGD_DATABASE__URL",
                 "postgres://app:hunter2@db.internal/billing".into(),
@@ -102,6 +133,7 @@ fn an_unreachable_database_at_start_is_a_clear_error() {
             ),
             ("BILLINGD_DATABASE__ACQUIRE_TIMEOUT", "2s".into()),
             ("BILLINGD_PAYROC__API_KEY", "k".into()),
+            ("BILLINGD_API__ADMIN_TOKEN", "an-admin-token".into()),
         ],
         &["serve"],
     );
