@@ -97,7 +97,10 @@ fn check_config_refuses_what_serve_refuses_all_at_once() {
             assert!(err.contains(key), "{command}: {key} not named in {err}");
         }
         assert!(!err.contains("configuration is valid"), "{err}");
-        assert!(!err.contains("cannot connect"), "{command} touched the database: {err}");
+        assert!(
+            !err.contains("cannot connect"),
+            "{command} touched the database: {err}"
+        );
     }
 }
 
