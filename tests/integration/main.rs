@@ -12,6 +12,7 @@ mod certitrade;
 mod cli;
 mod declines;
 mod faults;
+mod image;
 mod metrics;
 mod positions;
 mod regressions;
