@@ -83,6 +83,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
         }
         Command::RunOnce => {
+            // One run and out: no API to bind (it would collide with a running daemon's port).
+            let mut settings = settings;
+            settings.api.enabled = false;
             let app = App::build(settings, clock.clone()).await?;
             let summary = app.billing.run_once(clock.now()).await?;
             print_json(&summary)
@@ -118,13 +121,15 @@ fn require_for_serve(settings: &Settings) -> anyhow::Result<()> {
     anyhow::bail!("{} start-up requirement(s) not met", missing.len())
 }
 
+/// The store for an admin command. Admin commands never migrate: a newer binary used for a look
+/// must not change a production schema. They refuse a schema other than their own instead.
 async fn store_for(settings: &Settings) -> anyhow::Result<Store> {
     // Admin commands change accounts too: their webhook events get deliveries like the daemon's.
     let store = Store::connect(&settings.database)
         .await?
         .with_webhooks(settings.webhooks.active_endpoints());
-    if settings.database.migrate_on_start {
-        store.migrate().await?;
+    if let Some(drift) = store.schema_drift().await? {
+        anyhow::bail!("{drift}");
     }
     Ok(store)
 }

@@ -129,15 +129,51 @@ impl Store {
 
     /// Every migration this binary carries is applied, and nothing else is.
     pub async fn migrations_current(&self) -> Result<bool, StoreError> {
-        let applied: Vec<(i64,)> =
-            sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-                .fetch_all(&self.pool)
-                .await?;
-        let expected: Vec<i64> = MIGRATOR
+        Ok(self.schema_drift().await?.is_none())
+    }
+
+    /// How the database's schema differs from this binary's migrations, in words that name the
+    /// command to run; `None` when they match. A database never migrated has every migration
+    /// pending.
+    pub async fn schema_drift(&self) -> Result<Option<String>, StoreError> {
+        let applied: Vec<i64> = sqlx::query_scalar(
+            "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .or_else(|e| match &e {
+            sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01") => Ok(Vec::new()),
+            _ => Err(e),
+        })?;
+        let known: Vec<i64> = MIGRATOR
             .iter()
             .filter(|m| m.migration_type.is_up_migration())
             .map(|m| m.version)
             .collect();
-        Ok(applied.into_iter().map(|(v,)| v).collect::<Vec<_>>() == expected)
+        let pending: Vec<i64> = known
+            .iter()
+            .filter(|v| !applied.contains(v))
+            .copied()
+            .collect();
+        let unknown: Vec<i64> = applied
+            .iter()
+            .filter(|v| !known.contains(v))
+            .copied()
+            .collect();
+        Ok(if !unknown.is_empty() {
+            Some(format!(
+                "the database schema is newer than this billingd (migrations {unknown:?} are \
+                 unknown to it): use the billingd version that migrated it"
+            ))
+        } else if !pending.is_empty() {
+            Some(format!(
+                "the database schema is older than this billingd ({} migration(s) pending, first \
+                 {}): run `billingd migrate` first",
+                pending.len(),
+                pending[0]
+            ))
+        } else {
+            None
+        })
     }
 }

@@ -154,6 +154,8 @@ fn an_unreachable_database_at_start_is_a_clear_error() {
 async fn unknown_ids_are_named_in_the_error() {
     let db = TestDb::create().await;
     let env = [("BILLINGD_DATABASE__URL", db.url.clone())];
+    let out = run(&env, &["migrate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
     let id = "0b8e4a1c-2f8e-4c1e-9d55-6a8f0c0e7d11";
     for args in [
         vec!["accounts", "show", id],
@@ -171,6 +173,90 @@ async fn unknown_ids_are_named_in_the_error() {
     }
     let out = run(&env, &["accounts", "show", "not-a-uuid"]);
     assert!(!out.status.success() && stderr(&out).contains("not-a-uuid"));
+}
+
+/// `run-once` bills and exits without binding the API: it works beside a daemon holding the port.
+#[tokio::test]
+async fn run_once_does_not_bind_the_api() {
+    let db = TestDb::create().await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let env = [
+        ("BILLINGD_DATABASE__URL", db.url.clone()),
+        ("BILLINGD_PAYROC__API_KEY", "k".to_string()),
+        (
+            "BILLINGD_PAYROC__IDENTITY_URL",
+            "http://127.0.0.1:1".to_string(),
+        ),
+        (
+            "BILLINGD_API__LISTEN",
+            taken.local_addr().unwrap().to_string(),
+        ),
+    ];
+    let out = run(&env, &["run-once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(summary.is_object(), "{summary}");
+}
+
+/// Admin commands never migrate: against a schema with a pending migration (or one newer than
+/// the binary) they refuse, name the command to run, and change nothing.
+#[tokio::test]
+async fn admin_commands_refuse_a_schema_other_than_their_own() {
+    let db = TestDb::create().await;
+    let env = [("BILLINGD_DATABASE__URL", db.url.clone())];
+    let out = run(&env, &["migrate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let last: i64 = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    // As if this binary were newer than the database: its last migration is pending.
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = $1")
+        .bind(last)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let versions = || async {
+        sqlx::query_scalar::<_, i64>("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+    };
+    let before = versions().await;
+    for args in [vec!["accounts", "list"], vec!["charges", "list"]] {
+        let out = run(&env, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("run `billingd migrate` first"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(versions().await, before, "an admin command migrated");
+    // As if the database had been migrated by a newer billingd.
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES ($1, 'from the future', true, '\\x00', 0)",
+    )
+    .bind(last)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99991231000000, 'from the future', true, '\\x00', 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let out = run(&env, &["accounts", "list"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("newer than this billingd"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 // Multi-threaded: the test blocks on child processes while the in-process simulator serves.
@@ -192,6 +278,8 @@ async fn serve_charges_on_its_heartbeat_and_exits_cleanly_on_sigterm() {
         ("BILLINGD_API__LISTEN", "127.0.0.1:0".to_string()),
         ("BILLINGD_API__ADMIN_TOKEN", ADMIN_TOKEN.to_string()),
     ];
+    let out = run(&env, &["migrate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
     let mut register = billingd(
         &env,
         &[
