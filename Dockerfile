@@ -34,6 +34,9 @@ WORKDIR /etc/billingd
 # reachable from outside it, so the image listens on every interface.
 ENV BILLINGD_API__LISTEN=0.0.0.0:8080
 EXPOSE 8080
+# The slim image has no curl: the binary probes itself (GET /healthz on api.listen).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["billingd", "healthcheck"]
 # Numeric, so that Kubernetes' runAsNonRoot can verify it.
 USER 10001:10001
 ENTRYPOINT ["billingd"]

@@ -38,6 +38,9 @@ pub enum Command {
     CheckConfig,
     /// One billing run now, then exit; prints the run summary.
     RunOnce,
+    /// Probe a running daemon's /healthz on `api.listen` (for the image's HEALTHCHECK, which
+    /// has no curl): exit 0 when it answers 200.
+    Healthcheck,
     /// Payment accounts (stored gateway credentials).
     #[command(subcommand)]
     Accounts(accounts::AccountsCommand),
@@ -90,6 +93,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let summary = app.billing.run_once(clock.now()).await?;
             print_json(&summary)
         }
+        Command::Healthcheck => healthcheck(&settings.api.listen).await,
         Command::Accounts(cmd) => accounts::run(cmd, &settings, clock.now()).await,
         Command::Subscriptions(cmd) => subscriptions::run(cmd, &settings, clock.now()).await,
         Command::Charges(cmd) => charges::run(cmd, &settings).await,
@@ -107,6 +111,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print_json(&pruned)
         }
     }
+}
+
+async fn healthcheck(listen: &str) -> anyhow::Result<()> {
+    let mut addr: std::net::SocketAddr = listen.parse()?;
+    // A daemon listening on every interface is asked on loopback.
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()?;
+    let status = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await?
+        .status();
+    anyhow::ensure!(
+        status.is_success(),
+        "http://{addr}/healthz answered {status}"
+    );
+    println!("ok");
+    Ok(())
 }
 
 /// `serve`'s start-up requirements, all reported at once, before anything touches the database.

@@ -8,9 +8,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// `ENV KEY=VALUE` and `EXPOSE PORT` lines of the runtime stage.
+fn dockerfile() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile")).expect("Dockerfile")
+}
+
 fn image_settings() -> (Vec<(String, String)>, Vec<u16>) {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile"))
-        .expect("Dockerfile");
+    let text = dockerfile();
     let runtime = text.rsplit_once("\nFROM ").expect("a runtime stage").1;
     let mut env = Vec::new();
     let mut exposed = Vec::new();
@@ -40,6 +43,7 @@ fn a_loopback_bound_server_does_not_answer_on_127_0_0_2() {
 #[tokio::test]
 async fn the_image_environment_makes_the_api_reachable_beyond_loopback() {
     let (image_env, exposed) = image_settings();
+    let text = dockerfile();
     let listen = image_env
         .iter()
         .find(|(k, _)| k == "BILLINGD_API__LISTEN")
@@ -89,6 +93,17 @@ async fn the_image_environment_makes_the_api_reachable_beyond_loopback() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // The image's HEALTHCHECK: the binary probing itself with the image's environment.
+    let probe = Command::new(env!("CARGO_BIN_EXE_billingd"))
+        .arg("healthcheck")
+        .envs(image_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env(
+            "BILLINGD_API__LISTEN",
+            SocketAddr::new(listen.ip(), port).to_string(),
+        )
+        .env_remove("BILLINGD_CONFIG")
+        .output()
+        .unwrap();
     let _ = daemon.kill();
     let _ = daemon.wait();
     assert_eq!(
@@ -96,4 +111,10 @@ async fn the_image_environment_makes_the_api_reachable_beyond_loopback() {
         Some(reqwest::StatusCode::OK),
         "/healthz on {beyond}"
     );
+    assert!(
+        probe.status.success(),
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    assert!(text.contains("HEALTHCHECK") && text.contains("\"healthcheck\""));
 }
