@@ -16,6 +16,7 @@ mod chaos;
 mod cluster;
 mod oracle;
 mod seed;
+mod series;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -575,6 +576,8 @@ fn report(
     println!("duplicates: {}", v.duplicates);
     println!("lost: {}", v.lost);
     println!("mismatches: {}", v.mismatches);
+    println!("failed but approved: {}", v.failed_but_approved);
+    println!("series broken: {}", v.series_broken);
 
     requirements.push((
         format!("kills ≥ {}", profile.min_kills),

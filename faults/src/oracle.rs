@@ -28,6 +28,7 @@ use uuid::Uuid;
 
 use crate::api::Api;
 use crate::seed::{Book, Kind};
+use crate::series::{self, SeriesSale};
 
 pub fn ts(t: DateTime<Utc>) -> Timestamp {
     Timestamp::from_microsecond(t.timestamp_micros()).expect("in range")
@@ -75,6 +76,8 @@ pub struct Snapshot {
     pub merchant_suspended: HashMap<Uuid, Timestamp>,
     /// (orderId, payment id, amount, gateway) of every approved sale.
     pub sales: Vec<(String, String, i64, &'static str)>,
+    /// The Payroc simulator's ledger as it is: the series check reads its standing instructions.
+    pub payroc_ledger: Vec<Value>,
     pub payroc_requests: Vec<Value>,
     pub certitrade_requests: Vec<Value>,
     pub payroc_faults: Value,
@@ -107,13 +110,13 @@ pub async fn snapshot(db: &PgPool, api: &Api) -> anyhow::Result<Snapshot> {
     .fetch_all(db)
     .await?;
     let mut sales = Vec::new();
-    for s in api
+    let payroc_ledger = api
         .sim_get("/_sim/ledger")
         .await?
         .as_array()
-        .into_iter()
-        .flatten()
-    {
+        .cloned()
+        .unwrap_or_default();
+    for s in &payroc_ledger {
         sales.push((
             s["orderId"].as_str().unwrap_or_default().to_owned(),
             s["paymentId"].as_str().unwrap_or_default().to_owned(),
@@ -147,6 +150,7 @@ pub async fn snapshot(db: &PgPool, api: &Api) -> anyhow::Result<Snapshot> {
         attempts,
         merchant_suspended: suspended.into_iter().map(|(a, t)| (a, ts(t))).collect(),
         sales,
+        payroc_ledger,
         payroc_requests: list(api.sim_get("/_sim/requests").await?),
         certitrade_requests: list(api.sim_get("/_sim/certitrade/requests").await?),
         payroc_faults: api.sim_get("/_sim/faults").await?,
@@ -214,6 +218,10 @@ pub struct Verdict {
     pub lost: usize,
     pub unexpected: usize,
     pub mismatches: usize,
+    /// Charges recorded `failed` for which the gateway approved a sale (also mismatches).
+    pub failed_but_approved: usize,
+    /// Payroc series whose processingModel changes, or that span agreements.
+    pub series_broken: usize,
     pub leases_left: usize,
     pub in_flight_forever: usize,
     pub unknown_subscriptions: usize,
@@ -231,6 +239,8 @@ impl Verdict {
             + self.lost
             + self.unexpected
             + self.mismatches
+            + self.failed_but_approved
+            + self.series_broken
             + self.leases_left
             + self.in_flight_forever
             + self.unknown_subscriptions
@@ -414,6 +424,9 @@ pub fn check(book: &Book, snap: &Snapshot) -> Verdict {
                 wrong.push("a sale of an earlier attempt was approved too".into());
             }
         } else if !sales.is_empty() {
+            if c.status == "failed" {
+                v.failed_but_approved += 1;
+            }
             wrong.push(format!(
                 "{} in the store ({}), but {} approved sale(s) at the gateway",
                 c.status,
@@ -452,7 +465,32 @@ pub fn check(book: &Book, snap: &Snapshot) -> Verdict {
             }
         }
     }
+    check_series(snap, &charge_of_order, &charges, &mut v);
     v
+}
+
+fn check_series(
+    snap: &Snapshot,
+    charge_of_order: &HashMap<&str, Uuid>,
+    charges: &HashMap<Uuid, &ChargeRow>,
+    v: &mut Verdict,
+) {
+    let sales: Vec<SeriesSale<'_>> = snap
+        .payroc_ledger
+        .iter()
+        .map(|e| {
+            let subscription = e["orderId"]
+                .as_str()
+                .and_then(|o| charge_of_order.get(o))
+                .and_then(|id| charges.get(id))
+                .map(|c| c.subscription_id);
+            SeriesSale::from_ledger(e, subscription)
+        })
+        .collect();
+    for problem in series::broken(&sales) {
+        v.series_broken += 1;
+        v.problem(problem);
+    }
 }
 
 /// Gateway faults by kind, (Payroc, CertiTrade): what the simulators injected at random and
@@ -465,6 +503,11 @@ pub fn gateway_faults(snap: &Snapshot) -> Vec<(&'static str, u64, u64)> {
                 r["amount"].as_u64().is_some_and(|a| a % 100 == trigger)
                     && r["result"].as_str() == Some(result)
             })
+            .count() as u64
+    };
+    let count_result = |reqs: &[Value], result: &str| {
+        reqs.iter()
+            .filter(|r| r["result"].as_str() == Some(result))
             .count() as u64
     };
     let p = &snap.payroc_requests;
@@ -501,13 +544,18 @@ pub fn gateway_faults(snap: &Snapshot) -> Vec<(&'static str, u64, u64)> {
             injected(cf, "slow"),
         ),
         (
-            "timeout: held 2.5 s before processing (random)",
+            "timeout: processing 2.5 s, key in use (random)",
             injected(pf, "timeout"),
             injected(cf, "timeout"),
         ),
         (
             "timeout: answered after 3 s (amount …97)",
             count(p, 97, "approved"),
+            0,
+        ),
+        (
+            "409: a resend met its key still processing",
+            count_result(p, "in_flight"),
             0,
         ),
         ("unreadable answer", injected(pf, "garbage"), 0),

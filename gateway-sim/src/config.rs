@@ -53,7 +53,7 @@ pub struct SimConfig {
     pub payroc_api_keys: Vec<String>,
     /// Lifetime of issued bearer tokens (`expires_in`).
     pub token_ttl: Duration,
-    /// How long the "slow" amount trigger (…97) holds the response.
+    /// How long the "slow" amount triggers hold the response (…97) or the processing (…95).
     pub slow_delay: Duration,
     /// Key of the outcome object in payment responses.
     pub result_field: ResultField,

@@ -12,7 +12,7 @@ use super::Billing;
 use super::recorder::Recorder;
 use crate::domain::outcome::Outcome;
 use crate::domain::position::{ProcessingModel, Sequence};
-use crate::gateway::{GatewayAnswer, Resend, SaleSpec};
+use crate::gateway::{GatewayAnswer, Resend, ResendContext, SaleSpec};
 use crate::metrics;
 use crate::store::StoreError;
 use crate::store::claims::ClaimedCharge;
@@ -174,6 +174,7 @@ impl Billing {
             .with_jitter()
             .build();
         let mut written = Some(first_attempt);
+        let mut first_sent_at = charge.first_sent_at.map(crate::store::from_db);
         // The first send waited for a gateway slot since its batch was written down: with a
         // slow gateway that can be long. Not sent on a lease half gone — another daemon could
         // take the charge over mid-request — but given back, to be claimed again at once.
@@ -213,7 +214,18 @@ impl Billing {
             };
             let started = std::time::Instant::now();
             let in_flight = metrics::InFlight::start(&charge.gateway);
-            let answer = match self.gateways.before_send(&charge.gateway, &body).await {
+            let now = self.clock.now();
+            let first_sent_at = *first_sent_at.get_or_insert(now);
+            let ctx = ResendContext {
+                send_no,
+                first_sent_at: Some(first_sent_at),
+                now,
+            };
+            let answer = match self
+                .gateways
+                .before_send(&charge.gateway, &body, &ctx)
+                .await
+            {
                 Resend::AsStored => {
                     self.gateways
                         .send_sale(&charge.gateway, charge.idempotency_key, &body)

@@ -174,6 +174,10 @@ pub struct PayrocSettings {
     pub connect_timeout: Delay,
     /// Refresh the bearer token this long before it expires (the official SDKs use 2 minutes).
     pub token_refresh_margin: Delay,
+    /// How long Payroc is trusted to recognize an Idempotency-Key (unpublished). Before every
+    /// resend the sale is looked up by its orderId; when that lookup fails, a resend goes out
+    /// only while the first request is younger than this.
+    pub idempotency_key_lifetime: Delay,
 }
 
 impl Default for PayrocSettings {
@@ -188,6 +192,7 @@ impl Default for PayrocSettings {
             request_timeout: Delay::secs(30),
             connect_timeout: Delay::secs(5),
             token_refresh_margin: Delay::secs(120),
+            idempotency_key_lifetime: Delay::secs(3600),
         }
     }
 }

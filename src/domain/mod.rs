@@ -1,5 +1,6 @@
 //! The billing domain: pure types and functions, no I/O.
 
+pub mod answer_class;
 pub mod money;
 pub mod outcome;
 pub mod position;

@@ -51,6 +51,26 @@ pub enum Resend {
     Answered(GatewayAnswer),
 }
 
+/// Where a stored request stands when it is about to be sent (again).
+#[derive(Debug, Clone, Copy)]
+pub struct ResendContext {
+    /// 1 for the first send under the current key.
+    pub send_no: i32,
+    /// When the first request under the current key went out, if one did.
+    pub first_sent_at: Option<jiff::Timestamp>,
+    pub now: jiff::Timestamp,
+}
+
+impl ResendContext {
+    /// How long the outcome has been unknown (zero before the first send).
+    pub fn unknown_for(&self) -> std::time::Duration {
+        self.first_sent_at
+            .map(|sent| self.now.duration_since(sent))
+            .and_then(|d| std::time::Duration::try_from(d).ok())
+            .unwrap_or_default()
+    }
+}
+
 /// The configured gateway clients.
 #[derive(Clone, Default)]
 pub struct Gateways {
@@ -84,13 +104,19 @@ impl Gateways {
     /// What to do before sending a stored request: send it as it is, send it re-stamped (the
     /// caller stores the new version first, so later resends repeat it), or nothing, because
     /// the gateway already answered (a lookup found the payment).
-    pub async fn before_send(&self, gateway: &str, stored: &str) -> Resend {
+    pub async fn before_send(&self, gateway: &str, stored: &str, ctx: &ResendContext) -> Resend {
         match gateway {
             "certitrade" => match self.certitrade() {
                 Ok(client) => client.before_send(stored).await,
                 Err(e) => Resend::Answered(GatewayAnswer::unknown(e.to_string())),
             },
-            _ => Resend::AsStored,
+            "payroc" => match self.payroc(gateway) {
+                Ok(client) => client.before_send(stored, ctx).await,
+                Err(e) => Resend::Answered(GatewayAnswer::unknown(e.to_string())),
+            },
+            other => Resend::Answered(GatewayAnswer::unknown(format!(
+                "gateway {other:?} is not supported"
+            ))),
         }
     }
 

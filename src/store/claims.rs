@@ -31,6 +31,8 @@ pub struct ClaimedCharge {
     pub gateway_payment_id: Option<String>,
     /// Requests already sent under the current key (0 for a fresh attempt).
     pub sends_so_far: i64,
+    /// When the first request under the current key went out (None before it has).
+    pub first_sent_at: Option<DateTime<Utc>>,
     /// This claim's fencing token (see `STILL_OURS`).
     pub lease_token: i64,
     /// When this claim's lease runs out.
@@ -101,6 +103,8 @@ pub const CLAIM_SQL: &str = concat!(
        c.order_id, c.sequence, c.request_body, c.last_outcome, c.gateway_payment_id, \
        CASE WHEN c.request_body IS NULL THEN 0 ELSE (SELECT count(*) FROM charge_attempts t \
          WHERE t.charge_id = c.id AND t.attempt_no = c.attempt_no) END AS sends_so_far, \
+       CASE WHEN c.request_body IS NULL THEN NULL ELSE (SELECT min(t.sent_at) FROM charge_attempts t \
+         WHERE t.charge_id = c.id AND t.attempt_no = c.attempt_no) END AS first_sent_at, \
        c.lease_token, c.lease_expires_at, \
        a.gateway, a.certitrade_account_id, a.payroc_terminal_id, a.payroc_token, a.series_payment_id, \
        a.series_scheme_reference"

@@ -20,4 +20,5 @@ mod replicas;
 mod retention;
 mod schedules;
 mod suspension;
+mod unknown_answers;
 mod webhooks;

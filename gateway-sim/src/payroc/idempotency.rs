@@ -1,10 +1,10 @@
 //! Idempotency-Key handling: per-key serialisation and stored answers.
 //!
-//! Semantics (GATEWAYS.md §1.2): same key + byte-identical body replays the
-//! stored answer; same key + different body is a 409. What Payroc does with a
-//! concurrent duplicate is undocumented; the simulator makes it wait for the
-//! first request and then replay, which is the friendliest behaviour a client
-//! could hope for (and lets tests assert "charged exactly once").
+//! Semantics (Payroc's idempotency guidance): same key + byte-identical body
+//! replays the stored answer; same key + different body is a 409. What Payroc
+//! does with a concurrent duplicate is undocumented; the simulator takes the
+//! least convenient reading: 409 `idempotency-key-in-use` while the first
+//! request is still being processed, and that first request completes anyway.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -77,13 +77,22 @@ pub struct IdempotencyStore {
 }
 
 impl IdempotencyStore {
-    /// Waits until no other request with this key is in flight.
-    pub async fn lock(&self, scope: Scope, key: Uuid) -> OwnedMutexGuard<Slot> {
+    /// Takes the key for this request, or says it is in flight. Payroc does not document what
+    /// a concurrent duplicate gets; the strict reading, which independent implementations of
+    /// its API take, is 409 `idempotency-key-in-use` — while the first request goes on and may
+    /// well be approved.
+    pub fn try_lock(&self, scope: Scope, key: Uuid) -> Result<OwnedMutexGuard<Slot>, Problem> {
         let slot = {
             let mut slots = self.slots.lock().expect("idempotency map poisoned");
             Arc::clone(slots.entry((scope, key)).or_default())
         };
-        slot.lock_owned().await
+        slot.try_lock_owned().map_err(|_| {
+            Problem::conflict(
+                "idempotency-key-in-use",
+                "Idempotency key in use",
+                "A request with this idempotency key is still being processed",
+            )
+        })
     }
 }
 

@@ -136,8 +136,9 @@ async fn random_faults_at_rate_one_fail_drop_slow_and_hold_then_are_counted() {
     assert_eq!(slow.status, 201);
     assert!(started.elapsed() >= std::time::Duration::from_millis(300));
 
-    // timeout_rate: held before processing; a resend under the same key that overtakes it
-    // is processed, and the held request then replays it (one sale).
+    // timeout_rate: held while processing, the key in flight: a resend under the same key
+    // that arrives meanwhile gets 409 (nothing processed twice); the held request is then
+    // approved, and a later resend replays it (one sale).
     arm(json!({"timeout_rate": 1, "timeout_ms": 400})).await;
     let held_order = new_order_id();
     let held_key = new_key();
@@ -149,8 +150,11 @@ async fn random_faults_at_rate_one_fail_drop_slow_and_hold_then_are_counted() {
         sim.sale(&held_key, &held_body).await
     };
     let (original, resend) = tokio::join!(held, overtaking);
-    assert_eq!(resend.status, 201);
-    assert_eq!(original.json()["paymentId"], resend.json()["paymentId"]);
+    assert_eq!(resend.status, 409, "the key is still in flight");
+    assert_eq!(original.status, 201);
+    let replay = sim.sale(&held_key, &held_body).await;
+    assert_eq!(replay.status, 201);
+    assert_eq!(original.json()["paymentId"], replay.json()["paymentId"]);
     assert_eq!(sim.ledger(&held_order).await.len(), 1);
 
     let status = sim.sim_get("/faults").await;

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
+use crate::domain::answer_class::{self, AnswerClass};
 use crate::domain::outcome::{Outcome, OutcomeTable};
 use crate::gateway::GatewayAnswer;
 
@@ -171,22 +172,25 @@ pub fn classify_payment(payment: &Payment, table: &OutcomeTable) -> GatewayAnswe
     }
 }
 
-/// Classifies an answer to `POST /payment` or `GET /payment/{id}`.
+/// Classifies an answer to `POST /payment` or `GET /payment/{id}`; which statuses settle
+/// anything is `domain::answer_class::certitrade_payment`.
 pub fn classify(http_status: u16, body: &[u8], table: &OutcomeTable) -> GatewayAnswer {
-    match http_status {
-        200 | 201 => match serde_json::from_slice::<Payment>(body) {
+    match answer_class::certitrade_payment(http_status) {
+        AnswerClass::ReadPayment => match serde_json::from_slice::<Payment>(body) {
             Ok(p) => classify_payment(&p, table).with_status(http_status),
             Err(e) => GatewayAnswer::unknown(format!("unreadable CertiTrade payment ({e})"))
                 .with_status(http_status),
         },
-        400 | 404 | 409 | 422 => GatewayAnswer {
+        AnswerClass::Rejected => GatewayAnswer {
             error: Some(problem_message(http_status, body)),
             ..GatewayAnswer::new(Outcome::RequestError)
         }
         .with_status(http_status),
-        // 401/403: signature, clock or credentials. Nothing was charged; do not loop on it
-        // silently — it is logged as an error and retried later under the same reference.
-        _ => GatewayAnswer::unknown(problem_message(http_status, body)).with_status(http_status),
+        // 401/403: signature, clock or credentials — logged as an error and retried later
+        // under the same reference; 409, 5xx and anything undocumented: the payment may exist.
+        AnswerClass::RefreshCredentials | AnswerClass::Unknown => {
+            GatewayAnswer::unknown(problem_message(http_status, body)).with_status(http_status)
+        }
     }
 }
 

@@ -18,7 +18,9 @@ pub struct PayrocClient {
     pub(super) api_url: String,
     channel: String,
     pub(super) tokens: TokenSource,
-    table: Arc<OutcomeTable>,
+    pub(super) table: Arc<OutcomeTable>,
+    /// How long Payroc can be trusted to recognize a key (it does not publish this).
+    pub(super) key_lifetime: std::time::Duration,
 }
 
 impl PayrocClient {
@@ -45,6 +47,7 @@ impl PayrocClient {
             channel: settings.channel.clone(),
             tokens,
             table: Arc::new(table),
+            key_lifetime: settings.idempotency_key_lifetime.get(),
         })
     }
 

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::answer_class::{self, AnswerClass};
 use crate::domain::outcome::{Outcome, OutcomeTable};
 use crate::gateway::GatewayAnswer;
 
@@ -88,20 +89,21 @@ struct ProblemItem {
     message: Option<String>,
 }
 
-/// Classifies the answer to a sale (201) or a payment lookup (200).
+/// Classifies the answer to a sale (201) or a payment lookup (200); which statuses settle
+/// anything is `domain::answer_class::payroc_sale`.
 pub fn classify(http_status: u16, body: &[u8], table: &OutcomeTable) -> GatewayAnswer {
-    match http_status {
-        200 | 201 => classify_payment(body, table).with_status(http_status),
-        // Our request is wrong (or the key was reused with another body): resending it
-        // unchanged cannot succeed.
-        400 | 403 | 404 | 406 | 409 | 415 | 422 => GatewayAnswer {
+    match answer_class::payroc_sale(http_status) {
+        AnswerClass::ReadPayment => classify_payment(body, table).with_status(http_status),
+        AnswerClass::Rejected => GatewayAnswer {
             error: Some(problem_message(http_status, body)),
             ..GatewayAnswer::new(Outcome::RequestError)
         }
         .with_status(http_status),
         // 401 is handled by the client (refresh, resend); reaching here means the refreshed
-        // token was refused too. Nothing was charged; retry later, same key.
-        _ => GatewayAnswer::unknown(problem_message(http_status, body)).with_status(http_status),
+        // token was refused too. Nothing settles: retried later under the same key.
+        AnswerClass::RefreshCredentials | AnswerClass::Unknown => {
+            GatewayAnswer::unknown(problem_message(http_status, body)).with_status(http_status)
+        }
     }
 }
 
@@ -115,6 +117,10 @@ fn classify_payment(body: &[u8], table: &OutcomeTable) -> GatewayAnswer {
             ));
         }
     };
+    answer_of(payment, table)
+}
+
+fn answer_of(payment: Payment, table: &OutcomeTable) -> GatewayAnswer {
     let Some(result) = payment.transaction_result else {
         return GatewayAnswer::unknown("the gateway's answer has no transactionResult");
     };
@@ -147,6 +153,45 @@ fn outcome_of(r: &TransactionResult, table: &OutcomeTable) -> Outcome {
         "D" | "R" => table.classify_decline(r.processor_response_code.as_deref()),
         _ => Outcome::Unknown,
     }
+}
+
+/// The order and terminal of a stored sale body: what a lookup of the sale filters on.
+pub fn order_of(stored: &str) -> Option<(String, String)> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Stored {
+        processing_terminal_id: String,
+        order: StoredOrder,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct StoredOrder {
+        order_id: String,
+    }
+    let s: Stored = serde_json::from_str(stored).ok()?;
+    Some((s.order.order_id, s.processing_terminal_id))
+}
+
+/// Reads a `GET /payments?orderId=…` page: the payment made for the order, if any. Should there
+/// be more than one, the one that moved money wins — an approval must never be hidden.
+pub fn classify_listed(body: &[u8], table: &OutcomeTable) -> Result<Option<GatewayAnswer>, String> {
+    #[derive(Deserialize)]
+    struct Page {
+        data: Vec<Payment>,
+    }
+    let page: Page = serde_json::from_slice(body)
+        .map_err(|e| format!("unreadable payment list ({e}): {}", snippet(body)))?;
+    let mut answers: Vec<GatewayAnswer> = page
+        .data
+        .into_iter()
+        .map(|p| answer_of(p, table).with_status(200))
+        .collect();
+    answers.sort_by_key(|a| match a.outcome {
+        Outcome::Approved => 0,
+        Outcome::Pending => 1,
+        _ => 2,
+    });
+    Ok(answers.into_iter().next())
 }
 
 /// A readable one-line account of an error answer, from its problem details when it has them.

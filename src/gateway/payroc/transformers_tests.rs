@@ -122,7 +122,8 @@ fn problem_details_become_a_clear_message() {
 }
 
 #[test]
-fn an_idempotency_conflict_is_a_request_error() {
+fn an_idempotency_key_in_use_leaves_the_charge_unknown() {
+    // The first request with this key may still be processing and then be approved.
     let body = br#"{"type":"https://docs.payroc.com/api/errors#idempotency-key-in-use","title":"Idempotency key in use","status":409}"#;
-    assert_eq!(outcome(409, body), Outcome::RequestError);
+    assert_eq!(outcome(409, body), Outcome::Unknown);
 }

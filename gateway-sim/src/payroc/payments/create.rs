@@ -1,5 +1,5 @@
 //! `POST /payments`: the order of checks here is the contract billingd's
-//! tests rely on (auth → armed fault → Idempotency-Key → replay/409 →
+//! tests rely on (auth → armed fault → Idempotency-Key → in flight/replay/409 →
 //! validation → amount transport trigger → outcome).
 
 use std::sync::Arc;
@@ -65,6 +65,7 @@ async fn handle(state: Arc<PayrocState>, headers: HeaderMap, body: Bytes) -> Res
         return problem.into_response();
     }
     let mut answer_after = None;
+    let mut hold = None;
     let mut delivery = match state.faults.take() {
         Some(Fault::Fail) => {
             state.requests.record(entry, 500, "server_error");
@@ -77,15 +78,15 @@ async fn handle(state: Arc<PayrocState>, headers: HeaderMap, body: Bytes) -> Res
             Delivery::Normal
         }
         Some(Fault::Timeout(delay)) => {
-            // Held before processing (and before the key's slot is taken): the client's
-            // resend may well be processed first; this one then replays it.
-            tokio::time::sleep(delay).await;
+            // Held while being processed, with its key taken: a client with a shorter timeout
+            // resends meanwhile and gets 409 (key in use); this one completes anyway.
+            hold = Some(delay);
             Delivery::Normal
         }
         None => Delivery::Normal,
     };
 
-    let (reply, mut result, transport) = match decide(&state, &headers, &body).await {
+    let (reply, mut result, transport) = match decide(&state, &headers, &body, hold).await {
         Decided::Unprocessed => {
             state.requests.record(entry, 500, "server_error");
             return html_server_error();
@@ -114,13 +115,21 @@ async fn handle(state: Arc<PayrocState>, headers: HeaderMap, body: Bytes) -> Res
     deliver(reply, delivery)
 }
 
-async fn decide(state: &PayrocState, headers: &HeaderMap, body: &[u8]) -> Decided {
+async fn decide(
+    state: &PayrocState,
+    headers: &HeaderMap,
+    body: &[u8],
+    hold: Option<std::time::Duration>,
+) -> Decided {
     let key = match idempotency::key_from_headers(headers) {
         Ok(key) => key,
         Err(problem) => return Decided::answer(problem.into_reply(), "bad_request"),
     };
     let hash = idempotency::body_hash(body);
-    let mut slot = state.idempotency.lock(Scope::Payments, key).await;
+    let mut slot = match state.idempotency.try_lock(Scope::Payments, key) {
+        Ok(slot) => slot,
+        Err(in_flight) => return Decided::answer(in_flight.into_reply(), "in_flight"),
+    };
     match slot.previous(&hash) {
         Some(Previous::Replay(reply)) => return Decided::answer(reply, "replayed"),
         Some(Previous::Conflict(problem)) => {
@@ -140,6 +149,14 @@ async fn decide(state: &PayrocState, headers: &HeaderMap, body: &[u8]) -> Decide
     if transport == Transport::FailFirstAttempt && !slot.failed_once {
         slot.failed_once = true;
         return Decided::Unprocessed;
+    }
+    // The key stays taken while the sale is processed: a resend meanwhile gets 409.
+    let processing = match transport {
+        Transport::SlowProcessing => Some(state.slow_delay),
+        _ => hold,
+    };
+    if let Some(delay) = processing {
+        tokio::time::sleep(delay).await;
     }
     let (payment, outcome) = book(state, key, &sale);
     let reply = Reply::json(StatusCode::CREATED, &payment.to_json(state.result_field));

@@ -87,6 +87,9 @@ pub enum Transport {
     Normal,
     /// …96: first request with a key gets an HTML 500 without processing.
     FailFirstAttempt,
+    /// …95: processing takes `slow_delay`, with the key held: a resend meanwhile gets 409,
+    /// and the sale is approved whether or not anyone still waits for the answer.
+    SlowProcessing,
     /// …97: answer only after `slow_delay`.
     Slow,
     /// …99: first request with a key is processed, then the connection drops.
@@ -95,6 +98,7 @@ pub enum Transport {
 
 pub fn transport_for(amount: u64) -> Transport {
     match amount % 100 {
+        95 => Transport::SlowProcessing,
         96 => Transport::FailFirstAttempt,
         97 => Transport::Slow,
         99 => Transport::DropFirstAttempt,
@@ -151,6 +155,8 @@ mod tests {
         assert_eq!(decide(plain(1), 198), Outcome::Pending);
         assert_eq!(decide(plain(1), 199), Outcome::Approved);
         assert_eq!(transport_for(199), Transport::DropFirstAttempt);
+        assert_eq!(transport_for(1095), Transport::SlowProcessing);
+        assert_eq!(decide(plain(1), 1095), Outcome::Approved);
     }
 
     #[test]

@@ -31,7 +31,10 @@ pub async fn create(
         Err(problem) => return problem.into_response(),
     };
     let hash = idempotency::body_hash(&body);
-    let mut slot = state.idempotency.lock(Scope::SecureTokens, key).await;
+    let mut slot = match state.idempotency.try_lock(Scope::SecureTokens, key) {
+        Ok(slot) => slot,
+        Err(in_flight) => return in_flight.into_response(),
+    };
     match slot.previous(&hash) {
         Some(Previous::Replay(reply)) => return reply.into_response(),
         Some(Previous::Conflict(problem)) => return problem.into_response(),
