@@ -103,9 +103,11 @@ pub async fn spawn(config: SimConfig, listen: SocketAddr) -> anyhow::Result<Runn
 
 /// All gateways share one router; each owns disjoint path prefixes.
 fn router(config: &SimConfig) -> Router {
+    // One "now" for both gateways, movable by a test (`POST /_sim/clock`).
+    let clock = std::sync::Arc::new(crate::support::clock::SimClock::default());
     Router::new()
-        .merge(payroc::router(config))
-        .merge(certitrade::router(config))
+        .merge(payroc::router(config, clock.clone()))
+        .merge(certitrade::router(config, clock))
         .fallback(not_found)
 }
 

@@ -54,22 +54,3 @@ async fn a_resend_that_finds_its_key_in_flight_never_fails_the_charge() {
     assert!(charge.gateway_payment_id.is_some());
     assert_eq!(h.ledger().await.len(), 1, "charged exactly once");
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lost_answer_is_found_by_lookup_not_by_resending() {
-    // …99: the sale is booked and the connection drops. Before resending, billingd asks Payroc
-    // for the order and records the approval it finds: no second POST goes out.
-    let h = Harness::start().await;
-    let account = h.account(CARD_OK).await;
-    let sub = h.monthly(&account, 1099, "2027-01-01T00:00").await;
-    h.run().await;
-    let charge = &h.charges(&sub).await[0];
-    assert_eq!(charge.status, "approved");
-    assert_eq!(h.ledger().await.len(), 1);
-    let posts: Vec<_> = h.requests().await;
-    assert_eq!(
-        posts.len(),
-        1,
-        "the approval was found by lookup: {posts:?}"
-    );
-}

@@ -25,6 +25,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::config::SimConfig;
+use crate::support::clock::SimClock;
 use state::CertiTradeState;
 
 /// Where the API lives on the simulator; stands in for
@@ -34,8 +35,8 @@ pub const API_PREFIX: &str = "/certitrade/ctpsp/ws/2.0";
 const PAYWIN_PREFIX: &str = "/certitrade/paywin";
 
 /// Routes under `API_PREFIX`, `PAYWIN_PREFIX` and `/_sim/certitrade`.
-pub fn router(config: &SimConfig) -> Router {
-    let state = Arc::new(CertiTradeState::new(config));
+pub fn router(config: &SimConfig, clock: Arc<SimClock>) -> Router {
+    let state = Arc::new(CertiTradeState::new(config, clock));
     // Full paths rather than `nest`: a nested handler sees a stripped URI,
     // and the signature covers the URI exactly as the client sent it.
     let api = |path: &str| format!("{API_PREFIX}{path}");

@@ -4,8 +4,11 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use crate::config::SimConfig;
 use crate::support::chaos::RandomFaults;
+use crate::support::clock::SimClock;
 
 use super::accounts::AccountStore;
 use super::callbacks::Callbacks;
@@ -26,10 +29,12 @@ pub struct CertiTradeState {
     pub callbacks: Callbacks,
     /// Random faults on `POST /payment`, armed through `/_sim/certitrade/faults`.
     pub faults: RandomFaults,
+    /// What payments are stamped with (`created`).
+    pub clock: Arc<SimClock>,
 }
 
 impl CertiTradeState {
-    pub fn new(config: &SimConfig) -> Self {
+    pub fn new(config: &SimConfig, clock: Arc<SimClock>) -> Self {
         CertiTradeState {
             merchant_id: config.certitrade_merchant_id,
             api_key: config.certitrade_api_key.clone(),
@@ -41,6 +46,7 @@ impl CertiTradeState {
             requests: RequestLog::default(),
             callbacks: Callbacks::new(),
             faults: RandomFaults::default(),
+            clock,
         }
     }
 

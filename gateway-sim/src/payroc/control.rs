@@ -23,6 +23,7 @@ pub fn router() -> Router<Arc<PayrocState>> {
         .route("/tokens/{token}/terminate", post(terminate_token))
         .route("/auth/expire-all", post(expire_all))
         .route("/faults", post(arm_faults).get(current_faults))
+        .route("/clock", post(set_clock))
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,6 +73,30 @@ async fn arm_faults(State(state): State<Arc<PayrocState>>, body: axum::body::Byt
         Err(err) => (
             StatusCode::BAD_REQUEST,
             format!("invalid faults body: {err}\n"),
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ClockBody {
+    now: String,
+}
+
+/// `POST /_sim/clock {"now": "2027-01-01T00:00:00Z"}`: the time both gateways stamp payments
+/// with from now on (it then moves with the wall clock).
+async fn set_clock(State(state): State<Arc<PayrocState>>, body: axum::body::Bytes) -> Response {
+    let parsed = serde_json::from_slice::<ClockBody>(&body)
+        .ok()
+        .and_then(|b| crate::support::clock::parse_rfc3339_millis(&b.now));
+    match parsed {
+        Some(millis) => {
+            state.clock.set_now(millis);
+            Json(json!({"now": state.clock.now_rfc3339()})).into_response()
+        }
+        None => (
+            StatusCode::BAD_REQUEST,
+            "expected {\"now\": \"<RFC 3339 date-time>\"}\n",
         )
             .into_response(),
     }

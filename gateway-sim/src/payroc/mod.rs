@@ -21,11 +21,12 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::config::SimConfig;
+use crate::support::clock::SimClock;
 use state::PayrocState;
 
 /// Routes under `/payroc-identity`, `/payroc/v1` and `/_sim`, state applied.
-pub fn router(config: &SimConfig) -> Router {
-    let state = Arc::new(PayrocState::new(config));
+pub fn router(config: &SimConfig, clock: Arc<SimClock>) -> Router {
+    let state = Arc::new(PayrocState::new(config, clock));
     let identity = Router::new().route("/authorize", post(auth::authorize));
     let api = Router::new()
         .route(

@@ -2,9 +2,11 @@
 //! std mutex (never held across an await), so unrelated requests run in
 //! parallel; only requests with the same idempotency key queue up.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{ResultField, SimConfig};
+use crate::support::clock::SimClock;
 
 use super::auth::AuthStore;
 use super::faults::Faults;
@@ -24,10 +26,12 @@ pub struct PayrocState {
     pub faults: Faults,
     pub slow_delay: Duration,
     pub result_field: ResultField,
+    /// What payments are stamped with (`order.dateTime`), and what `dateFrom`/`dateTo` filter.
+    pub clock: Arc<SimClock>,
 }
 
 impl PayrocState {
-    pub fn new(config: &SimConfig) -> Self {
+    pub fn new(config: &SimConfig, clock: Arc<SimClock>) -> Self {
         PayrocState {
             auth: AuthStore::new(config.payroc_api_keys.clone(), config.token_ttl),
             idempotency: IdempotencyStore::default(),
@@ -38,6 +42,7 @@ impl PayrocState {
             faults: Faults::default(),
             slow_delay: config.slow_delay,
             result_field: config.result_field,
+            clock,
         }
     }
 }

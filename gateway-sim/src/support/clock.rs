@@ -2,7 +2,112 @@
 //! date-time crate into the simulator: it only ever needs "now, in UTC".
 //! (HTTP `Date` headers are parsed and printed by `httpdate`.)
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The time a simulator stamps its payments with: wall time shifted by an offset a test sets
+/// (`POST /_sim/clock`), so that billingd on a manual clock and the gateway it talks to agree
+/// on what "processed between dateFrom and dateTo" means. Auth and signature checks keep the
+/// wall clock.
+#[derive(Debug, Default)]
+pub struct SimClock {
+    offset_ms: AtomicI64,
+}
+
+impl SimClock {
+    /// From now on, "now" reads `unix_ms` and moves on with the wall clock.
+    pub fn set_now(&self, unix_ms: i64) {
+        self.offset_ms
+            .store(unix_ms - wall_unix_millis(), Ordering::Relaxed);
+    }
+
+    pub fn now_unix_millis(&self) -> i64 {
+        wall_unix_millis() + self.offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, Payroc's shape.
+    pub fn now_rfc3339(&self) -> String {
+        format_unix_millis(self.now_unix_millis())
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS`, CertiTrade's shape.
+    pub fn now_spaced(&self) -> String {
+        spaced(self.now_unix_millis().div_euclid(1000))
+    }
+}
+
+fn wall_unix_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as i64
+}
+
+/// Parses an ISO 8601 / RFC 3339 date-time with an offset (`2027-01-01T00:00:00Z`,
+/// `…T00:00:00.250+01:00`) to Unix milliseconds; `None` for anything else. A typed API refuses
+/// what it cannot read, and so does the simulator.
+pub fn parse_rfc3339_millis(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(r)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    if second > 60 {
+        return None;
+    }
+    let mut rest = &text[19..];
+    let mut millis = 0;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let padded = format!("{:0<3}", &frac[..digits.min(3)]);
+        millis = padded.parse::<i64>().ok()?;
+        rest = &frac[digits..];
+    }
+    let offset_min = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6 && rest.as_bytes()[3] == b':' => {
+            let sign = match rest.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let hh: i64 = rest[1..3].parse().ok()?;
+            let mm: i64 = rest[4..6].parse().ok()?;
+            sign * (hh * 60 + mm)
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month as u32, day as u32);
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_min * 60;
+    Some(secs * 1000 + millis)
+}
+
+/// Howard Hinnant's civil-to-days algorithm, the inverse of `civil_from_days`.
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
 
 /// Current UTC time as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 pub fn now_rfc3339() -> String {
@@ -14,7 +119,11 @@ pub fn now_rfc3339() -> String {
 
 /// `YYYY-MM-DD HH:MM:SS` (UTC), the shape of CertiTrade's `created` fields.
 pub fn now_spaced() -> String {
-    let t = Civil::from_unix(now_unix_secs());
+    spaced(now_unix_secs())
+}
+
+fn spaced(secs: i64) -> String {
+    let t = Civil::from_unix(secs);
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
         t.year, t.month, t.day, t.hour, t.minute, t.second
@@ -110,5 +219,36 @@ mod tests {
         );
         assert_eq!(compact(1_767_225_599), "20251231235959");
         assert_eq!(compact(0), "19700101000000");
+    }
+
+    #[test]
+    fn rfc3339_parses_back_to_what_was_printed() {
+        for millis in [0, 951_782_400_123, 1_767_225_599_000, 1_798_761_600_000] {
+            assert_eq!(
+                parse_rfc3339_millis(&format_unix_millis(millis)),
+                Some(millis)
+            );
+        }
+        assert_eq!(
+            parse_rfc3339_millis("2027-01-01T01:00:00+01:00"),
+            parse_rfc3339_millis("2027-01-01T00:00:00Z")
+        );
+        for bad in [
+            "2027-01-01",
+            "2027-13-01T00:00:00Z",
+            "yesterday",
+            "2027-01-01T00:00:00",
+        ] {
+            assert_eq!(parse_rfc3339_millis(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_set_clock_reads_the_time_it_was_set_to() {
+        let clock = SimClock::default();
+        clock.set_now(1_798_761_600_000);
+        let now = clock.now_unix_millis();
+        assert!((1_798_761_600_000..1_798_761_605_000).contains(&now));
+        assert!(clock.now_rfc3339().starts_with("2027-01-01T00:00:0"));
     }
 }

@@ -7,6 +7,7 @@ mod auth;
 mod concurrency;
 mod faults;
 mod idempotency;
+mod listing;
 mod payments;
 mod recurring;
 mod secure_tokens;

@@ -193,9 +193,9 @@ fn book(
                 "data.RECURRING.payment_account {account_id} is CLOSED and cannot be initialized again"
             )));
         }
-        let payment = state
-            .payments
-            .create(|id| Payment::new(id, request, PaymentState::Created));
+        let payment = state.payments.create(|id| {
+            Payment::new(id, request, PaymentState::Created, state.clock.now_spaced())
+        });
         tracing::info!(payment_id = %payment.id, payment_account = %account_id, "certitrade: initializing payment created");
         return Ok((payment, "created"));
     }
@@ -206,7 +206,8 @@ fn book(
         })
         .ok_or_else(unknown)??;
     let payment = state.payments.create(|id| {
-        let mut payment = Payment::new(id, request, PaymentState::Created);
+        let mut payment =
+            Payment::new(id, request, PaymentState::Created, state.clock.now_spaced());
         payment.settle(attempt);
         payment
     });

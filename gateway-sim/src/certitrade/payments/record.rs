@@ -105,10 +105,10 @@ pub struct Payment {
 }
 
 impl Payment {
-    pub fn new(id: String, request: &PaymentRequest, state: PaymentState) -> Self {
+    pub fn new(id: String, request: &PaymentRequest, state: PaymentState, created: String) -> Self {
         Payment {
             id,
-            created: clock::now_spaced(),
+            created,
             state,
             amount: request.amount,
             authorized_amount: 0,

@@ -175,9 +175,9 @@ fn book(state: &PayrocState, key: Uuid, sale: &SaleRequest) -> (Payment, Outcome
         .begin_sale(&sale.token)
         .expect("validated tokens exist; tokens are never deleted");
     let outcome = outcome::decide(token_use, sale.amount);
-    let payment = state
-        .payments
-        .create(outcome, |id| Payment::new(id, sale, &token, outcome));
+    let payment = state.payments.create(outcome, |id| {
+        Payment::new(id, sale, &token, outcome, state.clock.now_rfc3339())
+    });
     if outcome.charges() {
         state.ledger.record(LedgerEntry {
             payment_id: payment.payment_id.clone(),

@@ -7,7 +7,7 @@ use super::super::secure_tokens::SecureToken;
 use super::outcome::Outcome;
 use super::request::SaleRequest;
 use crate::config::ResultField;
-use crate::support::{clock, random};
+use crate::support::random;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -93,13 +93,14 @@ impl Payment {
         sale: &SaleRequest,
         token: &SecureToken,
         outcome: Outcome,
+        date_time: String,
     ) -> Self {
         Payment {
             payment_id,
             processing_terminal_id: sale.processing_terminal_id.clone(),
             order: Order {
                 order_id: sale.order_id.clone(),
-                date_time: clock::now_rfc3339(),
+                date_time,
                 description: sale.description.clone(),
                 amount: sale.amount,
                 currency: sale.currency.clone(),

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use super::outcome::Outcome;
 use super::record::{Payment, TransactionResult};
+use crate::support::clock::parse_rfc3339_millis;
 use crate::support::random;
 
 struct Entry {
@@ -55,27 +56,38 @@ impl PaymentStore {
         Some(settle(&mut inner.entries[index]).clone())
     }
 
-    /// Payments matching the filters, oldest first, plus whether more exist.
-    pub fn list(
-        &self,
-        order_id: Option<&str>,
-        terminal: Option<&str>,
-        limit: usize,
-    ) -> (Vec<Payment>, bool) {
+    /// One page of the payments matching `filter`, oldest first; `None` when its cursor names
+    /// no payment the filters match.
+    pub fn list(&self, filter: &ListFilter, limit: usize) -> Option<Page> {
         let mut inner = self.inner.lock().expect("payment store poisoned");
-        let mut found = Vec::new();
-        let mut has_more = false;
-        for entry in inner.entries.iter_mut().filter(|e| {
-            order_id.is_none_or(|o| e.payment.order.order_id == o)
-                && terminal.is_none_or(|t| e.payment.processing_terminal_id == t)
-        }) {
-            if found.len() == limit {
-                has_more = true;
-                break;
+        let matching: Vec<usize> = (0..inner.entries.len())
+            .filter(|&i| filter.matches(&inner.entries[i].payment))
+            .collect();
+        let position = |id: &str| {
+            matching
+                .iter()
+                .position(|&i| inner.entries[i].payment.payment_id == id)
+        };
+        let (start, end) = match (&filter.after, &filter.before) {
+            (Some(after), _) => {
+                let start = position(after)? + 1;
+                (start, (start + limit).min(matching.len()))
             }
-            found.push(settle(entry).clone());
-        }
-        (found, has_more)
+            (None, Some(before)) => {
+                let end = position(before)?;
+                (end.saturating_sub(limit), end)
+            }
+            (None, None) => (0, limit.min(matching.len())),
+        };
+        let payments = matching[start..end]
+            .iter()
+            .map(|&i| settle(&mut inner.entries[i]).clone())
+            .collect();
+        Some(Page {
+            payments,
+            has_more: end < matching.len(),
+            from_cursor: filter.after.is_some() || filter.before.is_some(),
+        })
     }
 
     pub fn is_approved_with_token(&self, payment_id: &str, token: &str) -> bool {
@@ -85,6 +97,39 @@ impl PaymentStore {
             entry.charged && entry.payment.card.secure_token.token == token
         })
     }
+}
+
+/// What `GET /payments` filters by. Dates bound when the payment was processed, exclusive.
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    pub order_id: Option<String>,
+    pub terminal: Option<String>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+impl ListFilter {
+    fn matches(&self, p: &Payment) -> bool {
+        let at = parse_rfc3339_millis(&p.order.date_time).unwrap_or_default();
+        self.order_id
+            .as_deref()
+            .is_none_or(|o| p.order.order_id == o)
+            && self
+                .terminal
+                .as_deref()
+                .is_none_or(|t| p.processing_terminal_id == t)
+            && self.from_ms.is_none_or(|from| at > from)
+            && self.to_ms.is_none_or(|to| at < to)
+    }
+}
+
+pub struct Page {
+    pub payments: Vec<Payment>,
+    pub has_more: bool,
+    /// Reached through `after` / `before`: there is a page before it.
+    pub from_cursor: bool,
 }
 
 fn settle(entry: &mut Entry) -> &Payment {
