@@ -34,6 +34,8 @@ pub const BILLING_RUN_DURATION: &str = "billingd_billing_run_duration_seconds";
 pub const RECORD_BATCH_SIZE: &str = "billingd_record_batch_size";
 /// Completed billing runs.
 pub const BILLING_RUNS: &str = "billingd_billing_runs_total";
+/// New reconciliation findings; labels `gateway`, `kind` (`FindingKind::as_str`).
+pub const RECONCILIATION_FINDINGS: &str = "billingd_reconciliation_findings_total";
 /// Scrape time: what a billing run now would work on.
 pub const CHARGES_DUE: &str = "billingd_charges_due";
 /// Scrape time: how long the oldest due item has been waiting.
@@ -107,6 +109,11 @@ fn describe_all() {
         Unit::Count,
         "Gateway answers recorded on charges, by gateway and outcome (an unknown answer counts once its same-key resends are used up; a pending payment counts again when looked up)."
     );
+    describe_counter!(
+        RECONCILIATION_FINDINGS,
+        Unit::Count,
+        "Reconciliation findings stored by this process, by gateway and kind (a finding found again, by a later run or another replica, is not counted again)."
+    );
     describe_histogram!(
         GATEWAY_REQUEST_DURATION,
         Unit::Seconds,
@@ -172,6 +179,12 @@ pub fn install() {
 /// One gateway answer recorded on a charge.
 pub fn record_outcome(gateway: &str, outcome: &'static str) {
     record(|| counter!(CHARGE_OUTCOMES, "gateway" => gateway.to_owned(), "outcome" => outcome))
+        .increment(1);
+}
+
+/// One new reconciliation finding.
+pub fn reconciliation_finding(gateway: &str, kind: &'static str) {
+    record(|| counter!(RECONCILIATION_FINDINGS, "gateway" => gateway.to_owned(), "kind" => kind))
         .increment(1);
 }
 

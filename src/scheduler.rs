@@ -7,6 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 use crate::billing::Billing;
+use crate::config::ReconcileSettings;
+
+/// How often a replica checks whether a reconciliation turn has come.
+const RECONCILE_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub struct Heartbeat {
     scheduler: JobScheduler,
@@ -17,9 +21,21 @@ impl Heartbeat {
     pub async fn start(
         billing_cron: &str,
         billing: Arc<Billing>,
+        reconcile: Option<ReconcileSettings>,
         running: Arc<AtomicBool>,
     ) -> anyhow::Result<Self> {
         let scheduler = JobScheduler::new().await?;
+        if let Some(settings) = reconcile {
+            let billing = Arc::clone(&billing);
+            // Every minute each replica asks whether a gateway's turn has come; the database
+            // gives each turn to one of them (`reconcile.every` apart).
+            let job = Job::new_repeated_async(RECONCILE_CHECK, move |_id, _lock| {
+                let billing = Arc::clone(&billing);
+                let settings = settings.clone();
+                Box::pin(async move { billing.reconcile_due(&settings).await })
+            })?;
+            scheduler.add(job).await?;
+        }
         let job = Job::new_async(billing_cron, move |_id, _lock| {
             let billing = Arc::clone(&billing);
             Box::pin(async move {

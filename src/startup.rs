@@ -134,6 +134,10 @@ impl App {
         let heartbeat = Heartbeat::start(
             &self.settings.scheduler.billing_cron,
             Arc::clone(&self.billing),
+            self.settings
+                .reconcile
+                .enabled
+                .then(|| self.settings.reconcile.clone()),
             self.scheduler_running.clone(),
         )
         .await?;

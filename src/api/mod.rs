@@ -13,6 +13,7 @@ mod openapi;
 mod pagination;
 mod preview;
 pub mod problem;
+mod reconciliation;
 mod schedule_input;
 mod subscriptions;
 mod views;
@@ -53,7 +54,8 @@ pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(subscriptions::routes())
         .merge(charges::routes())
         .merge(preview::routes())
-        .merge(webhooks::routes());
+        .merge(webhooks::routes())
+        .merge(reconciliation::routes());
     let (v1, doc) = v1.split_for_parts();
     let doc_json = Arc::new(serde_json::to_vec(&doc).expect("OpenAPI document serializes"));
     let v1 = v1

@@ -3,6 +3,7 @@
 
 pub mod initialization;
 pub mod intent;
+pub mod reconcile;
 mod recorder;
 mod send;
 mod summary;

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod charges;
+mod reconcile;
 mod subscriptions;
 
 use clap::{Parser, Subcommand};
@@ -50,6 +51,9 @@ pub enum Command {
     /// Charges and the requests sent for them.
     #[command(subcommand)]
     Charges(charges::ChargesCommand),
+    /// Match each gateway's ledger for a window to billingd's charges: record approvals
+    /// billingd was still waiting for, report every other discrepancy as a finding.
+    Reconcile(reconcile::ReconcileArgs),
     /// Delete old raw records: the request log of charges settled before the cutoff, and
     /// webhook events (with their deliveries) whose deliveries are all finished. Charges,
     /// subscriptions and accounts are kept. Run it from cron; it works in small batches.
@@ -97,6 +101,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Accounts(cmd) => accounts::run(cmd, &settings, clock.now()).await,
         Command::Subscriptions(cmd) => subscriptions::run(cmd, &settings, clock.now()).await,
         Command::Charges(cmd) => charges::run(cmd, &settings).await,
+        Command::Reconcile(args) => reconcile::run(args, settings, clock).await,
         Command::Prune { older_than } => {
             // Younger records are still what operators and chargeback disputes look at.
             if older_than.get() < std::time::Duration::from_secs(30 * 86_400) {

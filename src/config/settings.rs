@@ -19,6 +19,7 @@ pub struct Settings {
     pub payroc: PayrocSettings,
     pub certitrade: CertiTradeSettings,
     pub webhooks: WebhookSettings,
+    pub reconcile: ReconcileSettings,
     pub outcomes: OutcomeTable,
     pub log: LogSettings,
 }
@@ -82,6 +83,28 @@ impl Default for SchedulerSettings {
     fn default() -> Self {
         SchedulerSettings {
             billing_cron: "*/10 * * * * *".into(),
+        }
+    }
+}
+
+/// The periodic reconciliation with each gateway's ledger (`billingd reconcile` runs one by
+/// hand).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReconcileSettings {
+    pub enabled: bool,
+    /// How often, across all replicas together (one of them takes each turn).
+    pub every: Delay,
+    /// How far back each run lists the gateway's sales.
+    pub window: Delay,
+}
+
+impl Default for ReconcileSettings {
+    fn default() -> Self {
+        ReconcileSettings {
+            enabled: true,
+            every: Delay::secs(3600),
+            window: Delay::secs(48 * 3600),
         }
     }
 }

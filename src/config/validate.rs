@@ -10,6 +10,7 @@ pub fn settings(s: &Settings) -> Result<(), ConfigError> {
     payroc(s)?;
     certitrade(s)?;
     webhooks(s)?;
+    reconcile(s)?;
     s.outcomes
         .validate()
         .map_err(|m| ConfigError::invalid("outcomes", m))?;
@@ -19,6 +20,26 @@ pub fn settings(s: &Settings) -> Result<(), ConfigError> {
             format!(
                 "{:?} is not a log filter (e.g. \"info\" or \"billingd=debug,info\")",
                 s.log.level
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn reconcile(s: &Settings) -> Result<(), ConfigError> {
+    let r = &s.reconcile;
+    if r.every.get() < std::time::Duration::from_secs(60) {
+        return Err(ConfigError::invalid(
+            "reconcile.every",
+            "must be at least 1m: each run lists the gateway's sales for the whole window",
+        ));
+    }
+    if r.window.get() < r.every.get() {
+        return Err(ConfigError::invalid(
+            "reconcile.window",
+            format!(
+                "must be at least reconcile.every ({}): otherwise sales between runs are never listed",
+                r.every.signed()
             ),
         ));
     }

@@ -1,8 +1,8 @@
 //! The billing domain: pure types and functions, no I/O.
 
 pub mod answer_class;
-pub mod reconcile;
 pub mod money;
 pub mod outcome;
 pub mod position;
+pub mod reconcile;
 pub mod schedule;

@@ -119,7 +119,10 @@ impl Finding {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// The charge's current request was approved: record it as if the answer had arrived.
-    RecordApproved { charge_id: Uuid, sale: LedgerSale },
+    RecordApproved {
+        charge_id: Uuid,
+        sale: LedgerSale,
+    },
     Report(Finding),
 }
 
@@ -171,7 +174,10 @@ fn judge(charge: &BookCharge, sales: &[&LedgerSale]) -> Vec<Action> {
     }
     match charge.status {
         BookStatus::Open => {
-            if let Some(sale) = approvals.iter().find(|s| s.order_ref == charge.current_order) {
+            if let Some(sale) = approvals
+                .iter()
+                .find(|s| s.order_ref == charge.current_order)
+            {
                 actions.push(Action::RecordApproved {
                     charge_id: charge.charge_id,
                     sale: (*sale).clone(),
@@ -235,7 +241,12 @@ fn dedup<'a>(sales: impl Iterator<Item = &'a LedgerSale>) -> Vec<&'a LedgerSale>
     sales.filter(|s| seen.insert(&s.payment_id)).collect()
 }
 
-fn finding(kind: FindingKind, charge: &BookCharge, sales: &[&LedgerSale], detail: String) -> Finding {
+fn finding(
+    kind: FindingKind,
+    charge: &BookCharge,
+    sales: &[&LedgerSale],
+    detail: String,
+) -> Finding {
     let mut ids: Vec<&str> = sales.iter().map(|s| s.payment_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();

@@ -11,6 +11,7 @@ pub use answer::GatewayAnswer;
 use uuid::Uuid;
 
 use crate::domain::position::{ProcessingModel, Sequence};
+use crate::domain::reconcile::LedgerSale;
 use crate::store::claims::ClaimedCharge;
 
 /// The HTTP client of one gateway adapter: its timeouts, and a user agent naming billingd.
@@ -69,6 +70,14 @@ impl ResendContext {
             .and_then(|d| std::time::Duration::try_from(d).ok())
             .unwrap_or_default()
     }
+}
+
+/// A sale from a gateway's ledger: in billingd's words for matching, and as the answer it
+/// stands for, should it be recorded on its charge.
+#[derive(Debug, Clone)]
+pub struct ListedSale {
+    pub sale: LedgerSale,
+    pub answer: GatewayAnswer,
 }
 
 /// The configured gateway clients.
@@ -146,6 +155,31 @@ impl Gateways {
                 Err(e) => GatewayAnswer::unknown(e.to_string()),
             },
             other => GatewayAnswer::unknown(format!("gateway {other:?} is not supported")),
+        }
+    }
+
+    /// Every sale the gateway's ledger holds for the window (Payroc: on these terminals).
+    pub async fn list_sales(
+        &self,
+        gateway: &str,
+        terminals: &[String],
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> Result<Vec<ListedSale>, String> {
+        match gateway {
+            "payroc" => {
+                let client = self.payroc(gateway).map_err(|e| e.to_string())?;
+                let mut sales = Vec::new();
+                for terminal in terminals {
+                    sales.extend(client.list_sales(terminal, from, to).await?);
+                }
+                Ok(sales)
+            }
+            "certitrade" => {
+                let client = self.certitrade().map_err(|e| e.to_string())?;
+                client.list_sales(from, to).await
+            }
+            other => Err(format!("gateway {other:?} is not supported")),
         }
     }
 }

@@ -220,6 +220,27 @@ impl Store {
         self.one_opening_per_account(claimed, worker).await
     }
 
+    /// Claims this one charge if it is claimable now by the same rules as `claim_charges`
+    /// (reconciliation records an approval it found through the ordinary fenced path).
+    pub async fn claim_charge(
+        &self,
+        id: Uuid,
+        worker: Uuid,
+        now: Timestamp,
+        lease: SignedDuration,
+    ) -> Result<Option<ClaimedCharge>, StoreError> {
+        let until = to_db(now.checked_add(lease).unwrap_or(now));
+        let claimed = sqlx::query_as::<_, ClaimedCharge>(CLAIM_SQL)
+            .bind(to_db(now))
+            .bind(1_i64)
+            .bind(worker)
+            .bind(until)
+            .bind(vec![id])
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(claimed)
+    }
+
     /// A series has one first payment. While an account has none on record, only one of its
     /// charges may be in flight: the others are released at once and go out after the first
     /// approval, as `subsequent` payments referring to it.

@@ -12,6 +12,7 @@ pub mod listing;
 pub mod materialize;
 mod nodelay;
 pub mod outcomes;
+pub mod reconcile;
 pub mod recording;
 pub mod retention;
 pub mod sends;

@@ -27,10 +27,11 @@ pub enum EventKind {
     AccountSuspended,
     AccountReinitializationRequested,
     AccountReactivated,
+    ReconciliationFinding,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::ChargeApproved,
         EventKind::ChargeDeclined,
         EventKind::ChargeFailed,
@@ -39,6 +40,7 @@ impl EventKind {
         EventKind::AccountSuspended,
         EventKind::AccountReinitializationRequested,
         EventKind::AccountReactivated,
+        EventKind::ReconciliationFinding,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +53,7 @@ impl EventKind {
             EventKind::AccountSuspended => "account.suspended",
             EventKind::AccountReinitializationRequested => "account.reinitialization_requested",
             EventKind::AccountReactivated => "account.reactivated",
+            EventKind::ReconciliationFinding => "reconciliation.finding",
         }
     }
 

@@ -20,11 +20,11 @@ use crate::gateway::{GatewayAnswer, GatewayError, Resend, SaleSpec};
 #[derive(Clone)]
 pub struct CertiTradeClient {
     http: reqwest::Client,
-    api_url: String,
+    pub(super) api_url: String,
     merchant_id: u32,
     api_key: SecretString,
     settings: Arc<CertiTradeSettings>,
-    table: Arc<OutcomeTable>,
+    pub(super) table: Arc<OutcomeTable>,
 }
 
 /// A started initializing payment: what the customer must open.
@@ -108,7 +108,10 @@ impl CertiTradeClient {
         Ok((status, body.to_vec()))
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, String> {
+    pub(super) async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, String> {
         let (status, body) = self
             .call(
                 reqwest::Method::GET,

@@ -3,6 +3,7 @@
 
 mod auth;
 mod client;
+mod ledger;
 mod lookup;
 mod secure_token;
 pub mod transformers;
