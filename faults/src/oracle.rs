@@ -554,6 +554,11 @@ pub fn gateway_faults(snap: &Snapshot) -> Vec<(&'static str, u64, u64)> {
             0,
         ),
         (
+            "processing past the client's timeout (amount …95)",
+            count(p, 95, "approved"),
+            0,
+        ),
+        (
             "409: a resend met its key still processing",
             count_result(p, "in_flight"),
             0,

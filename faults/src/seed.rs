@@ -32,8 +32,9 @@ pub const CT_CARD_FRAUD: &str = "1123450000000002";
 pub enum Kind {
     /// Approved.
     PayrocOk,
-    /// Amounts …96 (first request a 500), …97 (answered after the client's timeout),
-    /// …99 (approved, then the connection drops).
+    /// Amounts …95 (processed for longer than the client waits, the key in flight: a resend
+    /// meanwhile gets 409), …96 (first request a 500), …97 (answered after the client's
+    /// timeout), …99 (approved, then the connection drops).
     PayrocTrigger,
     /// Soft-declined twice on its token, approved on the retry.
     PayrocSoftTwice,
@@ -64,7 +65,7 @@ impl Kind {
     pub fn label(self) -> &'static str {
         match self {
             Kind::PayrocOk => "payroc approved",
-            Kind::PayrocTrigger => "payroc …96/…97/…99",
+            Kind::PayrocTrigger => "payroc …95/…96/…97/…99",
             Kind::PayrocSoftTwice => "payroc soft-declined twice",
             Kind::PayrocDeclined => "payroc always declined",
             Kind::PayrocHard => "payroc hard decline",
@@ -142,7 +143,7 @@ pub fn plan_wave(
         let kind = Kind::pick(rng);
         let base = AMOUNTS[rng.random_range(0..AMOUNTS.len())];
         let amount = match kind {
-            Kind::PayrocTrigger => base / 100 * 100 + [96, 97, 99][rng.random_range(0..3)],
+            Kind::PayrocTrigger => base / 100 * 100 + [95, 96, 97, 99][rng.random_range(0..4)],
             Kind::CertiOk if rng.random_bool(0.12) => {
                 base / 100 * 100 + [96, 99][rng.random_range(0..2)]
             }
