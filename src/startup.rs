@@ -12,6 +12,7 @@ use crate::api::ApiState;
 use crate::billing::Billing;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::config::rotating::RotatingSecret;
 use crate::gateway::Gateways;
 use crate::gateway::certitrade::CertiTradeClient;
 use crate::gateway::payroc::PayrocClient;
@@ -100,7 +101,11 @@ impl App {
             gateways: self.gateways.clone(),
             clock: self.clock.clone(),
             settings: Arc::new(self.settings.clone()),
-            admin_token: Arc::new(self.settings.api.admin_token.clone()?),
+            admin_tokens: RotatingSecret::new(
+                "api.admin_token",
+                self.settings.api.admin_token.as_ref()?,
+                self.settings.api.admin_token_file.as_deref(),
+            ),
             scheduler_running: self.scheduler_running.clone(),
         })
     }
@@ -129,6 +134,7 @@ impl App {
     /// requests `billing.shutdown_grace` to finish, and returns. Whatever is cut off keeps its
     /// lease and idempotency key and is finished by the next daemon to claim it.
     pub async fn run_until(mut self, signal: impl Future<Output = ()>) -> anyhow::Result<()> {
+        reload_secrets_on_sighup();
         let api = self.start_api();
         let webhooks = self.start_webhooks();
         let heartbeat = Heartbeat::start(
@@ -199,6 +205,22 @@ pub fn build_gateways(settings: &Settings) -> anyhow::Result<Gateways> {
 }
 
 /// Completes on SIGTERM or ctrl-c.
+/// Until the process ends: on SIGHUP every secret given in a file is read again at its next use
+/// (`config::rotating`); a changed file is noticed without it, by its modification time.
+fn reload_secrets_on_sighup() {
+    #[cfg(unix)]
+    tokio::spawn(async {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: secret files will be read again");
+            crate::config::rotating::reload_all();
+        }
+    });
+}
+
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -1,6 +1,7 @@
-//! Every /v1 route needs `Authorization: Bearer <admin token>`. The comparison is over SHA-256
-//! digests with a constant-time equality, so neither the token's bytes nor its length leak
-//! through timing.
+//! Every /v1 route needs `Authorization: Bearer <admin token>`: any of the tokens in force (two
+//! while a rotation is under way; see `config::rotating`). The comparison is over SHA-256
+//! digests with a constant-time equality, and every token in force is compared, so neither a
+//! token's bytes, its length nor which one matched leak through timing.
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -19,10 +20,17 @@ pub async fn require_admin(State(state): State<ApiState>, req: Request, next: Ne
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    let expected = Sha256::digest(state.admin_token.expose_secret().as_bytes());
-    let ok = presented
-        .map(|p| bool::from(Sha256::digest(p.as_bytes()).ct_eq(&expected)))
-        .unwrap_or(false);
+    let ok = presented.is_some_and(|p| {
+        let digest = Sha256::digest(p.as_bytes());
+        state
+            .admin_tokens
+            .current()
+            .iter()
+            .fold(false, |any, token| {
+                let expected = Sha256::digest(token.expose_secret().as_bytes());
+                any | bool::from(digest.ct_eq(&expected))
+            })
+    });
     if ok {
         next.run(req).await
     } else {

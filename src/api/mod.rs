@@ -19,9 +19,9 @@ mod subscriptions;
 mod views;
 mod webhooks;
 
+use crate::config::rotating::RotatingSecret;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use secrecy::SecretString;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use utoipa_axum::router::OpenApiRouter;
@@ -37,7 +37,8 @@ pub struct ApiState {
     pub gateways: Gateways,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
-    pub admin_token: Arc<SecretString>,
+    /// The admin token(s) in force (two during a rotation), re-read from their file on change.
+    pub admin_tokens: RotatingSecret,
     pub scheduler_running: Arc<AtomicBool>,
 }
 

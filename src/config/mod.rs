@@ -4,6 +4,7 @@
 
 mod delay;
 mod requirements;
+pub mod rotating;
 mod secret;
 mod settings;
 mod validate;

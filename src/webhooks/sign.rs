@@ -3,9 +3,12 @@
 //!
 //! Signature: `Billingd-Signature: v1=<lowercase hex HMAC-SHA256(secret, "{timestamp}.{body}")>`
 //! where `timestamp` is the `Billingd-Timestamp` header (unix seconds) and `body` the exact bytes
-//! POSTed. Signing the timestamp with the body lets a receiver refuse old replays.
+//! POSTed. Signing the timestamp with the body lets a receiver refuse old replays. While a secret
+//! is being rotated, each secret in force signs, and the header lists them comma-separated
+//! (`v1=<new>,v1=<old>`): a receiver that knows either secret verifies one of them.
 
 use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 use std::time::Duration;
 
@@ -22,6 +25,15 @@ pub fn signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect();
     format!("v1={hex}")
+}
+
+/// The `Billingd-Signature` header value signed by each secret in force.
+pub fn signatures(secrets: &[SecretString], timestamp: i64, body: &[u8]) -> String {
+    secrets
+        .iter()
+        .map(|s| signature(s.expose_secret().as_bytes(), timestamp, body))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The wait before redelivery after `attempt` failed POSTs (1-based): `min` doubled per attempt,
@@ -46,6 +58,25 @@ pub fn random_unit() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_post_signed_with_two_secrets_verifies_under_either() {
+        let secrets = [
+            SecretString::from("new-secret-0123456789"),
+            SecretString::from("old-secret-0123456789"),
+        ];
+        let header = signatures(&secrets, 1_800_000_000, b"{}");
+        for secret in ["new-secret-0123456789", "old-secret-0123456789"] {
+            let mine = signature(secret.as_bytes(), 1_800_000_000, b"{}");
+            assert!(header.split(',').any(|s| s == mine), "{secret}: {header}");
+        }
+        let stranger = signature(b"someone-else-0123456789", 1_800_000_000, b"{}");
+        assert!(!header.split(',').any(|s| s == stranger));
+        assert_eq!(
+            signatures(&secrets[..1], 1, b"x"),
+            signature(secrets[0].expose_secret().as_bytes(), 1, b"x")
+        );
+    }
 
     #[test]
     fn the_signature_matches_an_independently_computed_vector() {

@@ -7,7 +7,6 @@
 
 use jiff::SignedDuration;
 use reqwest::header::CONTENT_TYPE;
-use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
@@ -17,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::sign;
 use super::store::{AttemptResult, ClaimedDelivery};
 use crate::clock::Clock;
+use crate::config::rotating::RotatingSecret;
 use crate::config::{WebhookSettings, mask_url_password};
 use crate::store::Store;
 
@@ -27,7 +27,8 @@ pub struct WebhookWorker {
     store: Store,
     clock: Arc<dyn Clock>,
     http: reqwest::Client,
-    secret: SecretString,
+    /// The signing secret(s) in force: each signs every POST while a rotation is under way.
+    secrets: RotatingSecret,
     settings: WebhookSettings,
     shutdown: CancellationToken,
 }
@@ -43,7 +44,7 @@ impl WebhookWorker {
         if settings.active_endpoints().is_empty() {
             return Ok(None);
         }
-        let secret = settings.secret.clone().ok_or_else(|| {
+        let secret = settings.secret.as_ref().ok_or_else(|| {
             anyhow::anyhow!(
                 "webhooks.secret is not set: set BILLINGD_WEBHOOKS__SECRET or webhooks.secret_file \
                  (or webhooks.enabled = false)"
@@ -60,7 +61,11 @@ impl WebhookWorker {
             store,
             clock,
             http,
-            secret,
+            secrets: RotatingSecret::new(
+                "webhooks.secret",
+                secret,
+                settings.secret_file.as_deref(),
+            ),
             settings: settings.clone(),
             shutdown,
         })))
@@ -141,7 +146,7 @@ impl WebhookWorker {
         let started_at = self.clock.now();
         let body = serde_json::to_vec(&d.payload).expect("a JSON value serializes");
         let timestamp = started_at.as_second();
-        let signature = sign::signature(self.secret.expose_secret().as_bytes(), timestamp, &body);
+        let signature = sign::signatures(&self.secrets.current(), timestamp, &body);
         let started = Instant::now();
         let answer = self
             .http

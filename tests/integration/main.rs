@@ -19,6 +19,7 @@ mod reconcile;
 mod regressions;
 mod replicas;
 mod retention;
+mod rotation;
 mod schedules;
 mod suspension;
 mod unknown_answers;

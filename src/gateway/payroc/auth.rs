@@ -2,6 +2,7 @@
 //! a margin before they expire, by one task at a time (the lock is held across the refresh, so
 //! a hundred concurrent sales cause one identity call, not a hundred).
 
+use crate::config::rotating::RotatingSecret;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -24,7 +25,9 @@ struct TokenResponse {
 pub struct TokenSource {
     http: reqwest::Client,
     authorize_url: String,
-    api_key: SecretString,
+    /// Read again from `payroc.api_key_file` when it changes: a rotated key is used from the
+    /// next bearer token on (the first line, when the file lists several).
+    api_key: RotatingSecret,
     margin: Duration,
     cached: Arc<Mutex<Option<Bearer>>>,
 }
@@ -33,7 +36,7 @@ impl TokenSource {
     pub fn new(
         http: reqwest::Client,
         identity_url: &str,
-        api_key: SecretString,
+        api_key: RotatingSecret,
         margin: Duration,
     ) -> Self {
         TokenSource {
@@ -71,10 +74,12 @@ impl TokenSource {
 
     async fn authorize(&self) -> Result<Bearer, String> {
         let started = Instant::now();
+        let keys = self.api_key.current();
+        let key = keys.first().ok_or("payroc.api_key holds no key")?;
         let response = self
             .http
             .post(&self.authorize_url)
-            .header("x-api-key", self.api_key.expose_secret())
+            .header("x-api-key", key.expose_secret())
             .send()
             .await
             .map_err(|e| format!("Payroc identity service unreachable: {e}"))?;

@@ -9,6 +9,7 @@ use super::transformers::{
     self, FirstTxnReference, Order, PaymentMethod, SaleRequest, StandingInstructions,
 };
 use crate::config::PayrocSettings;
+use crate::config::rotating::RotatingSecret;
 use crate::domain::outcome::OutcomeTable;
 use crate::gateway::{GatewayAnswer, GatewayError, SaleSpec};
 
@@ -38,7 +39,7 @@ impl PayrocClient {
         let tokens = TokenSource::new(
             http.clone(),
             &settings.identity_url,
-            api_key,
+            RotatingSecret::new("payroc.api_key", &api_key, settings.api_key_file.as_deref()),
             settings.token_refresh_margin.get(),
         );
         Ok(PayrocClient {

@@ -1,7 +1,7 @@
 //! Merchant webhooks: every event reaches a receiver that was failing, signed; a dead receiver
 //! does not slow billing and loses nothing.
 
-mod receiver;
+pub mod receiver;
 
 use crate::support::*;
 use billingd::config::RefusedCycles;

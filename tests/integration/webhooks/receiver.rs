@@ -107,7 +107,10 @@ async fn receive(
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let signature_ok = header("billingd-signature") == format!("v1={expected}");
+    // One signature per secret in force, comma-separated: the receiver's secret verifies one.
+    let signature_ok = header("billingd-signature")
+        .split(',')
+        .any(|s| s.trim() == format!("v1={expected}"));
     let mut log = log.lock().unwrap();
     let answered = if !signature_ok {
         401
