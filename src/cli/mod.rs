@@ -65,6 +65,10 @@ pub enum Command {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if matches!(cli.command, Command::CheckConfig) {
+        // Before loading: where the configuration comes from helps most when it is refused.
+        print_sources(&cli);
+    }
     let settings = config::load(cli.config.as_deref())?;
     let daemon = matches!(cli.command, Command::Serve);
     crate::telemetry::init(&settings.log, !daemon);
@@ -115,6 +119,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let pruned = store.prune(cutoff).await?;
             print_json(&pruned)
         }
+    }
+}
+
+fn print_sources(cli: &Cli) {
+    let read = config::sources(
+        cli.config.as_deref(),
+        std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()),
+    );
+    eprintln!("files read: {}", none_if_empty(&read.files));
+    eprintln!(
+        "environment variables applied (values not shown): {}",
+        none_if_empty(&read.environment)
+    );
+    for warning in &read.ignored {
+        eprintln!("warning: {warning}");
+    }
+}
+
+fn none_if_empty(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".to_owned()
+    } else {
+        items.join(", ")
     }
 }
 

@@ -7,11 +7,13 @@ mod requirements;
 pub mod rotating;
 mod secret;
 mod settings;
+mod sources;
 mod validate;
 
 pub use delay::Delay;
 pub use requirements::serve_requirements;
 pub use settings::*;
+pub use sources::{Sources, sources};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};

@@ -121,17 +121,34 @@ fn billing(s: &Settings) -> Result<(), ConfigError> {
             "must not exceed billing.unknown_backoff_max",
         ));
     }
-    let worst_send = s.payroc.request_timeout.get() * (b.unknown_resends + 1)
-        + b.unknown_backoff_max.get() * b.unknown_resends;
-    if b.lease.get() <= worst_send {
-        return Err(ConfigError::invalid(
-            "billing.lease",
-            format!(
-                "must exceed the longest send with its resends ({}s = payroc.request_timeout × \
-                 (unknown_resends + 1) + unknown_backoff_max × unknown_resends)",
-                worst_send.as_secs()
-            ),
-        ));
+    // A claim must outlive its longest send: each resend may follow a lookup, every request
+    // waits up to the gateway's timeout, and backoff separates the resends.
+    let gateways = [
+        ("payroc", s.payroc.enabled, s.payroc.request_timeout),
+        (
+            "certitrade",
+            s.certitrade.enabled,
+            s.certitrade.request_timeout,
+        ),
+    ];
+    for (gateway, enabled, timeout) in gateways {
+        if !enabled {
+            continue;
+        }
+        let worst_send = timeout.get() * (2 * b.unknown_resends + 1)
+            + b.unknown_backoff_max.get() * b.unknown_resends;
+        if b.lease.get() <= worst_send {
+            return Err(ConfigError::invalid(
+                "billing.lease",
+                format!(
+                    "{:#} must exceed {gateway}'s longest send with its lookups and resends ({}s = \
+                     {gateway}.request_timeout × (2 × unknown_resends + 1) + unknown_backoff_max × \
+                     unknown_resends)",
+                    b.lease.signed(),
+                    worst_send.as_secs()
+                ),
+            ));
+        }
     }
     Ok(())
 }
@@ -267,5 +284,54 @@ pub(super) fn http_url(key: &str, url: &str) -> Result<(), ConfigError> {
             key,
             format!("{url:?} is not an http(s) URL"),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Delay;
+
+    #[test]
+    fn the_lease_is_checked_against_each_enabled_gateways_worst_send() {
+        let mut s = Settings::default();
+        s.billing.lease = Delay::secs(300);
+        s.certitrade.request_timeout = Delay::secs(120);
+        assert!(
+            billing(&s).is_ok(),
+            "CertiTrade disabled: its timeout does not count"
+        );
+        s.certitrade.enabled = true;
+        let err = billing(&s).unwrap_err().to_string();
+        assert!(
+            err.contains("billing.lease") && err.contains("certitrade"),
+            "{err}"
+        );
+        s.billing.lease = Delay::secs(900);
+        assert!(billing(&s).is_ok());
+        s.payroc.request_timeout = Delay::secs(200);
+        let err = billing(&s).unwrap_err().to_string();
+        assert!(err.contains("payroc's longest send"), "{err}");
+    }
+
+    #[test]
+    fn reconcile_runs_at_most_every_minute_over_a_window_no_shorter_than_its_period() {
+        let mut s = Settings::default();
+        assert!(reconcile(&s).is_ok());
+        s.reconcile.every = Delay::secs(30);
+        assert!(
+            reconcile(&s)
+                .unwrap_err()
+                .to_string()
+                .contains("reconcile.every")
+        );
+        s.reconcile.every = Delay::secs(7200);
+        s.reconcile.window = Delay::secs(3600);
+        assert!(
+            reconcile(&s)
+                .unwrap_err()
+                .to_string()
+                .contains("reconcile.window")
+        );
     }
 }

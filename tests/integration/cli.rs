@@ -432,3 +432,32 @@ async fn sim_ledger_len(sim: &gateway_sim::RunningSim) -> usize {
         .unwrap();
     v.len()
 }
+
+#[test]
+fn check_config_says_what_it_read_and_flags_a_setting_spelled_with_one_underscore() {
+    let env = [
+        (
+            "BILLINGD_DATABASE_URL",
+            "postgres://x@127.0.0.1/y".to_string(),
+        ),
+        ("BILLINGD_LOG__LEVEL", "info".to_string()),
+    ];
+    let out = run(&env, &["check-config"]);
+    let err = stderr(&out);
+    assert!(err.contains("files read: config/default.toml"), "{err}");
+    assert!(
+        err.contains("environment variables applied (values not shown): BILLINGD_LOG__FORMAT, BILLINGD_LOG__LEVEL"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "warning: BILLINGD_DATABASE_URL is not a setting and is ignored (did you mean \
+             BILLINGD_DATABASE__URL?"
+        ),
+        "{err}"
+    );
+    assert!(
+        !err.contains("postgres://x@"),
+        "values are not shown: {err}"
+    );
+}
