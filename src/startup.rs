@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::ApiState;
+use crate::api::{ApiState, Audience};
 use crate::billing::Billing;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -32,6 +32,8 @@ pub struct App {
     /// Bound at build time, so "address in use" is a start-up error, not a late surprise.
     api_listener: Option<tokio::net::TcpListener>,
     api_addr: Option<SocketAddr>,
+    /// The listeners of their own (`api.callback_listen`, `api.metrics_listen`), bound at build.
+    audiences: Vec<(Audience, Option<tokio::net::TcpListener>, SocketAddr)>,
     /// Built with the app (a missing secret is a start-up error); taken when started.
     webhooks: Option<Arc<WebhookWorker>>,
 }
@@ -76,6 +78,11 @@ impl App {
         } else {
             (None, None)
         };
+        let audiences = if settings.api.enabled {
+            bind_audiences(&settings).await?
+        } else {
+            Vec::new()
+        };
         Ok(App {
             settings,
             store,
@@ -86,6 +93,7 @@ impl App {
             scheduler_running: Arc::new(AtomicBool::new(false)),
             api_listener,
             api_addr,
+            audiences,
             webhooks,
         })
     }
@@ -93,6 +101,14 @@ impl App {
     /// Where the admin API listens (the real port when configured with port 0).
     pub fn api_addr(&self) -> Option<SocketAddr> {
         self.api_addr
+    }
+
+    /// Where a listener of its own serves its audience, when configured.
+    pub fn audience_addr(&self, audience: Audience) -> Option<SocketAddr> {
+        self.audiences
+            .iter()
+            .find(|(a, _, _)| *a == audience)
+            .map(|(_, _, addr)| *addr)
     }
 
     pub fn api_state(&self) -> Option<ApiState> {
@@ -114,6 +130,17 @@ impl App {
     pub fn start_api(&mut self) -> Option<JoinHandle<std::io::Result<()>>> {
         let listener = self.api_listener.take()?;
         let state = self.api_state()?;
+        for (audience, listener, addr) in &mut self.audiences {
+            let Some(listener) = listener.take() else {
+                continue;
+            };
+            let router = crate::api::audience_router(*audience, state.clone());
+            let shutdown = self.shutdown.clone();
+            tracing::info!(listen = %addr, ?audience, "listening for one audience");
+            tokio::spawn(crate::api::serve(listener, router, async move {
+                shutdown.cancelled().await
+            }));
+        }
         let (router, _) = crate::api::router(state);
         let shutdown = self.shutdown.clone();
         tracing::info!(listen = %self.api_addr?, "admin API listening");
@@ -219,6 +246,34 @@ fn reload_secrets_on_sighup() {
             crate::config::rotating::reload_all();
         }
     });
+}
+
+/// Binds `api.callback_listen` and `api.metrics_listen` when set: "address in use" is a start-up
+/// error.
+async fn bind_audiences(
+    settings: &Settings,
+) -> anyhow::Result<Vec<(Audience, Option<tokio::net::TcpListener>, SocketAddr)>> {
+    let mut bound = Vec::new();
+    for (audience, key, listen) in [
+        (
+            Audience::Callback,
+            "api.callback_listen",
+            &settings.api.callback_listen,
+        ),
+        (
+            Audience::Metrics,
+            "api.metrics_listen",
+            &settings.api.metrics_listen,
+        ),
+    ] {
+        let Some(listen) = listen else { continue };
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("{key} {listen}: {e}"))?;
+        let addr = listener.local_addr()?;
+        bound.push((audience, Some(listener), addr));
+    }
+    Ok(bound)
 }
 
 pub async fn shutdown_signal() {

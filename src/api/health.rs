@@ -11,11 +11,16 @@ use serde_json::json;
 
 use super::ApiState;
 
+/// Liveness and readiness probes.
 pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+}
+
+/// The Prometheus scrape.
+pub fn metrics_routes() -> Router<ApiState> {
+    Router::new().route("/metrics", get(metrics))
 }
 
 /// The process is up and serving.

@@ -69,14 +69,40 @@ pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
             state.clone(),
             auth::require_admin,
         ));
-    let router = Router::new()
-        .merge(v1)
-        .merge(health::routes())
-        .merge(callbacks::routes())
+    let mut router = Router::new().merge(v1).merge(health::routes());
+    if state.settings.api.metrics_listen.is_none() {
+        router = router.merge(health::metrics_routes());
+    }
+    if state.settings.api.callback_listen.is_none() {
+        router = router.merge(callbacks::routes());
+    }
+    (finish(router, state), doc)
+}
+
+/// What a listener of its own serves (`api.callback_listen`, `api.metrics_listen`): only its
+/// audience's routes, so exposing the callback to CertiTrade exposes nothing else.
+pub fn audience_router(audience: Audience, state: ApiState) -> Router {
+    let routes = match audience {
+        Audience::Callback => callbacks::routes(),
+        Audience::Metrics => health::metrics_routes(),
+    };
+    finish(routes, state)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// CertiTrade, from the internet.
+    Callback,
+    /// The metrics scraper, inside.
+    Metrics,
+}
+
+fn finish(router: Router<ApiState>, state: ApiState) -> Router {
+    let limit = state.settings.api.max_body_bytes;
+    router
         .fallback(|| async { problem::ApiError::not_found("no such route") })
-        .layer(DefaultBodyLimit::max(state.settings.api.max_body_bytes))
-        .with_state(state);
-    (router, doc)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
 }
 
 /// Serves until `shutdown` completes; requests in progress are allowed to finish.

@@ -58,6 +58,11 @@ pub struct ApiSettings {
     pub admin_token_file: Option<PathBuf>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Serve `POST /certitrade/callback` — the one route CertiTrade must reach from the
+    /// internet — on this address of its own instead of on `listen`.
+    pub callback_listen: Option<String>,
+    /// Serve `GET /metrics` on this (internal) address of its own instead of on `listen`.
+    pub metrics_listen: Option<String>,
 }
 
 impl Default for ApiSettings {
@@ -68,6 +73,8 @@ impl Default for ApiSettings {
             admin_token: None,
             admin_token_file: None,
             max_body_bytes: 64 * 1024,
+            callback_listen: None,
+            metrics_listen: None,
         }
     }
 }

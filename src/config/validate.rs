@@ -79,6 +79,30 @@ fn api(s: &Settings) -> Result<(), ConfigError> {
             ),
         ));
     }
+    for (key, other) in [
+        ("api.callback_listen", &s.api.callback_listen),
+        ("api.metrics_listen", &s.api.metrics_listen),
+    ] {
+        let Some(addr) = other else { continue };
+        if addr.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::invalid(
+                key,
+                format!("{addr:?} is not an IP address and port (e.g. \"0.0.0.0:8081\")"),
+            ));
+        }
+        if *addr == s.api.listen {
+            return Err(ConfigError::invalid(
+                key,
+                format!("{addr:?} is api.listen itself; leave {key} unset to serve there"),
+            ));
+        }
+    }
+    if s.api.callback_listen.is_some() && s.api.callback_listen == s.api.metrics_listen {
+        return Err(ConfigError::invalid(
+            "api.metrics_listen",
+            "is api.callback_listen: metrics would be public with the callback",
+        ));
+    }
     if s.api.max_body_bytes < 1024 {
         return Err(ConfigError::invalid(
             "api.max_body_bytes",

@@ -212,3 +212,47 @@ async fn readiness_reports_each_check() {
         .store(true, std::sync::atomic::Ordering::Relaxed);
     assert_eq!(api.get("/readyz").await.status, 200);
 }
+
+/// `api.callback_listen` and `api.metrics_listen`: the CertiTrade callback and the metrics each on
+/// a listener of their own, serving nothing else; the admin API's listener no longer serves them.
+#[tokio::test]
+async fn the_callback_and_the_metrics_can_each_have_a_listener_of_their_own() {
+    let mut h = Harness::with(Default::default(), |s| {
+        s.api.callback_listen = Some("127.0.0.1:0".into());
+        s.api.metrics_listen = Some("127.0.0.1:0".into());
+    })
+    .await;
+    let api = h.serve_api();
+    let callback = format!(
+        "http://{}",
+        h.app
+            .audience_addr(billingd::api::Audience::Callback)
+            .unwrap()
+    );
+    let metrics = format!(
+        "http://{}",
+        h.app
+            .audience_addr(billingd::api::Audience::Metrics)
+            .unwrap()
+    );
+    let get = |url: String| async move { reqwest::get(url).await.unwrap().status().as_u16() };
+    let post = |url: String| async move {
+        reqwest::Client::new()
+            .post(url)
+            .form(&[("paymentid", "1")])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(get(format!("{metrics}/metrics")).await, 200);
+    assert_eq!(get(format!("{}/metrics", api.base)).await, 404);
+    assert_eq!(get(format!("{metrics}/v1/accounts")).await, 404);
+    assert_ne!(post(format!("{callback}/certitrade/callback")).await, 404);
+    assert_eq!(post(format!("{}/certitrade/callback", api.base)).await, 404);
+    assert_eq!(get(format!("{callback}/metrics")).await, 404);
+    assert_eq!(get(format!("{callback}/v1/accounts")).await, 404);
+    assert_eq!(api.get("/v1/accounts").await.status, 200);
+    assert_eq!(get(format!("{}/healthz", api.base)).await, 200);
+}
