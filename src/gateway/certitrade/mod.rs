@@ -2,6 +2,9 @@
 //! payment window, and merchant-initiated RECURRING charges.
 
 mod client;
+mod requests;
+#[cfg(test)]
+mod requests_tests;
 pub mod sign;
 pub mod transformers;
 

@@ -4,7 +4,10 @@
 mod auth;
 mod client;
 mod lookup;
+#[cfg(test)]
+mod request_tests;
 mod secure_token;
+mod token_request;
 pub mod transformers;
 #[cfg(test)]
 mod transformers_tests;
