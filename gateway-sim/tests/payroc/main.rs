@@ -7,6 +7,7 @@ mod auth;
 mod concurrency;
 mod faults;
 mod idempotency;
+mod nulls;
 mod payments;
 mod recurring;
 mod secure_tokens;
