@@ -14,6 +14,7 @@ mod declines;
 mod faults;
 mod image;
 mod metrics;
+mod no_nulls;
 mod positions;
 mod regressions;
 mod replicas;
