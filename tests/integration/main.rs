@@ -3,6 +3,7 @@
 mod support;
 
 mod api_accounts;
+mod api_body_limit;
 mod api_concurrency;
 mod api_misc;
 mod api_subscriptions;
