@@ -1,17 +1,56 @@
 //! Extractors whose rejections are problem documents naming the offending field, instead of
 //! axum's plain-text defaults.
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use super::ApiState;
 use super::problem::ApiError;
+
+/// `api.max_body_bytes`: the largest request body read.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+impl FromRef<ApiState> for BodyLimit {
+    fn from_ref(state: &ApiState) -> Self {
+        BodyLimit(state.settings.api.max_body_bytes)
+    }
+}
+
+/// Reads a whole body of at most `limit` bytes. A larger one is a 413 naming the limit (not a
+/// 400: the request may be fine, only too big for this configuration), whichever of the
+/// extractors or the idempotency middleware reads it first.
+pub async fn read_body(body: Body, limit: BodyLimit) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, limit.0).await.map_err(|e| {
+        if is_over_limit(&e) {
+            ApiError::too_large(limit.0)
+        } else {
+            ApiError::bad_request(format!("the request body could not be read: {e}"))
+        }
+    })
+}
+
+fn is_over_limit(e: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
 
 /// A JSON body. Unknown fields are rejected by the target types (`deny_unknown_fields`).
 pub struct ApiJson<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T>
+where
+    BodyLimit: FromRef<S>,
+{
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -32,37 +71,28 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             )
             .with_kind("unsupported-media-type"));
         }
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                ApiError::bad_request(format!("the request body could not be read: {e}"))
-            })?;
+        let bytes = read_body(req.into_body(), BodyLimit::from_ref(state)).await?;
         parse(&bytes).map(ApiJson)
     }
 }
 
-/// Bodies that may be left out are small (a flag or two).
-const MAX_OPTIONAL_BODY: usize = 64 * 1024;
-
 /// A JSON body that may be left out entirely (then the type's default), e.g. for cancel.
 pub struct ApiJsonOrEmpty<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for ApiJsonOrEmpty<T> {
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for ApiJsonOrEmpty<T>
+where
+    BodyLimit: FromRef<S>,
+{
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let has_type = req.headers().contains_key(header::CONTENT_TYPE);
         let (parts, body) = req.into_parts();
-        // The router's DefaultBodyLimit does not apply to a raw body read: bound it here too.
-        let bytes = axum::body::to_bytes(body, MAX_OPTIONAL_BODY)
-            .await
-            .map_err(|e| {
-                ApiError::bad_request(format!("the request body could not be read: {e}"))
-            })?;
+        let bytes = read_body(body, BodyLimit::from_ref(state)).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(ApiJsonOrEmpty(T::default()));
         }
-        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        let req = Request::from_parts(parts, Body::from(bytes));
         if !has_type {
             return Err(ApiError::bad_request(
                 "send the body as JSON with Content-Type: application/json",

@@ -4,13 +4,14 @@
 //! carry card details).
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::{FromRef, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
 use super::ApiState;
+use super::extract::{BodyLimit, read_body};
 use super::problem::ApiError;
 use crate::store::idempotency::Claim;
 
@@ -48,12 +49,9 @@ async fn handle(
         })?
         .to_owned();
     let (parts, body) = req.into_parts();
-    let bytes = to_bytes(body, state.settings.api.max_body_bytes)
+    let bytes = read_body(body, BodyLimit::from_ref(&state))
         .await
-        .map_err(|_| {
-            ApiError::bad_request("the request body is too large or could not be read")
-                .into_response()
-        })?;
+        .map_err(IntoResponse::into_response)?;
     let mut hasher = Sha256::new();
     hasher.update(parts.method.as_str());
     hasher.update(b" ");

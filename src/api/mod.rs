@@ -57,7 +57,8 @@ pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(preview::routes())
         .merge(webhooks::routes())
         .merge(reconciliation::routes());
-    let (v1, doc) = v1.split_for_parts();
+    let (v1, mut doc) = v1.split_for_parts();
+    openapi::document_body_limit(&mut doc, state.settings.api.max_body_bytes);
     let doc_json = Arc::new(serde_json::to_vec(&doc).expect("OpenAPI document serializes"));
     let v1 = v1
         .route("/v1/openapi.json", openapi::serve(doc_json))

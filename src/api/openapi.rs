@@ -5,6 +5,7 @@ use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, get};
 use std::sync::Arc;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Content, Ref};
 use utoipa::{Modify, OpenApi};
 
 use super::ApiState;
@@ -38,6 +39,42 @@ impl Modify for BearerAuth {
 
 pub fn base() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+/// Adds the 413 to every operation that takes a body: the limit is configuration
+/// (`api.max_body_bytes`), so the served document names the one in force.
+pub fn document_body_limit(doc: &mut utoipa::openapi::OpenApi, limit: usize) {
+    let too_large = utoipa::openapi::ResponseBuilder::new()
+        .description(format!(
+            "the request body is larger than api.max_body_bytes ({limit} bytes)"
+        ))
+        .content(
+            "application/problem+json",
+            Content::new(Some(Ref::from_schema_name("Problem"))),
+        )
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+            &mut item.query,
+        ];
+        let listed = operations.into_iter().flatten();
+        for operation in listed.chain(item.additional_operations.values_mut()) {
+            if operation.request_body.is_some() {
+                operation
+                    .responses
+                    .responses
+                    .insert("413".into(), too_large.clone().into());
+            }
+        }
+    }
 }
 
 pub fn serve(doc: Arc<Vec<u8>>) -> MethodRouter<ApiState> {

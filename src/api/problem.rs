@@ -78,6 +78,16 @@ impl ApiError {
         e
     }
 
+    /// A body over `api.max_body_bytes`, refused without reading the rest of it.
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Payload too large",
+            format!("the request body is larger than api.max_body_bytes ({limit} bytes)"),
+        )
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
     }

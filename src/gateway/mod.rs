@@ -4,6 +4,8 @@
 
 pub mod answer;
 pub mod certitrade;
+#[cfg(test)]
+mod no_nulls;
 pub mod payroc;
 
 pub use answer::GatewayAnswer;

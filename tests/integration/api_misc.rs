@@ -157,6 +157,7 @@ async fn the_openapi_document_matches_the_routes() {
         ("POST", "/v1/accounts/{id}/suspend"),
         ("GET", "/v1/charges"),
         ("GET", "/v1/charges/{id}"),
+        ("GET", "/v1/reconciliation/findings"),
         ("POST", "/v1/schedule/preview"),
         ("GET", "/v1/subscriptions"),
         ("POST", "/v1/subscriptions"),

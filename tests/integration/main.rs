@@ -3,6 +3,7 @@
 mod support;
 
 mod api_accounts;
+mod api_body_limit;
 mod api_concurrency;
 mod api_misc;
 mod api_subscriptions;
@@ -14,6 +15,7 @@ mod declines;
 mod faults;
 mod image;
 mod metrics;
+mod no_nulls;
 mod positions;
 mod reconcile;
 mod regressions;

@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use super::problem::Problem;
+use crate::support::nulls;
 
 /// Non-negative integer given as a JSON number or a string of ASCII digits.
 pub fn integer(value: &Value) -> Option<u64> {
@@ -40,15 +41,24 @@ pub fn flag(value: &Value) -> Option<bool> {
     }
 }
 
-/// A field that is absent and one that is `null` mean the same.
+/// A field, if given. (`object` refuses a body with a `null` in it.)
 pub fn get<'v>(object: &'v Value, name: &str) -> Option<&'v Value> {
     object.get(name).filter(|v| !v.is_null())
 }
 
-/// Parses a body that must be a JSON object.
+/// Parses a body that must be a JSON object without a `null` anywhere: lenient about how a
+/// value is written, but a typed API still refuses null for a typed field (`support::nulls`).
 pub fn object(body: &[u8]) -> Result<Value, Problem> {
     match serde_json::from_slice::<Value>(body) {
-        Ok(value @ Value::Object(_)) => Ok(value),
+        Ok(value @ Value::Object(_)) => {
+            let nulls = nulls::null_fields(&value);
+            if nulls.is_empty() {
+                Ok(value)
+            } else {
+                let details: Vec<String> = nulls.iter().map(|p| nulls::message(p)).collect();
+                Err(Problem::bad_request(details.join("; ")))
+            }
+        }
         Ok(_) => Err(Problem::bad_request(
             "The request body must be a JSON object",
         )),

@@ -2,5 +2,6 @@
 
 pub mod chaos;
 pub mod clock;
+pub mod nulls;
 pub mod random;
 pub mod reply;

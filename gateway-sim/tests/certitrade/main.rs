@@ -10,5 +10,6 @@ mod callbacks;
 mod faults;
 mod idempotency;
 mod initializing;
+mod nulls;
 mod recurring;
 mod search;

@@ -8,6 +8,7 @@ mod concurrency;
 mod faults;
 mod idempotency;
 mod listing;
+mod nulls;
 mod payments;
 mod recurring;
 mod secure_tokens;

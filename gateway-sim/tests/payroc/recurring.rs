@@ -6,10 +6,12 @@ fn subsequent_body(token: &str, first: Option<&Value>) -> Value {
     let mut body = sale_body(token, &new_order_id(), 1000);
     body["order"]["standingInstructions"]["sequence"] = json!("subsequent");
     if let Some(first) = first {
-        body["order"]["standingInstructions"]["referenceDataOfFirstTxn"] = json!({
-            "paymentId": first["paymentId"],
-            "cardSchemeReferenceId": result(first)["cardSchemeReferenceId"],
-        });
+        let mut reference = json!({"paymentId": first["paymentId"]});
+        // A declined first payment has no scheme reference: left out, as null is refused.
+        if let Some(scheme) = result(first)["cardSchemeReferenceId"].as_str() {
+            reference["cardSchemeReferenceId"] = json!(scheme);
+        }
+        body["order"]["standingInstructions"]["referenceDataOfFirstTxn"] = reference;
     }
     body
 }

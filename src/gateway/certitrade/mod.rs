@@ -3,6 +3,9 @@
 
 mod client;
 mod ledger;
+mod requests;
+#[cfg(test)]
+mod requests_tests;
 pub mod sign;
 pub mod transformers;
 

@@ -1,63 +1,16 @@
-//! CertiTrade wire format without I/O (GATEWAYS.md §2.3–2.5, §4.2): request bodies, and
-//! answers parsed leniently — amounts, flags and ids may be strings or numbers, unknown fields
-//! are ignored, and a payment attempt's data may or may not be nested under its method.
+//! CertiTrade wire format without I/O (GATEWAYS.md §2.3–2.5, §4.2): request bodies (typed, in
+//! `requests`), and answers parsed leniently — amounts, flags and ids may be strings or
+//! numbers, unknown fields are ignored, and a payment attempt's data may or may not be nested
+//! under its method.
 
 use serde::{Deserialize, Deserializer};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::domain::answer_class::{self, AnswerClass};
 use crate::domain::outcome::{Outcome, OutcomeTable};
 use crate::gateway::GatewayAnswer;
 
-/// `POST /payment_account`
-pub fn payment_account_body() -> String {
-    json!({"type": "RECURRING"}).to_string()
-}
-
-/// The initializing (customer-present) payment whose paywin link the customer opens.
-pub struct Initializing<'a> {
-    pub amount: i64,
-    pub currency: &'a str,
-    pub reference: &'a str,
-    pub payment_account: &'a str,
-    pub return_url: &'a str,
-    pub callback_url: &'a str,
-    pub language: &'a str,
-}
-
-pub fn initializing_body(p: &Initializing<'_>) -> String {
-    json!({
-        "amount": p.amount.to_string(),
-        "currency": p.currency,
-        "method": "RECURRING",
-        "reference": p.reference,
-        "description": "Card registration for recurring payments",
-        "language": p.language,
-        "return_url": p.return_url,
-        "callback_url": p.callback_url,
-        "data": {"RECURRING": {"initialize": "1", "payment_account": p.payment_account}},
-    })
-    .to_string()
-}
-
-/// A merchant-initiated RECURRING charge on an initialized account.
-pub fn recurring_body(
-    amount: i64,
-    currency: &str,
-    reference: &str,
-    payment_account: &str,
-    message_id: u32,
-) -> String {
-    json!({
-        "amount": amount.to_string(),
-        "currency": currency,
-        "method": "RECURRING",
-        "reference": reference,
-        "message_id": message_id,
-        "data": {"RECURRING": {"payment_account": payment_account}},
-    })
-    .to_string()
-}
+pub use super::requests::{Initializing, initializing_body, payment_account_body, recurring_body};
 
 /// A string, or a number written as a string.
 fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -218,6 +171,7 @@ pub fn problem_message(http_status: u16, body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn payment(v: Value) -> Payment {
         serde_json::from_value(v).unwrap()

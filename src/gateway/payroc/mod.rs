@@ -5,7 +5,10 @@ mod auth;
 mod client;
 mod ledger;
 mod lookup;
+#[cfg(test)]
+mod request_tests;
 mod secure_token;
+mod token_request;
 pub mod transformers;
 #[cfg(test)]
 mod transformers_tests;

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::client::PayrocClient;
+use super::token_request::SecureTokenRequest;
 use super::transformers::problem_message;
 
 /// Card details as a customer typed them; `Debug` shows nothing secret.
@@ -70,22 +71,7 @@ impl PayrocClient {
         terminal_id: &str,
         card: &CardDetails,
     ) -> Result<CreatedToken, TokenError> {
-        let body = serde_json::json!({
-            "mitAgreement": "recurring",
-            "source": {
-                "type": "card",
-                "cardDetails": {
-                    "entryMethod": "keyed",
-                    "cardholderName": card.holder,
-                    "keyedData": {
-                        "dataFormat": "plainText",
-                        "cardNumber": card.number.expose_secret(),
-                        "expiryDate": card.expiry,
-                        "cvv": card.cvv.as_ref().map(|c| c.expose_secret()),
-                    }
-                }
-            }
-        });
+        let body = SecureTokenRequest::recurring(card).to_json();
         let url = format!(
             "{}/processing-terminals/{terminal_id}/secure-tokens",
             self.api_url
@@ -103,7 +89,7 @@ impl PayrocClient {
                 .bearer_auth(bearer.value.expose_secret())
                 .header("Idempotency-Key", key.to_string())
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.to_string())
+                .body(body.clone())
                 .send()
                 .await
                 .map_err(|e| {
