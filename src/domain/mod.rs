@@ -5,3 +5,4 @@ pub mod money;
 pub mod outcome;
 pub mod position;
 pub mod schedule;
+pub mod series;
