@@ -11,6 +11,7 @@ pub use answer::GatewayAnswer;
 use uuid::Uuid;
 
 use crate::domain::position::{ProcessingModel, Sequence};
+use crate::domain::series::FirstPayment;
 use crate::store::claims::ClaimedCharge;
 
 /// The HTTP client of one gateway adapter: its timeouts, and a user agent naming billingd.
@@ -30,6 +31,8 @@ pub struct SaleSpec<'a> {
     pub charge: &'a ClaimedCharge,
     pub sequence: Sequence,
     pub model: ProcessingModel,
+    /// The first payment of the charge's series, which a `subsequent` payment refers to.
+    pub first: Option<&'a FirstPayment>,
 }
 
 #[derive(Debug, thiserror::Error)]

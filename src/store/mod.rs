@@ -15,6 +15,7 @@ pub mod outcomes;
 pub mod recording;
 pub mod retention;
 pub mod sends;
+pub mod series;
 pub mod subscriptions;
 mod time;
 

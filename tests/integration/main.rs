@@ -19,6 +19,8 @@ mod regressions;
 mod replicas;
 mod retention;
 mod schedules;
+mod series;
+mod series_migration;
 mod suspension;
 mod unknown_answers;
 mod webhooks;
