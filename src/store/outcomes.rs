@@ -173,7 +173,8 @@ async fn approve(
     .bind(&a.payment_id)
     .execute(&mut **tx)
     .await?;
-    if c.sent_as() == Some(Sequence::First) {
+    // An approval without a payment id leaves nothing to refer to: no series is opened.
+    if c.sent_as() == Some(Sequence::First) && a.payment_id.is_some() {
         open_series(tx, c, a, now).await?;
     }
     let data = events::charge(c, a, None);
