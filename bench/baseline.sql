@@ -23,7 +23,7 @@ BEGIN;
 WITH due AS (
     SELECT s.id, s.account_id, s.next_cycle, s.next_due_at, s.amount_minor, s.currency,
            s.interval_unit, s.interval_count, s.total_cycles,
-           a.payroc_terminal_id, a.payroc_token, a.series_payment_id, a.series_scheme_reference,
+           a.payroc_terminal_id, a.payroc_token, s.series_payment_id, s.series_scheme_reference,
            gen_random_uuid() AS charge_id, gen_random_uuid() AS idempotency_key
     FROM subscriptions s
     JOIN payment_accounts a ON a.id = s.account_id AND a.state = 'active'

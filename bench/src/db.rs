@@ -124,16 +124,28 @@ impl Scratch {
         Ok(())
     }
 
-    /// One active Payroc account per token, each with its series (first payment) on record.
+    /// One active Payroc account per token, and the approved first payment made on it
+    /// (`bench_first_payments`, the bench's own table): every subscription seeded on the
+    /// account continues a series opened by that payment, so the bench measures subsequent
+    /// payments. (A real agreement has a first payment of its own; the simulator checks only
+    /// that the first payment was approved on the same token, and one sale per token keeps the
+    /// set-up short.)
     pub async fn insert_accounts(&self, tokens: &[Token]) -> anyhow::Result<()> {
         let col = |f: fn(&Token) -> &String| tokens.iter().map(f).cloned().collect::<Vec<_>>();
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS bench_first_payments (account_id uuid PRIMARY KEY, \
+               payment_id text NOT NULL, scheme_reference text)",
+        )
+        .execute(&self.pool)
+        .await?;
         sqlx::query(
-            "INSERT INTO payment_accounts (id, gateway, state, payroc_terminal_id, \
-               payroc_secure_token_id, payroc_token, card_masked, card_expiry, series_payment_id, \
-               series_scheme_reference, created_at, updated_at) \
-             SELECT gen_random_uuid(), 'payroc', 'active', $1, u.sid, u.tok, '453985******7062', \
-               '1230', u.pid, u.sref, now(), now() \
-             FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[]) AS u(sid, tok, pid, sref)",
+            "WITH u AS (SELECT gen_random_uuid() AS id, sid, tok, pid, sref \
+               FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[]) AS u(sid, tok, pid, sref)), \
+             a AS (INSERT INTO payment_accounts (id, gateway, state, payroc_terminal_id, \
+               payroc_secure_token_id, payroc_token, card_masked, card_expiry, created_at, updated_at) \
+               SELECT id, 'payroc', 'active', $1, sid, tok, '453985******7062', '1230', now(), now() \
+               FROM u) \
+             INSERT INTO bench_first_payments SELECT id, pid, sref FROM u",
         )
         .bind(TERMINAL)
         .bind(col(|t| &t.secure_token_id))
@@ -169,11 +181,13 @@ impl Scratch {
                  d AS (SELECT i, to_timestamp($3 + i * $4) AS due FROM generate_series($1::bigint, $2::bigint - 1) i) \
                  INSERT INTO subscriptions (id, account_id, amount_minor, currency, anchor_local, \
                    time_zone, interval_unit, interval_count, status, next_cycle, next_due_at, \
+                   series_payment_id, series_scheme_reference, series_processing_model, \
                    created_at, updated_at) \
-                 SELECT gen_random_uuid(), a.ids[1 + d.i % cardinality(a.ids)], 1500, 'USD', \
+                 SELECT gen_random_uuid(), x.account_id, 1500, 'USD', \
                    (d.due AT TIME ZONE 'UTC') - make_interval(days => 30 * $5), 'UTC', 'day', 30, \
-                   'active', $5 + 1, d.due, now(), now() \
-                 FROM d, a",
+                   'active', $5 + 1, d.due, f.payment_id, f.scheme_reference, 'recurring', now(), now() \
+                 FROM d, a, LATERAL (SELECT a.ids[1 + d.i % cardinality(a.ids)] AS account_id) x \
+                 JOIN bench_first_payments f ON f.account_id = x.account_id",
             )
             .bind(from as i64)
             .bind(to as i64)

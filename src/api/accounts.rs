@@ -16,7 +16,7 @@ use super::problem::{ApiError, ApiResult, Problem};
 use super::views::AccountView;
 use crate::config::RefusedCycles;
 use crate::gateway::payroc::{CardDetails, TokenError};
-use crate::store::accounts::{PayrocCredential, SeriesReference};
+use crate::store::accounts::PayrocCredential;
 
 pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
@@ -45,8 +45,10 @@ pub struct CreateAccount {
     secure_token: Option<ExistingToken>,
     /// Card details to tokenize at Payroc (`POST /processing-terminals/{id}/secure-tokens`).
     card: Option<CardInput>,
-    /// Continue an existing stored-credential series instead of opening one.
-    series: Option<SeriesInput>,
+    /// No longer accepted here: a stored-credential series belongs to one agreement, so it is
+    /// given with the subscription it continues (`series` in `POST /v1/subscriptions`).
+    #[schema(deprecated, value_type = Option<Object>)]
+    series: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -74,14 +76,6 @@ pub struct CardInput {
     #[schema(pattern = "^[0-9]{3,4}$")]
     cvv: Option<String>,
     holder: Option<String>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SeriesInput {
-    #[schema(max_length = 100, pattern = "\\S")]
-    payment_id: String,
-    scheme_reference: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -139,18 +133,18 @@ async fn create_account(
             ),
         ));
     }
+    if body.series.is_some() {
+        return Err(ApiError::invalid(
+            "series",
+            "a stored-credential series belongs to one subscription, not to the account: give it \
+             as `series` when creating the subscription that continues it (POST /v1/subscriptions)",
+        ));
+    }
     let terminal = terminal_id(body.processing_terminal_id.as_deref().unwrap_or(""))?;
     let cred = credential(&state, terminal, body.secure_token, body.card).await?;
-    let series = match body.series {
-        Some(s) => SeriesReference {
-            payment_id: Some(non_empty("series.payment_id", &s.payment_id, 100)?.to_owned()),
-            scheme_reference: s.scheme_reference,
-        },
-        None => SeriesReference::default(),
-    };
     let account = state
         .store
-        .insert_payroc_account(&cred, &series, state.clock.now())
+        .insert_payroc_account(&cred, state.clock.now())
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -208,8 +202,8 @@ async fn suspend_account(
     Ok(Json(AccountView::of(account, Some(history))))
 }
 
-/// Bring a suspended account back with a new secure token (or card): the next charge opens a
-/// new series as `first`, held subscriptions resume, refused cycles are charged once or skipped.
+/// Bring a suspended account back with a new secure token (or card): each subscription's next
+/// charge opens a new series as `first`, held subscriptions resume, refused cycles are charged once or skipped.
 #[utoipa::path(post, path = "/v1/accounts/{id}/reinitialize", tag = "accounts", params(("id" = Uuid, Path)),
     request_body = ReinitializeAccount,
     responses((status = 200, body = AccountView), (status = 404, body = Problem), (status = 409, body = Problem),

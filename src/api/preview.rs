@@ -39,7 +39,8 @@ pub struct PreviewCycle {
     /// The wall time in the schedule's zone at `due_at`.
     pub local_due: String,
     /// `first` for cycle 1, else `subsequent`. (The charge itself is sent as `first` whenever
-    /// its account has no first payment on record, e.g. after a re-initialization.)
+    /// its subscription has no series on record, e.g. after a re-initialization, and as
+    /// `subsequent` from cycle 1 on when the subscription continues an existing series.)
     pub sequence: String,
     /// `recurring` | `installment`
     pub processing_model: String,

@@ -17,6 +17,7 @@ use super::problem::{ApiError, ApiResult, Problem};
 use super::schedule_input::ScheduleInput;
 use super::views::SubscriptionView;
 use crate::domain::money::Money;
+use crate::domain::series::FirstPayment;
 use crate::store::StoreError;
 use crate::store::listing::SubscriptionFilter;
 use crate::store::subscriptions::NewSubscription;
@@ -58,6 +59,24 @@ pub struct CreateSubscription {
     /// Your own key/value data, returned as given.
     #[schema(value_type = Option<Object>)]
     metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Payroc only: continue this agreement's existing stored-credential series (its first
+    /// payment was made before the agreement came to billingd) instead of opening one. Every
+    /// charge of the subscription then goes out as `subsequent` referring to it, with the plan's
+    /// processing model (`installment` with `total_cycles`, else `recurring`), which must be the
+    /// one the series was opened with.
+    series: Option<SeriesInput>,
+}
+
+/// The first payment of an existing series.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesInput {
+    /// The gateway's id of the agreement's first payment (Payroc `paymentId`).
+    #[schema(max_length = 100, pattern = "\\S")]
+    payment_id: String,
+    /// The card network's reference for it (Payroc `cardSchemeReferenceId`).
+    #[schema(max_length = 100, pattern = "\\S")]
+    scheme_reference: Option<String>,
 }
 
 /// Change what the next cycles charge, or your reference and metadata.
@@ -111,7 +130,7 @@ async fn create_subscription(
     let metadata = metadata(body.metadata)?;
     // The account must exist: a 422 that names it, not a foreign-key 409. Only a missing
     // account is the client's error: a database that failed to answer is a 5xx (retry).
-    state
+    let account = state
         .store
         .account(body.account_id)
         .await
@@ -128,6 +147,7 @@ async fn create_subscription(
         schedule,
         merchant_reference: reference,
         metadata: metadata.unwrap_or_else(|| serde_json::json!({})),
+        series: series(body.series, &account.gateway)?,
     };
     let sub = state
         .store
@@ -278,6 +298,27 @@ fn price(amount: i64, currency: &str) -> ApiResult<Money> {
         ));
     }
     Money::charge(amount, currency).map_err(|e| ApiError::invalid("currency", e.to_string()))
+}
+
+/// A series continued from elsewhere. Only Payroc is told a series: CertiTrade's is the
+/// payment_account's initialization, which the gateway keeps.
+fn series(input: Option<SeriesInput>, gateway: &str) -> ApiResult<Option<FirstPayment>> {
+    let Some(s) = input else { return Ok(None) };
+    if gateway != "payroc" {
+        return Err(ApiError::invalid(
+            "series",
+            "only a Payroc subscription continues a series: CertiTrade keeps its own, opened by the payment_account's initialization",
+        ));
+    }
+    let scheme_reference = s
+        .scheme_reference
+        .as_deref()
+        .map(|r| non_empty("series.scheme_reference", r, 100).map(str::to_owned))
+        .transpose()?;
+    Ok(Some(FirstPayment {
+        payment_id: non_empty("series.payment_id", &s.payment_id, 100)?.to_owned(),
+        scheme_reference,
+    }))
 }
 
 fn reference(value: Option<&str>) -> ApiResult<Option<String>> {

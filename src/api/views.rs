@@ -24,8 +24,6 @@ pub struct AccountView {
     pub card_masked: Option<String>,
     /// MMYY
     pub card_expiry: Option<String>,
-    /// The first payment of the current stored-credential series; absent until one is approved.
-    pub series: Option<SeriesView>,
     pub suspended_at: Option<DateTime<Utc>>,
     pub suspension_reason: Option<String>,
     /// While suspended: what the customer must do to bring the account back.
@@ -41,10 +39,16 @@ pub struct AccountView {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A subscription's stored-credential series: the agreement's first payment, which every later
+/// payment of the subscription refers to.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SeriesView {
-    pub payment_id: Option<String>,
+    /// The gateway's id of the first payment.
+    pub payment_id: String,
+    /// The card network's reference for the first payment, when the gateway gave one.
     pub scheme_reference: Option<String>,
+    /// `recurring` | `installment`: every payment of the series is sent with this model.
+    pub processing_model: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -86,10 +90,6 @@ impl AccountView {
             certitrade_payment_account_id: a.certitrade_account_id.clone(),
             initialization,
             token_masked: a.payroc_token.as_deref().map(mask_token),
-            series: a.series_payment_id.clone().map(|p| SeriesView {
-                payment_id: Some(p),
-                scheme_reference: a.series_scheme_reference.clone(),
-            }),
             gateway: a.gateway,
             state: a.state,
             processing_terminal_id: a.payroc_terminal_id,
@@ -146,6 +146,11 @@ pub struct SubscriptionView {
     pub merchant_reference: Option<String>,
     #[schema(value_type = Object)]
     pub metadata: serde_json::Value,
+    /// The subscription's stored-credential series; null until its first payment is approved,
+    /// and again after the account is re-initialized (the next charge opens a new series).
+    pub series: Option<SeriesView>,
+    /// When the series was last closed by a re-initialization of the account.
+    pub series_closed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -172,6 +177,12 @@ impl From<Subscription> for SubscriptionView {
             paused_at: s.paused_at,
             merchant_reference: s.merchant_reference,
             metadata: s.metadata,
+            series: s.series_payment_id.map(|payment_id| SeriesView {
+                payment_id,
+                scheme_reference: s.series_scheme_reference,
+                processing_model: s.series_processing_model.unwrap_or_default(),
+            }),
+            series_closed_at: s.series_closed_at,
             created_at: s.created_at,
             updated_at: s.updated_at,
         }

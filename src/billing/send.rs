@@ -11,7 +11,8 @@ use tracing::Instrument;
 use super::Billing;
 use super::recorder::Recorder;
 use crate::domain::outcome::Outcome;
-use crate::domain::position::{ProcessingModel, Sequence};
+use crate::domain::position::{ParseEnumError, ProcessingModel};
+use crate::domain::series::{self, SeriesDecision};
 use crate::gateway::{GatewayAnswer, Resend, ResendContext, SaleSpec};
 use crate::metrics;
 use crate::store::StoreError;
@@ -312,25 +313,27 @@ impl Billing {
         crate::store::from_db(expires).duration_since(self.clock.now()) < half
     }
 
-    /// Decides the series position from the account as it is now (no first payment on record
-    /// → this one opens the series) and builds the body; `prepare` writes both down before any
-    /// send.
+    /// Decides the charge's position in its subscription's series as the series is now (none
+    /// on record → this one opens it; `domain::series`) and builds the body; `prepare` writes
+    /// both down before any send.
     fn build_request(&self, charge: &ClaimedCharge) -> anyhow::Result<(String, String)> {
-        let sequence = if charge.series_payment_id.is_some() {
-            Sequence::Subsequent
-        } else {
-            Sequence::First
+        let bad = |e: ParseEnumError| anyhow::anyhow!("charge {}: {e}", charge.id);
+        let plan: ProcessingModel = charge.processing_model.parse().map_err(bad)?;
+        let position = match series::place(&charge.series().map_err(bad)?, plan) {
+            SeriesDecision::Send(position) => position,
+            // The claim lets no charge through while its series' first payment is out.
+            SeriesDecision::Wait => anyhow::bail!(
+                "charge {}: its series' first payment is still out",
+                charge.id
+            ),
         };
-        let model: ProcessingModel = charge
-            .processing_model
-            .parse()
-            .map_err(|e| anyhow::anyhow!("charge {}: {e}", charge.id))?;
         let body = self.gateways.sale_body(&SaleSpec {
             charge,
-            sequence,
-            model,
+            sequence: position.sequence,
+            model: position.model,
+            first: position.first.as_ref(),
         })?;
-        Ok((sequence.as_str().to_owned(), body))
+        Ok((position.sequence.as_str().to_owned(), body))
     }
 
     /// A pending payment is settled by asking the gateway about it, never by a new sale.

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::config::{RefusedCycles, Settings};
 use crate::gateway::payroc::{CardDetails, PayrocClient};
-use crate::store::accounts::{Account, PayrocCredential, SeriesReference};
+use crate::store::accounts::{Account, PayrocCredential};
 
 #[derive(Debug, Subcommand)]
 pub enum AccountsCommand {
@@ -19,12 +19,6 @@ pub enum AccountsCommand {
         terminal: String,
         #[command(flatten)]
         credential: CredentialArgs,
-        /// Continue an existing series: the first payment's paymentId.
-        #[arg(long)]
-        first_payment_id: Option<String>,
-        /// …and its cardSchemeReferenceId.
-        #[arg(long)]
-        scheme_reference: Option<String>,
     },
     Show {
         id: Uuid,
@@ -33,8 +27,8 @@ pub enum AccountsCommand {
         #[arg(long, default_value_t = 200)]
         limit: i64,
     },
-    /// Re-activate a suspended Payroc account with a new secure token; its next charge opens a
-    /// new series as `first`.
+    /// Re-activate a suspended Payroc account with a new secure token; each subscription's next
+    /// charge opens a new series as `first`.
     Reinitialize {
         id: Uuid,
         /// Terminal of the new token (default: the account's current terminal).
@@ -82,15 +76,9 @@ pub async fn run(cmd: AccountsCommand, settings: &Settings, now: Timestamp) -> a
         AccountsCommand::RegisterPayroc {
             terminal,
             credential,
-            first_payment_id,
-            scheme_reference,
         } => {
             let cred = credential.resolve(settings, &terminal).await?;
-            let series = SeriesReference {
-                payment_id: first_payment_id,
-                scheme_reference,
-            };
-            let account = store.insert_payroc_account(&cred, &series, now).await?;
+            let account = store.insert_payroc_account(&cred, now).await?;
             super::print_json(&shown(&account))
         }
         AccountsCommand::Show { id } => {

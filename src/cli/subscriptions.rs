@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::config::Settings;
 use crate::domain::money::Money;
 use crate::domain::schedule::{IntervalUnit, Schedule};
+use crate::domain::series::FirstPayment;
 use crate::store::subscriptions::NewSubscription;
 
 #[derive(Debug, Subcommand)]
@@ -36,6 +37,13 @@ pub enum SubscriptionsCommand {
         total_cycles: Option<u32>,
         #[arg(long)]
         reference: Option<String>,
+        /// Payroc: continue this agreement's existing series, whose first payment (this
+        /// paymentId) was made elsewhere, instead of opening one.
+        #[arg(long)]
+        first_payment_id: Option<String>,
+        /// …and that first payment's cardSchemeReferenceId.
+        #[arg(long, requires = "first_payment_id")]
+        scheme_reference: Option<String>,
     },
     Show {
         id: Uuid,
@@ -70,6 +78,8 @@ pub async fn run(
             unit,
             total_cycles,
             reference,
+            first_payment_id,
+            scheme_reference,
         } => {
             let new = NewSubscription {
                 account_id: account,
@@ -77,6 +87,10 @@ pub async fn run(
                 schedule: Schedule::new(anchor, &time_zone, unit, every, total_cycles)?,
                 merchant_reference: reference,
                 metadata: serde_json::json!({}),
+                series: first_payment_id.map(|payment_id| FirstPayment {
+                    payment_id,
+                    scheme_reference,
+                }),
             };
             super::print_json(&store.insert_subscription(&new, now).await?)
         }

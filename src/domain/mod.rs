@@ -6,3 +6,4 @@ pub mod outcome;
 pub mod position;
 pub mod reconcile;
 pub mod schedule;
+pub mod series;

@@ -55,6 +55,16 @@ pub enum ProcessingModel {
 }
 
 impl ProcessingModel {
+    /// A plan with a fixed number of payments is an installment plan; an open-ended one is
+    /// recurring.
+    pub fn of_plan(total_cycles: Option<u32>) -> ProcessingModel {
+        if total_cycles.is_some() {
+            ProcessingModel::Installment
+        } else {
+            ProcessingModel::Recurring
+        }
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             ProcessingModel::Recurring => "recurring",
@@ -125,11 +135,7 @@ impl Position {
             } else {
                 Sequence::Subsequent
             },
-            model: if total_cycles.is_some() {
-                ProcessingModel::Installment
-            } else {
-                ProcessingModel::Recurring
-            },
+            model: ProcessingModel::of_plan(total_cycles),
             is_last: total_cycles == Some(cycle),
             total_cycles,
         })

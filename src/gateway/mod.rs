@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::domain::position::{ProcessingModel, Sequence};
 use crate::domain::reconcile::LedgerSale;
+use crate::domain::series::FirstPayment;
 use crate::store::claims::ClaimedCharge;
 
 /// The HTTP client of one gateway adapter: its timeouts, and a user agent naming billingd.
@@ -33,6 +34,8 @@ pub struct SaleSpec<'a> {
     pub charge: &'a ClaimedCharge,
     pub sequence: Sequence,
     pub model: ProcessingModel,
+    /// The first payment of the charge's series, which a `subsequent` payment refers to.
+    pub first: Option<&'a FirstPayment>,
 }
 
 #[derive(Debug, thiserror::Error)]

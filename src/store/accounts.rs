@@ -1,5 +1,5 @@
-//! Payment accounts: stored gateway credentials, their state, and the first transaction of the
-//! current stored-credential series.
+//! Payment accounts: stored gateway credentials and their state. (A stored-credential series
+//! belongs to a subscription, not to the account: see `series`.)
 
 use chrono::{DateTime, Utc};
 use jiff::Timestamp;
@@ -7,6 +7,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::initialization::resume_held;
+use super::series::close_series;
 use super::{Store, StoreError, to_db};
 pub use crate::config::RefusedCycles;
 use crate::webhooks::events::{self, SuspendedBy};
@@ -24,8 +25,6 @@ pub struct Account {
     pub payroc_token: Option<String>,
     pub card_masked: Option<String>,
     pub card_expiry: Option<String>,
-    pub series_payment_id: Option<String>,
-    pub series_scheme_reference: Option<String>,
     pub suspended_at: Option<DateTime<Utc>>,
     pub suspension_reason: Option<String>,
     pub certitrade_account_id: Option<String>,
@@ -79,30 +78,20 @@ impl PayrocCredential {
     }
 }
 
-/// An existing series to continue (a merchant migrating tokens that already have a first payment).
-#[derive(Debug, Clone, Default)]
-pub struct SeriesReference {
-    pub payment_id: Option<String>,
-    pub scheme_reference: Option<String>,
-}
-
 pub(crate) const COLUMNS: &str = "id, gateway, state, payroc_terminal_id, payroc_secure_token_id, \
-     payroc_token, card_masked, card_expiry, series_payment_id, series_scheme_reference, \
-     suspended_at, suspension_reason, certitrade_account_id, init_payment_id, init_link, \
+     payroc_token, card_masked, card_expiry, suspended_at, suspension_reason, certitrade_account_id, init_payment_id, init_link, \
      init_requested_at, created_at, updated_at";
 
 impl Store {
     pub async fn insert_payroc_account(
         &self,
         cred: &PayrocCredential,
-        series: &SeriesReference,
         now: Timestamp,
     ) -> Result<Account, StoreError> {
         let sql = format!(
             "INSERT INTO payment_accounts (id, gateway, payroc_terminal_id, payroc_secure_token_id, \
-             payroc_token, card_masked, card_expiry, series_payment_id, series_scheme_reference, \
-             created_at, updated_at) \
-             VALUES ($1, 'payroc', $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {COLUMNS}"
+             payroc_token, card_masked, card_expiry, created_at, updated_at) \
+             VALUES ($1, 'payroc', $2, $3, $4, $5, $6, $7, $7) RETURNING {COLUMNS}"
         );
         let account = sqlx::query_as::<_, Account>(sqlx::AssertSqlSafe(sql))
             .bind(Uuid::new_v4())
@@ -111,8 +100,6 @@ impl Store {
             .bind(&cred.token)
             .bind(&cred.card_masked)
             .bind(&cred.card_expiry)
-            .bind(&series.payment_id)
-            .bind(&series.scheme_reference)
             .bind(to_db(now))
             .fetch_one(&self.pool)
             .await?;
@@ -140,8 +127,8 @@ impl Store {
             .await?)
     }
 
-    /// Brings a suspended Payroc account back with a new secure token. The next charge opens a
-    /// new series (`first`), held subscriptions resume, and the refused cycles are charged
+    /// Brings a suspended Payroc account back with a new secure token. Every subscription's
+    /// next charge opens a new series (`first`) on it, held subscriptions resume, and the refused cycles are charged
     /// again or skipped — all in one transaction, with the event kept in the account's history.
     pub async fn reinitialize_payroc(
         &self,
@@ -167,8 +154,7 @@ impl Store {
             "UPDATE payment_accounts SET state = 'active', payroc_terminal_id = $2, \
              payroc_secure_token_id = $3, payroc_token = $4, \
              card_masked = COALESCE($5, card_masked), card_expiry = COALESCE($6, card_expiry), \
-             series_payment_id = NULL, series_scheme_reference = NULL, suspended_at = NULL, \
-             suspension_reason = NULL, updated_at = $7 WHERE id = $1",
+             suspended_at = NULL, suspension_reason = NULL, updated_at = $7 WHERE id = $1",
         )
         .bind(id)
         .bind(&cred.terminal_id)
@@ -179,9 +165,11 @@ impl Store {
         .bind(db_now)
         .execute(&mut *tx)
         .await?;
+        let series_closed = close_series(&mut tx, id, now).await?;
         let (resumed, refused_count) = resume_held(&mut tx, id, refused, now).await?;
         let detail = serde_json::json!({
             "secure_token_id": cred.secure_token_id,
+            "series_closed": series_closed,
             "subscriptions_resumed": resumed,
             "refused_cycles": refused_count,
             "refused_cycles_policy": refused,

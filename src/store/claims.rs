@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::{Store, StoreError, charge_is_due, db_min, to_db};
 
-/// A claimed charge with what is needed to send it: its current intent and the account's
-/// credential and series.
+/// A claimed charge with what is needed to send it: its current intent, the account's
+/// credential and the subscription's series.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClaimedCharge {
     pub id: Uuid,
@@ -41,8 +41,10 @@ pub struct ClaimedCharge {
     pub certitrade_account_id: Option<String>,
     pub payroc_terminal_id: Option<String>,
     pub payroc_token: Option<String>,
+    /// The subscription's series (see `subscriptions.series_*`): a series is one agreement.
     pub series_payment_id: Option<String>,
     pub series_scheme_reference: Option<String>,
+    pub series_processing_model: Option<String>,
 }
 
 impl ClaimedCharge {
@@ -62,15 +64,16 @@ pub const CLAIM_WINDOW_SQL: &str = "SELECT c.id, c.next_attempt_at, c.due_at FRO
      ORDER BY c.next_attempt_at, c.due_at, c.id LIMIT $5";
 
 /// The claim of up to $2 charges among one window ($5, in sending order). Two rules keep a
-/// series in order: no earlier cycle of the same subscription is still open, and an account
-/// with no first payment on record has one charge in flight at most.
+/// series in order: no earlier cycle of the same subscription is still open, and a subscription
+/// with no first payment on record has one charge in flight at most (`domain::series`: while a
+/// first is out, the series' other charges wait).
 ///
 /// Written so that a stale estimate cannot make it scan the queue: the window's rows are
 /// reached through the primary key (the status test `<> ALL` matches no partial index), and
 /// both rules are sub-plans probed per row through an index on their own key — the earlier-
 /// cycle rule through `one_charge_per_cycle` (again `<> ALL`, so no partial index competes),
-/// the account rule through `charges_by_account_open` (`IN … AND <> 'held'` rules out the
-/// claim-order index), and only for accounts without a series.
+/// the series rule likewise through `one_charge_per_cycle` (a series is a subscription's), and
+/// only for subscriptions without a series.
 pub const CLAIM_SQL: &str = concat!(
     "WITH candidates AS ( \
        SELECT c.id FROM unnest($5::uuid[]) WITH ORDINALITY AS w(id, n) \
@@ -87,17 +90,19 @@ pub const CLAIM_SQL: &str = concat!(
          AND (c.cycle = 1 OR NOT EXISTS (SELECT 1 FROM charges e \
               WHERE e.subscription_id = c.subscription_id AND e.cycle < c.cycle \
                 AND e.status <> ALL ('{approved,failed,skipped,cancelled}'))) \
-         AND (a.series_payment_id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM charges f \
-              WHERE f.account_id = c.account_id AND f.status IN ('due', 'held') \
-                AND f.status <> 'held' AND f.id <> c.id \
-                AND (f.sequence = 'first' OR f.lease_expires_at > $1))) \
+         AND (s.series_payment_id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM charges f \
+              WHERE f.subscription_id = c.subscription_id AND f.\
+     ",
+    charge_is_due!(),
+    " \
+                AND f.id <> c.id AND (f.sequence = 'first' OR f.lease_expires_at > $1))) \
        ORDER BY w.n \
        LIMIT $2 \
        FOR UPDATE OF c SKIP LOCKED) \
      UPDATE charges c SET lease_owner = $3, lease_expires_at = $4, \
        lease_token = c.lease_token + 1 \
-     FROM candidates, payment_accounts a \
-     WHERE c.id = candidates.id AND a.id = c.account_id \
+     FROM candidates, payment_accounts a, subscriptions s \
+     WHERE c.id = candidates.id AND a.id = c.account_id AND s.id = c.subscription_id \
      RETURNING c.id, c.subscription_id, c.account_id, c.cycle, c.due_at, c.amount_minor, \
        c.currency, c.processing_model, c.is_last, c.attempt_no, c.idempotency_key, \
        c.order_id, c.sequence, c.request_body, c.last_outcome, c.gateway_payment_id, \
@@ -106,15 +111,15 @@ pub const CLAIM_SQL: &str = concat!(
        CASE WHEN c.request_body IS NULL THEN NULL ELSE (SELECT min(t.sent_at) FROM charge_attempts t \
          WHERE t.charge_id = c.id AND t.attempt_no = c.attempt_no) END AS first_sent_at, \
        c.lease_token, c.lease_expires_at, \
-       a.gateway, a.certitrade_account_id, a.payroc_terminal_id, a.payroc_token, a.series_payment_id, \
-       a.series_scheme_reference"
+       a.gateway, a.certitrade_account_id, a.payroc_terminal_id, a.payroc_token, \
+       s.series_payment_id, s.series_scheme_reference, s.series_processing_model"
 );
 
 type WindowRow = (Uuid, DateTime<Utc>, DateTime<Utc>);
 
 /// Where a run's claims are in the queue (a keyset position in sending order). Each claim goes
 /// on from where the last one stopped and wraps around at the end, so a stretch of charges
-/// that cannot go yet — the later charges of accounts whose first payment is still out — is
+/// that cannot go yet — the later charges of series whose first payment is still out — is
 /// read once per pass over the queue, not once per claim.
 #[derive(Debug, Clone)]
 pub struct QueueCursor {
@@ -167,7 +172,7 @@ impl Store {
         let until = to_db(now.checked_add(lease).unwrap_or(now));
         let now = to_db(now);
         // A window as large as the claim: in the steady state every charge in it is claimable;
-        // windows of blocked charges (later cycles, accounts waiting for their first payment)
+        // windows of blocked charges (later cycles, series waiting for their first payment)
         // are passed over one after the other.
         let window = limit.max(1) as i64;
         // Started mid-queue: the pass ends after wrapping around once.
@@ -217,7 +222,7 @@ impl Store {
                 wraps_left -= 1;
             }
         }
-        self.one_opening_per_account(claimed, worker).await
+        self.one_opening_per_series(claimed, worker).await
     }
 
     /// Claims this one charge if it is claimable now by the same rules as `claim_charges`
@@ -241,10 +246,12 @@ impl Store {
         Ok(claimed)
     }
 
-    /// A series has one first payment. While an account has none on record, only one of its
-    /// charges may be in flight: the others are released at once and go out after the first
-    /// approval, as `subsequent` payments referring to it.
-    async fn one_opening_per_account(
+    /// A series has one first payment. While a subscription has none on record, only one of
+    /// its charges may be in flight: the others are released at once and go out after the
+    /// first approval, as `subsequent` payments referring to it. (The claim's rules already
+    /// allow one charge per subscription at a time; this also covers rows claimed together,
+    /// which the claim's sub-queries cannot see.)
+    async fn one_opening_per_series(
         &self,
         mut rows: Vec<ClaimedCharge>,
         worker: Uuid,
@@ -253,7 +260,7 @@ impl Store {
         let mut opening = std::collections::HashSet::new();
         let mut released = Vec::new();
         rows.retain(|c| {
-            let keep = c.series_payment_id.is_some() || opening.insert(c.account_id);
+            let keep = c.series_payment_id.is_some() || opening.insert(c.subscription_id);
             if !keep {
                 released.push(c.id);
             }

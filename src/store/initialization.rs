@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use super::accounts::{Account, COLUMNS, record_event};
+use super::series::close_series;
 use super::{Store, StoreError, to_db};
 use crate::billing::intent::fresh_intent;
 use crate::config::RefusedCycles;
@@ -135,14 +136,15 @@ impl Store {
         sqlx::query(
             "UPDATE payment_accounts SET state = 'active', init_payment_id = NULL, init_link = NULL, \
              init_requested_at = NULL, card_masked = COALESCE($2, card_masked), suspended_at = NULL, \
-             suspension_reason = NULL, series_payment_id = NULL, series_scheme_reference = NULL, \
-             updated_at = $3 WHERE id = $1",
+             suspension_reason = NULL, updated_at = $3 WHERE id = $1",
         )
         .bind(id)
         .bind(card_masked)
         .bind(to_db(now))
         .execute(&mut *tx)
         .await?;
+        // A new initialization is a new credential: every subscription opens a new series.
+        let series_closed = close_series(&mut tx, id, now).await?;
         let (kind, detail) = if state == "suspended" {
             let (resumed, refused_count) = resume_held(&mut tx, id, refused, now).await?;
             let data = events::reactivated(
@@ -157,7 +159,7 @@ impl Store {
             enqueue(&mut tx, hooks, EventKind::AccountReactivated, data, now).await?;
             (
                 "account.reactivated",
-                serde_json::json!({"payment_id": payment_id,
+                serde_json::json!({"payment_id": payment_id, "series_closed": series_closed,
                 "subscriptions_resumed": resumed, "refused_cycles": refused_count, "refused_cycles_policy": refused}),
             )
         } else {

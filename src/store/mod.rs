@@ -16,6 +16,7 @@ pub mod reconcile;
 pub mod recording;
 pub mod retention;
 pub mod sends;
+pub mod series;
 pub mod subscriptions;
 mod time;
 

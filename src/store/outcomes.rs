@@ -10,6 +10,7 @@ use super::claims::ClaimedCharge;
 use super::{Store, StoreError, charge_is_due, to_db};
 use crate::billing::intent::fresh_intent;
 use crate::domain::outcome::Outcome;
+use crate::domain::position::Sequence;
 use crate::gateway::GatewayAnswer;
 use crate::webhooks::events::{self, SuspendedBy};
 use crate::webhooks::{EventKind, enqueue};
@@ -172,19 +173,9 @@ async fn approve(
     .bind(&a.payment_id)
     .execute(&mut **tx)
     .await?;
-    // The first approved payment of a series is what every later payment refers to; the
-    // scheme reference cannot be recovered later, so it is stored with the approval.
-    if c.sequence.as_deref() == Some("first") {
-        sqlx::query(
-            "UPDATE payment_accounts SET series_payment_id = $2, series_scheme_reference = $3, \
-             updated_at = $4 WHERE id = $1 AND series_payment_id IS NULL",
-        )
-        .bind(c.account_id)
-        .bind(&a.payment_id)
-        .bind(&a.scheme_reference)
-        .bind(to_db(now))
-        .execute(&mut **tx)
-        .await?;
+    // An approval without a payment id leaves nothing to refer to: no series is opened.
+    if c.sent_as() == Some(Sequence::First) && a.payment_id.is_some() {
+        open_series(tx, c, a, now).await?;
     }
     let data = events::charge(c, a, None);
     enqueue(tx, hooks, EventKind::ChargeApproved, data, now).await?;
@@ -206,6 +197,35 @@ async fn approve(
         }
     }
     Ok(Recorded::Approved)
+}
+
+/// The first approved payment of a series is what every later payment of the subscription
+/// refers to; the scheme reference cannot be recovered later, so it is stored with the
+/// approval. Not when the series was closed after this payment went out (the credential was
+/// re-initialized meanwhile): a payment on the old credential opens no series on the new one.
+async fn open_series(
+    tx: &mut Tx<'_>,
+    c: &ClaimedCharge,
+    a: &GatewayAnswer,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE subscriptions s SET series_payment_id = $2, series_scheme_reference = $3, \
+           series_processing_model = $4, updated_at = $5 \
+         WHERE s.id = $1 AND s.series_payment_id IS NULL AND (s.series_closed_at IS NULL \
+           OR s.series_closed_at <= (SELECT min(t.sent_at) FROM charge_attempts t \
+                                      WHERE t.charge_id = $6 AND t.attempt_no = $7))",
+    )
+    .bind(c.subscription_id)
+    .bind(&a.payment_id)
+    .bind(&a.scheme_reference)
+    .bind(&c.processing_model)
+    .bind(to_db(now))
+    .bind(c.id)
+    .bind(c.attempt_no)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// A soft decline: a new attempt later, with a new key and a new orderId (a retry after a

@@ -13,6 +13,7 @@ use super::claims::ClaimedCharge;
 use super::outcomes::{Recorded, RetryPolicy, Tx, record_claimed};
 use super::{Store, StoreError, charge_is_due, to_db};
 use crate::domain::outcome::Outcome;
+use crate::domain::position::Sequence;
 use crate::gateway::GatewayAnswer;
 use crate::webhooks::events;
 use crate::webhooks::{EventKind, enqueue_many};
@@ -123,10 +124,10 @@ impl Store {
 }
 
 /// An approval that touches nothing but the charge: not the first payment of a series (which
-/// the account records) and not a last installment (which completes the subscription).
+/// the subscription records) and not a last installment (which completes the subscription).
 fn is_plain_approval(a: &Answered<'_>) -> bool {
     a.answer.outcome == Outcome::Approved
-        && a.charge.sequence.as_deref() == Some("subsequent")
+        && a.charge.sent_as() == Some(Sequence::Subsequent)
         && !a.charge.is_last
 }
 

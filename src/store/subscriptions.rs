@@ -7,7 +7,9 @@ use uuid::Uuid;
 
 use super::{Store, StoreError, from_db_local, to_db, to_db_local};
 use crate::domain::money::Money;
+use crate::domain::position::ProcessingModel;
 use crate::domain::schedule::{IntervalUnit, Schedule};
+use crate::domain::series::FirstPayment;
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct Subscription {
@@ -28,6 +30,13 @@ pub struct Subscription {
     pub cancel_at_period_end: bool,
     pub cancelled_at: Option<DateTime<Utc>>,
     pub paused_at: Option<DateTime<Utc>>,
+    /// The subscription's stored-credential series: its first payment, the card network's
+    /// reference for it and its processing model; all None until one is opened.
+    pub series_payment_id: Option<String>,
+    pub series_scheme_reference: Option<String>,
+    pub series_processing_model: Option<String>,
+    /// When the series was last closed (the account's credential re-initialized).
+    pub series_closed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -56,12 +65,16 @@ pub struct NewSubscription {
     pub schedule: Schedule,
     pub merchant_reference: Option<String>,
     pub metadata: serde_json::Value,
+    /// An agreement's existing series, continued by this subscription (a merchant migrating
+    /// agreements whose first payment was made elsewhere). None: the first charge opens one.
+    pub series: Option<FirstPayment>,
 }
 
 pub(crate) const COLUMNS: &str = "id, account_id, amount_minor, currency, anchor_local, time_zone, \
      interval_unit, interval_count, total_cycles, status, next_cycle, next_due_at, \
-     merchant_reference, metadata, cancel_at_period_end, cancelled_at, paused_at, created_at, \
-     updated_at";
+     merchant_reference, metadata, cancel_at_period_end, cancelled_at, paused_at, \
+     series_payment_id, series_scheme_reference, series_processing_model, series_closed_at, \
+     created_at, updated_at";
 
 impl Store {
     pub async fn insert_subscription(
@@ -74,6 +87,12 @@ impl Store {
             return Err(StoreError::Conflict(format!(
                 "payment account {} is closed",
                 account.id
+            )));
+        }
+        if new.series.is_some() && account.gateway != "payroc" {
+            return Err(StoreError::Invalid(format!(
+                "payment account {} is a {} account: only a Payroc subscription continues a series",
+                account.id, account.gateway
             )));
         }
         let first_due = new
@@ -89,11 +108,15 @@ impl Store {
         let sql = format!(
             "INSERT INTO subscriptions (id, account_id, amount_minor, currency, anchor_local, \
              time_zone, interval_unit, interval_count, total_cycles, status, next_cycle, next_due_at, \
-             merchant_reference, metadata, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $14, $13, $13) \
-             RETURNING {COLUMNS}"
+             merchant_reference, metadata, series_payment_id, series_scheme_reference, \
+             series_processing_model, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $14, $15, $16, $17, \
+             $13, $13) RETURNING {COLUMNS}"
         );
         let s = &new.schedule;
+        // A continued series is taken to be of the plan's model: the merchant vouches for it.
+        let model = ProcessingModel::of_plan(s.total_cycles());
+        let series_model = new.series.as_ref().map(|_| model.as_str());
         Ok(sqlx::query_as::<_, Subscription>(sqlx::AssertSqlSafe(sql))
             .bind(Uuid::new_v4())
             .bind(new.account_id)
@@ -109,6 +132,13 @@ impl Store {
             .bind(&new.merchant_reference)
             .bind(to_db(now))
             .bind(&new.metadata)
+            .bind(new.series.as_ref().map(|f| &f.payment_id))
+            .bind(
+                new.series
+                    .as_ref()
+                    .and_then(|f| f.scheme_reference.as_ref()),
+            )
+            .bind(series_model)
             .fetch_one(&self.pool)
             .await?)
     }

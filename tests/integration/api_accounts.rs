@@ -33,14 +33,23 @@ async fn accounts_are_registered_read_listed_suspended_and_reinitialized() {
     assert_eq!(created.body["state"], "active");
     let id = created.body["id"].as_str().unwrap().to_owned();
 
-    // An existing token, continuing an existing series.
+    // An existing token. A series is no longer the account's: it goes with a subscription.
+    let with_series = json!({"gateway": "payroc", "processing_terminal_id": "3204001",
+        "secure_token": {"token": "296753123456", "secure_token_id": "cust-42", "card_expiry": "0131"},
+        "series": {"payment_id": "PAY1", "scheme_reference": "SCHEME1"}});
+    let refused = api.post("/v1/accounts", with_series).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.to_string().contains("POST /v1/subscriptions"),
+        "{}",
+        refused.body
+    );
     let existing = api
         .post("/v1/accounts", json!({"gateway": "payroc", "processing_terminal_id": "3204001",
-            "secure_token": {"token": "296753123456", "secure_token_id": "cust-42", "card_expiry": "0131"},
-            "series": {"payment_id": "PAY1", "scheme_reference": "SCHEME1"}}))
+            "secure_token": {"token": "296753123456", "secure_token_id": "cust-42", "card_expiry": "0131"}}))
         .await;
     assert_eq!(existing.status, 201, "{}", existing.body);
-    assert_eq!(existing.body["series"]["payment_id"], "PAY1");
+    assert!(existing.body.get("series").is_none(), "{}", existing.body);
     assert_eq!(existing.body["token_masked"], "****3456");
 
     let got = api.get(&format!("/v1/accounts/{id}")).await;

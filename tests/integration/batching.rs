@@ -62,7 +62,7 @@ async fn a_claim_passes_over_windows_of_blocked_charges() {
         )
         .await;
     let monthly = h.monthly(&account, 1500, "2026-12-31T00:00:00").await;
-    // The account has no series yet: its first charge goes out alone and opens it.
+    // The weekly plan has no series yet: its first charge goes out alone and opens it.
     let worker = Uuid::new_v4();
     let mut first = materialize_and_claim(&h, worker, 1).await;
     assert_eq!(first.len(), 1);
@@ -125,7 +125,7 @@ async fn a_claim_passes_over_windows_of_blocked_charges() {
 }
 
 /// One recording transaction for a mixed batch: a plain approval, a first payment (which
-/// opens the account's series), a soft decline, and an approval whose claim was taken over —
+/// opens its subscription's series), a soft decline, and an approval whose claim was taken over —
 /// each recorded by its own rule, the taken-over one not at all.
 #[tokio::test]
 async fn a_mixed_batch_is_recorded_by_each_answers_rule_and_fenced_per_charge() {
@@ -136,20 +136,21 @@ async fn a_mixed_batch_is_recorded_by_each_answers_rule_and_fenced_per_charge() 
     let series = h.account(CARD_OK).await;
     let claimed = materialize_and_claim(&h, worker, 10).await;
     assert_eq!(claimed.len(), 1);
-    // Three subsequent payments on an account that already has its series.
-    sqlx::query(
-        "UPDATE payment_accounts SET series_payment_id = 'SERIES1', \
-         series_scheme_reference = 'SCHEME0' WHERE id = $1",
-    )
-    .bind(series.id)
-    .execute(h.store().pool())
-    .await
-    .unwrap();
+    // Three subsequent payments of subscriptions that already have their series.
     let subs = [
         h.monthly(&series, 2000, "2027-01-01T00:00:00").await,
         h.monthly(&series, 3000, "2027-01-01T00:00:00").await,
         h.monthly(&series, 4000, "2027-01-01T00:00:00").await,
     ];
+    sqlx::query(
+        "UPDATE subscriptions SET series_payment_id = 'SERIES1', \
+         series_scheme_reference = 'SCHEME0', series_processing_model = 'recurring' \
+         WHERE account_id = $1",
+    )
+    .bind(series.id)
+    .execute(h.store().pool())
+    .await
+    .unwrap();
     let mut batch = claimed;
     batch.extend(materialize_and_claim(&h, worker, 10).await);
     assert_eq!(batch.len(), 4);
@@ -254,7 +255,7 @@ async fn a_mixed_batch_is_recorded_by_each_answers_rule_and_fenced_per_charge() 
         ("due".into(), None, 1),
         "left to its new holder"
     );
-    let opener = h.store().account(opener.id).await.unwrap();
+    let opener = h.store().subscription(opener_sub.id).await.unwrap();
     assert_eq!(
         opener.series_payment_id.as_deref(),
         Some("OPEN1"),

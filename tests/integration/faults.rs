@@ -134,7 +134,7 @@ async fn a_pending_payment_is_looked_up_not_resent() {
     assert_eq!(charge.status, "approved");
     assert!(
         h.store()
-            .account(account.id)
+            .subscription(sub.id)
             .await
             .unwrap()
             .series_payment_id

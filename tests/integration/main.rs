@@ -23,6 +23,8 @@ mod replicas;
 mod retention;
 mod rotation;
 mod schedules;
+mod series;
+mod series_migration;
 mod suspension;
 mod unknown_answers;
 mod webhooks;

@@ -29,10 +29,14 @@ async fn first_then_subsequent_payments_carry_the_first_transactions_reference()
     assert_eq!(first["processingModel"], "recurring");
     assert!(first["firstPaymentId"].is_null());
 
-    let account = h.store().account(account.id).await.unwrap();
-    let series_id = account.series_payment_id.clone().expect("series recorded");
+    let recorded = h.store().subscription(sub.id).await.unwrap();
+    let series_id = recorded.series_payment_id.clone().expect("series recorded");
     assert_eq!(first["paymentId"], series_id.as_str());
-    let scheme = account
+    assert_eq!(
+        recorded.series_processing_model.as_deref(),
+        Some("recurring")
+    );
+    let scheme = recorded
         .series_scheme_reference
         .clone()
         .expect("scheme reference recorded");

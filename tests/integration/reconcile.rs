@@ -45,7 +45,7 @@ async fn reconcile_finds_a_sale_planted_behind_billingds_back() {
     let cred = h.tokenize(CARD_OK).await;
     let account = h
         .store()
-        .insert_payroc_account(&cred, &Default::default(), h.now())
+        .insert_payroc_account(&cred, h.now())
         .await
         .unwrap();
     let sub = h.monthly(&account, 1000, "2027-01-01T00:00").await;

@@ -64,7 +64,7 @@ async fn a_terminated_answer_after_a_merchant_suspension_holds_the_charge_quietl
     let token = cred.token.clone();
     let account = h
         .store()
-        .insert_payroc_account(&cred, &Default::default(), h.now())
+        .insert_payroc_account(&cred, h.now())
         .await
         .unwrap();
     let sub = h.monthly(&account, 1500, "2027-01-01T00:00:00").await;

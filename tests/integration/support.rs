@@ -9,7 +9,7 @@ use billingd::domain::schedule::{IntervalUnit, Schedule};
 use billingd::gateway::payroc::CardDetails;
 use billingd::startup::App;
 use billingd::store::Store;
-use billingd::store::accounts::{Account, PayrocCredential, SeriesReference};
+use billingd::store::accounts::{Account, PayrocCredential};
 use billingd::store::charges::Charge;
 use billingd::store::subscriptions::{NewSubscription, Subscription};
 use gateway_sim::{RunningSim, SimConfig};
@@ -209,7 +209,7 @@ impl Harness {
     pub async fn account(&self, card: &str) -> Account {
         let cred = self.tokenize(card).await;
         self.store()
-            .insert_payroc_account(&cred, &SeriesReference::default(), self.now())
+            .insert_payroc_account(&cred, self.now())
             .await
             .expect("account")
     }
@@ -229,6 +229,7 @@ impl Harness {
             schedule: Schedule::new(anchor.parse().unwrap(), tz, unit, 1, total).unwrap(),
             merchant_reference: None,
             metadata: serde_json::json!({}),
+            series: None,
         };
         self.store()
             .insert_subscription(&new, self.now())

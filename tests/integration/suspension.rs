@@ -1,5 +1,5 @@
 //! A terminated card account suspends the account at once and stops every charge on it;
-//! re-initialization with a new token opens a new series.
+//! re-initialization with a new token opens a new series for every subscription.
 
 use crate::support::*;
 use billingd::config::RefusedCycles;
@@ -77,7 +77,11 @@ async fn a_terminated_account_is_suspended_and_nothing_more_is_sent_until_reinit
         .await
         .unwrap();
     assert_eq!(back.state, "active");
-    assert!(back.series_payment_id.is_none(), "a new series starts");
+    for sub in [&a, &b] {
+        let sub = h.store().subscription(sub.id).await.unwrap();
+        assert!(sub.series_payment_id.is_none(), "a new series starts");
+        assert_eq!(sub.series_closed_at, Some(billingd::store::to_db(h.now())));
+    }
 
     let resumed = h.run().await;
     // b#1 (refused) + b#2..#4, a#2..#4 — every missed cycle once.
@@ -93,8 +97,8 @@ async fn a_terminated_account_is_suspended_and_nothing_more_is_sent_until_reinit
             .iter()
             .filter(|e| e["sequence"] == "first")
             .count(),
-        1,
-        "one first payment"
+        2,
+        "one first payment per subscription"
     );
     let b_charges = h.charges(&b).await;
     assert_eq!(

@@ -77,8 +77,8 @@ impl PayrocClient {
         let reference = match spec.sequence {
             crate::domain::position::Sequence::First => None,
             crate::domain::position::Sequence::Subsequent => Some(FirstTxnReference {
-                payment_id: c.series_payment_id.as_deref(),
-                card_scheme_reference_id: c.series_scheme_reference.as_deref(),
+                payment_id: spec.first.map(|f| f.payment_id.as_str()),
+                card_scheme_reference_id: spec.first.and_then(|f| f.scheme_reference.as_deref()),
             }),
         };
         let request = SaleRequest {
