@@ -62,6 +62,10 @@ SELECT a.id, 'account.series_moved',
   FROM payment_accounts a
  WHERE a.series_payment_id IS NOT NULL;
 
-ALTER TABLE payment_accounts
-    DROP COLUMN series_payment_id,
-    DROP COLUMN series_scheme_reference;
+-- The account columns stay for this release: during a rolling upgrade the previous binary still
+-- reads them (docs/deploy.md: a migration never drops what the running release uses). Emptied,
+-- they make that binary open a new series (`first`) rather than continue one across plans; a
+-- later release drops them.
+UPDATE payment_accounts
+   SET series_payment_id = NULL, series_scheme_reference = NULL
+ WHERE series_payment_id IS NOT NULL OR series_scheme_reference IS NOT NULL;

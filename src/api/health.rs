@@ -41,7 +41,7 @@ async fn readyz(State(state): State<ApiState>) -> impl IntoResponse {
             "database": database.map(|_| "ok".to_string()).unwrap_or_else(|e| e.to_string()),
             "migrations": match migrations {
                 Ok(true) => "current".to_string(),
-                Ok(false) => "pending or unknown migrations: run `billingd migrate`".to_string(),
+                Ok(false) => "pending migrations: run `billingd migrate`".to_string(),
                 Err(e) => e.to_string(),
             },
             "scheduler": if scheduler { "running" } else { "stopped" },

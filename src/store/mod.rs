@@ -130,14 +130,20 @@ impl Store {
     }
 
     /// Every migration this binary carries is applied, and nothing else is.
+    /// Whether every migration this binary knows is applied. Migrations newer than the binary
+    /// do not count against it: in a rolling upgrade the database is migrated first and each
+    /// migration is compatible with the binary still running, which must stay ready meanwhile.
     pub async fn migrations_current(&self) -> Result<bool, StoreError> {
-        Ok(self.schema_drift().await?.is_none())
+        Ok(!matches!(
+            self.schema_drift().await?,
+            Some(SchemaDrift::Older { .. })
+        ))
     }
 
     /// How the database's schema differs from this binary's migrations, in words that name the
     /// command to run; `None` when they match. A database never migrated has every migration
     /// pending.
-    pub async fn schema_drift(&self) -> Result<Option<String>, StoreError> {
+    pub async fn schema_drift(&self) -> Result<Option<SchemaDrift>, StoreError> {
         let applied: Vec<i64> = sqlx::query_scalar(
             "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
         )
@@ -163,19 +169,39 @@ impl Store {
             .copied()
             .collect();
         Ok(if !unknown.is_empty() {
-            Some(format!(
-                "the database schema is newer than this billingd (migrations {unknown:?} are \
-                 unknown to it): use the billingd version that migrated it"
-            ))
+            Some(SchemaDrift::Newer { unknown })
         } else if !pending.is_empty() {
-            Some(format!(
-                "the database schema is older than this billingd ({} migration(s) pending, first \
-                 {}): run `billingd migrate` first",
-                pending.len(),
-                pending[0]
-            ))
+            Some(SchemaDrift::Older { pending })
         } else {
             None
         })
+    }
+}
+
+/// How a database's schema differs from this binary's migrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaDrift {
+    /// Migrations of this binary not yet applied.
+    Older { pending: Vec<i64> },
+    /// Migrations applied that this binary does not know (a newer billingd migrated it).
+    Newer { unknown: Vec<i64> },
+}
+
+impl std::fmt::Display for SchemaDrift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SchemaDrift::Newer { unknown } => write!(
+                f,
+                "the database schema is newer than this billingd (migrations {unknown:?} are \
+                 unknown to it): use the billingd version that migrated it"
+            ),
+            SchemaDrift::Older { pending } => write!(
+                f,
+                "the database schema is older than this billingd ({} migration(s) pending, first \
+                 {}): run `billingd migrate` first",
+                pending.len(),
+                pending.first().copied().unwrap_or_default()
+            ),
+        }
     }
 }
