@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -13,6 +13,7 @@ use super::ApiState;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{List, window};
 use super::problem::{ApiError, ApiResult, Problem};
+use super::registration;
 use super::views::AccountView;
 use crate::config::RefusedCycles;
 use crate::gateway::payroc::{CardDetails, TokenError};
@@ -121,14 +122,29 @@ pub struct AccountQuery {
 #[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = CreateAccount,
     params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
         description = "Replays the stored answer for a repeat; 1 to 255 visible ASCII characters")),
-    responses((status = 201, body = AccountView), (status = 409, body = Problem), (status = 422, body = Problem),
-        (status = 502, body = Problem, description = "the gateway could not tokenize the card")))]
+    responses((status = 201, body = AccountView, description = "registered (CertiTrade: the customer's link is in `initialization`)"),
+        (status = 202, body = AccountView, description = "stored, but a gateway call's answer was lost: `registration.pending_step` \
+names it. The daemon completes it; a retry with the same Idempotency-Key continues this account"),
+        (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 502, body = Problem, description = "the gateway refused the registration")))]
 async fn create_account(
     State(state): State<ApiState>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<CreateAccount>,
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
     if body.gateway == "certitrade" {
-        return create_certitrade(&state, body).await;
+        if body.secure_token.is_some()
+            || body.card.is_some()
+            || body.series.is_some()
+            || body.processing_terminal_id.is_some()
+        {
+            return Err(ApiError::invalid(
+                "gateway",
+                "a CertiTrade account takes no card, token, series or terminal: the customer registers the card at the link returned",
+            ));
+        }
+        let key = registration::idempotency_key(&headers);
+        return registration::create_certitrade(&state, key.as_deref()).await;
     }
     if body.gateway != "payroc" {
         return Err(ApiError::invalid(
@@ -212,16 +228,34 @@ async fn suspend_account(
 /// new series as `first`, held subscriptions resume, refused cycles are charged once or skipped.
 #[utoipa::path(post, path = "/v1/accounts/{id}/reinitialize", tag = "accounts", params(("id" = Uuid, Path)),
     request_body = ReinitializeAccount,
-    responses((status = 200, body = AccountView), (status = 404, body = Problem), (status = 409, body = Problem),
+    responses((status = 200, body = AccountView, description = "re-initialized (CertiTrade: the customer's new link is in `initialization`)"),
+        (status = 202, body = AccountView, description = "a gateway call's answer was lost: `registration.pending_step` names it. \
+The daemon completes it; a retry (with the same Idempotency-Key) continues it"),
+        (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem), (status = 502, body = Problem)))]
 async fn reinitialize_account(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ReinitializeAccount>,
-) -> ApiResult<Json<AccountView>> {
+) -> ApiResult<(StatusCode, Json<AccountView>)> {
     let current = state.store.account(id).await?;
     if current.gateway == "certitrade" {
-        return reinitialize_certitrade(&state, current, body).await;
+        if body.secure_token.is_some()
+            || body.card.is_some()
+            || body.processing_terminal_id.is_some()
+        {
+            return Err(ApiError::invalid(
+                "card",
+                "a CertiTrade account is re-initialized by the customer at the link returned, not with card details",
+            ));
+        }
+        if !matches!(current.state.as_str(), "suspended" | "initializing") {
+            return Err(ApiError::conflict(format!(
+                "payment account {} is {}; only a suspended (or never initialized) account can be re-initialized",
+                current.id, current.state
+            )));
+        }
+        return registration::reinitialize_certitrade(&state, current).await;
     }
     if current.state != "suspended" {
         return Err(ApiError::conflict(format!(
@@ -242,81 +276,10 @@ async fn reinitialize_account(
         .reinitialize_payroc(id, &cred, refused, state.clock.now())
         .await?;
     let history = state.store.account_events(id).await?;
-    Ok(Json(AccountView::of(account, Some(history))))
-}
-
-/// A CertiTrade account: a RECURRING payment_account at the gateway and its initializing
-/// payment, whose link the customer opens to register their card.
-async fn create_certitrade(
-    state: &ApiState,
-    body: CreateAccount,
-) -> ApiResult<(StatusCode, Json<AccountView>)> {
-    if body.secure_token.is_some()
-        || body.card.is_some()
-        || body.series.is_some()
-        || body.processing_terminal_id.is_some()
-    {
-        return Err(ApiError::invalid(
-            "gateway",
-            "a CertiTrade account takes no card, token, series or terminal: the customer registers the card at the link returned",
-        ));
-    }
-    let client = state.gateways.certitrade.as_ref().ok_or_else(|| {
-        ApiError::unavailable("the CertiTrade gateway is not enabled in this daemon")
-    })?;
-    let gateway_account = client
-        .create_payment_account()
-        .await
-        .map_err(ApiError::bad_gateway)?;
-    let now = state.clock.now();
-    let account = state
-        .store
-        .insert_certitrade_account(&gateway_account, now)
-        .await?;
-    let account = crate::billing::initialization::start_certitrade(
-        &state.store,
-        &state.gateways,
-        &account,
-        now,
-    )
-    .await
-    .map_err(|e| ApiError::bad_gateway(e.to_string()))?;
-    let history = state.store.account_events(account.id).await?;
     Ok((
-        StatusCode::CREATED,
+        StatusCode::OK,
         Json(AccountView::of(account, Some(history))),
     ))
-}
-
-/// A new initializing payment on the same CertiTrade payment_account; the account comes back
-/// when the customer completes it.
-async fn reinitialize_certitrade(
-    state: &ApiState,
-    current: crate::store::accounts::Account,
-    body: ReinitializeAccount,
-) -> ApiResult<Json<AccountView>> {
-    if body.secure_token.is_some() || body.card.is_some() || body.processing_terminal_id.is_some() {
-        return Err(ApiError::invalid(
-            "card",
-            "a CertiTrade account is re-initialized by the customer at the link returned, not with card details",
-        ));
-    }
-    if !matches!(current.state.as_str(), "suspended" | "initializing") {
-        return Err(ApiError::conflict(format!(
-            "payment account {} is {}; only a suspended (or never initialized) account can be re-initialized",
-            current.id, current.state
-        )));
-    }
-    let account = crate::billing::initialization::start_certitrade(
-        &state.store,
-        &state.gateways,
-        &current,
-        state.clock.now(),
-    )
-    .await
-    .map_err(|e| ApiError::bad_gateway(e.to_string()))?;
-    let history = state.store.account_events(account.id).await?;
-    Ok(Json(AccountView::of(account, Some(history))))
 }
 
 /// An existing token as given, or a new one made from card details at the gateway.

@@ -13,6 +13,7 @@ mod openapi;
 mod pagination;
 mod preview;
 pub mod problem;
+mod registration;
 mod schedule_input;
 mod subscriptions;
 mod views;

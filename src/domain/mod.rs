@@ -4,4 +4,5 @@ pub mod answer_class;
 pub mod money;
 pub mod outcome;
 pub mod position;
+pub mod registration;
 pub mod schedule;

@@ -5,8 +5,10 @@
 pub mod answer;
 pub mod certitrade;
 pub mod payroc;
+pub mod step;
 
 pub use answer::GatewayAnswer;
+pub use step::{StepResend, StepResult};
 
 use uuid::Uuid;
 

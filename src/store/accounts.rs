@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::initialization::resume_held;
 use super::{Store, StoreError, to_db};
 pub use crate::config::RefusedCycles;
+use crate::domain::registration::RegistrationStep;
 use crate::webhooks::events::{self, SuspendedBy};
 use crate::webhooks::{EventKind, enqueue};
 
@@ -33,6 +34,13 @@ pub struct Account {
     pub init_payment_id: Option<String>,
     pub init_link: Option<String>,
     pub init_requested_at: Option<DateTime<Utc>>,
+    /// Where the account's (re-)registration stands.
+    #[sqlx(try_from = "String")]
+    #[serde(skip)]
+    pub registration_step: RegistrationStep,
+    /// Since when an owed step's outcome has been unknown, and what was seen.
+    pub registration_unknown_since: Option<DateTime<Utc>>,
+    pub registration_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -89,7 +97,8 @@ pub struct SeriesReference {
 pub(crate) const COLUMNS: &str = "id, gateway, state, payroc_terminal_id, payroc_secure_token_id, \
      payroc_token, card_masked, card_expiry, series_payment_id, series_scheme_reference, \
      suspended_at, suspension_reason, certitrade_account_id, init_payment_id, init_link, \
-     init_requested_at, created_at, updated_at";
+     init_requested_at, registration_step, registration_unknown_since, registration_error, \
+     created_at, updated_at";
 
 impl Store {
     pub async fn insert_payroc_account(

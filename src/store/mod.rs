@@ -13,6 +13,7 @@ pub mod materialize;
 mod nodelay;
 pub mod outcomes;
 pub mod recording;
+pub mod registration;
 pub mod retention;
 pub mod sends;
 pub mod subscriptions;

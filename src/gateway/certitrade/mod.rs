@@ -2,6 +2,7 @@
 //! payment window, and merchant-initiated RECURRING charges.
 
 mod client;
+mod registration;
 pub mod sign;
 pub mod transformers;
 

@@ -10,8 +10,17 @@ use crate::domain::outcome::{Outcome, OutcomeTable};
 use crate::gateway::GatewayAnswer;
 
 /// `POST /payment_account`
-pub fn payment_account_body() -> String {
-    json!({"type": "RECURRING"}).to_string()
+pub fn payment_account_body(message_id: u32) -> String {
+    json!({"type": "RECURRING", "message_id": message_id}).to_string()
+}
+
+/// The `reference` of a stored payment body.
+pub fn reference_of(body: &str) -> Option<String> {
+    serde_json::from_str::<Value>(body)
+        .ok()?
+        .get("reference")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// The initializing (customer-present) payment whose paywin link the customer opens.
@@ -23,6 +32,7 @@ pub struct Initializing<'a> {
     pub return_url: &'a str,
     pub callback_url: &'a str,
     pub language: &'a str,
+    pub message_id: u32,
 }
 
 pub fn initializing_body(p: &Initializing<'_>) -> String {
@@ -35,6 +45,7 @@ pub fn initializing_body(p: &Initializing<'_>) -> String {
         "language": p.language,
         "return_url": p.return_url,
         "callback_url": p.callback_url,
+        "message_id": p.message_id,
         "data": {"RECURRING": {"initialize": "1", "payment_account": p.payment_account}},
     })
     .to_string()
@@ -313,9 +324,12 @@ mod tests {
             return_url: "https://m/return",
             callback_url: "https://m/cb",
             language: "en",
+            message_id: 7,
         }))
         .unwrap();
         assert_eq!(init["data"]["RECURRING"]["initialize"], "1");
         assert_eq!(init["callback_url"], "https://m/cb");
+        assert_eq!(init["message_id"], 7);
+        assert_eq!(reference_of(&init.to_string()).as_deref(), Some("r"));
     }
 }

@@ -1,0 +1,341 @@
+//! The registration step an account is on, and the request a step owes a gateway: written
+//! before the request goes out, claimed under a lease by whoever sends it (an API call or a
+//! billing run), and moved on by the answer. Every change is fenced on the step it expects, so
+//! a late writer cannot undo a step someone else completed.
+
+use jiff::Timestamp;
+use uuid::Uuid;
+
+use super::accounts::{Account, COLUMNS, record_event};
+use super::{Store, StoreError, to_db};
+use crate::domain::registration::{RegistrationStep, reinitialization_start};
+
+/// The pending steps as SQL text, for `= ANY($n)`.
+fn pending_steps() -> Vec<&'static str> {
+    RegistrationStep::PENDING
+        .iter()
+        .map(|s| s.as_str())
+        .collect()
+}
+
+/// An account whose owed step the caller now works on, with the step's stored request (none
+/// yet: the caller makes one and stores it before sending it).
+#[derive(Debug, Clone)]
+pub struct ClaimedStep {
+    pub account: Account,
+    pub request: Option<String>,
+}
+
+/// A new account whose registration starts with a gateway call.
+pub struct NewRegistration<'a> {
+    /// `payroc` | `certitrade`
+    pub gateway: &'a str,
+    pub step: RegistrationStep,
+    /// The merchant's Idempotency-Key, if the API call carried one.
+    pub key: Option<&'a str>,
+    pub payroc_terminal_id: Option<&'a str>,
+    pub request: Option<&'a str>,
+}
+
+/// What a refused step did to the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Refused at its first step, the account had nothing at the gateway and nothing on it
+    /// here: it is gone.
+    Removed,
+    /// Refused at its first step with subscriptions already on it: closed.
+    Closed,
+    /// The account keeps its gateway account and waits for the merchant to ask again.
+    Failed,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimRow {
+    #[sqlx(flatten)]
+    account: Account,
+    registration_request: Option<String>,
+}
+
+impl Store {
+    /// Inserts an account at its first step, claimed by the caller until `lease_until`. With a
+    /// key already used by another registration, that account is returned instead, unclaimed
+    /// (`None`): the caller continues it through `claim_registration_step`.
+    pub async fn insert_registering(
+        &self,
+        new: &NewRegistration<'_>,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Option<ClaimedStep>, StoreError> {
+        let sql = format!(
+            "INSERT INTO payment_accounts (id, gateway, state, payroc_terminal_id, registration_step, \
+             registration_key, registration_request, registration_lease_until, created_at, updated_at) \
+             VALUES ($1, $2, 'initializing', $3, $4, $5, $6, $7, $8, $8) \
+             ON CONFLICT (registration_key) WHERE registration_key IS NOT NULL DO NOTHING \
+             RETURNING {COLUMNS}"
+        );
+        let inserted = sqlx::query_as::<_, Account>(sqlx::AssertSqlSafe(sql))
+            .bind(Uuid::new_v4())
+            .bind(new.gateway)
+            .bind(new.payroc_terminal_id)
+            .bind(new.step.as_str())
+            .bind(new.key)
+            .bind(new.request)
+            .bind(to_db(lease_until))
+            .bind(to_db(now))
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(inserted.map(|account| ClaimedStep {
+            account,
+            request: new.request.map(str::to_owned),
+        }))
+    }
+
+    /// The account a registration with this Idempotency-Key created, if any.
+    pub async fn account_by_registration_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<Account>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM payment_accounts WHERE registration_key = $1");
+        Ok(sqlx::query_as::<_, Account>(sqlx::AssertSqlSafe(sql))
+            .bind(key)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
+    /// Claims an account's owed step until `lease_until`; `None` when no step is owed or
+    /// someone else holds it.
+    pub async fn claim_registration_step(
+        &self,
+        id: Uuid,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Option<ClaimedStep>, StoreError> {
+        let sql = format!(
+            "UPDATE payment_accounts SET registration_lease_until = $3 WHERE id = $1 \
+             AND registration_step = ANY($4) \
+             AND (registration_lease_until IS NULL OR registration_lease_until <= $2) \
+             RETURNING {COLUMNS}, registration_request"
+        );
+        let row = sqlx::query_as::<_, ClaimRow>(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(to_db(now))
+            .bind(to_db(lease_until))
+            .bind(pending_steps())
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| ClaimedStep {
+            account: r.account,
+            request: r.registration_request,
+        }))
+    }
+
+    /// A merchant (or a suspension) asks for a new initializing payment: an owed step is
+    /// continued as it is, anything else starts a new initializing payment. Claimed until
+    /// `lease_until`; `None` when someone else is working on the owed step.
+    pub async fn begin_reinitialization(
+        &self,
+        id: Uuid,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Option<ClaimedStep>, StoreError> {
+        let current = self.account(id).await?.registration_step;
+        let start = reinitialization_start(current);
+        if start != current {
+            // Fenced on the step read above: a concurrent change makes this a no-op, and the
+            // claim below then sees what that change left.
+            sqlx::query(
+                "UPDATE payment_accounts SET registration_step = $3, registration_request = NULL, \
+                 registration_unknown_since = NULL, registration_error = NULL, updated_at = $4 \
+                 WHERE id = $1 AND registration_step = $2",
+            )
+            .bind(id)
+            .bind(current.as_str())
+            .bind(start.as_str())
+            .bind(to_db(now))
+            .execute(self.pool())
+            .await?;
+        }
+        self.claim_registration_step(id, now, lease_until).await
+    }
+
+    /// Stores the request of `step` before it is sent (a first one, or a re-stamped one).
+    /// False when the account is no longer on that step.
+    pub async fn store_step_request(
+        &self,
+        id: Uuid,
+        step: RegistrationStep,
+        request: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE payment_accounts SET registration_request = $3 \
+             WHERE id = $1 AND registration_step = $2",
+        )
+        .bind(id)
+        .bind(step.as_str())
+        .bind(request)
+        .execute(self.pool())
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    /// Gives up the claim on an owed step without changing it.
+    pub async fn release_registration(&self, id: Uuid) -> Result<(), StoreError> {
+        sqlx::query("UPDATE payment_accounts SET registration_lease_until = NULL WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The step's outcome is unknown: it stays owed, its request stored, for the next claim to
+    /// settle. The first time, the account's history says so.
+    pub async fn step_unknown(
+        &self,
+        id: Uuid,
+        step: RegistrationStep,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let first: Option<(bool,)> = sqlx::query_as(
+            "SELECT registration_unknown_since IS NULL FROM payment_accounts \
+             WHERE id = $1 AND registration_step = $2 FOR NO KEY UPDATE",
+        )
+        .bind(id)
+        .bind(step.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE payment_accounts SET registration_error = $3, registration_lease_until = NULL, \
+             registration_unknown_since = COALESCE(registration_unknown_since, $4), updated_at = $4 \
+             WHERE id = $1 AND registration_step = $2",
+        )
+        .bind(id)
+        .bind(step.as_str())
+        .bind(error)
+        .bind(to_db(now))
+        .execute(&mut *tx)
+        .await?;
+        if let Some((true,)) = first {
+            let detail = serde_json::json!({"step": step.as_str(), "error": error});
+            record_event(
+                &mut tx,
+                id,
+                "account.registration_step_unknown",
+                &detail,
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        tracing::warn!(account_id = %id, step = step.as_str(), error, "registration step outcome unknown; it is settled later");
+        Ok(())
+    }
+
+    /// CertiTrade made the payment_account: the initializing payment is next.
+    pub async fn gateway_account_made(
+        &self,
+        id: Uuid,
+        certitrade_account_id: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE payment_accounts SET certitrade_account_id = $2, \
+             registration_step = 'initializing_payment', registration_request = NULL, \
+             registration_unknown_since = NULL, registration_error = NULL, updated_at = $3 \
+             WHERE id = $1 AND registration_step = 'gateway_account'",
+        )
+        .bind(id)
+        .bind(certitrade_account_id)
+        .bind(to_db(now))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The gateway refused `step`. At a first step of a new account nothing exists at the
+    /// gateway: the account goes (or is closed, if subscriptions were already put on it).
+    /// Later, the account keeps what the gateway made and waits for the merchant.
+    pub async fn step_refused(
+        &self,
+        id: Uuid,
+        step: RegistrationStep,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Refusal, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let row: Option<(bool, bool)> = sqlx::query_as(
+            "SELECT state = 'initializing', \
+             EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = p.id) \
+             FROM payment_accounts p WHERE id = $1 AND registration_step = $2 FOR NO KEY UPDATE",
+        )
+        .bind(id)
+        .bind(step.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((initializing, has_subscriptions)) = row else {
+            return Ok(Refusal::Failed);
+        };
+        let new_account = initializing && step.is_first();
+        let refusal = match (new_account, has_subscriptions) {
+            (true, false) => Refusal::Removed,
+            (true, true) => Refusal::Closed,
+            (false, _) => Refusal::Failed,
+        };
+        if refusal == Refusal::Removed {
+            sqlx::query("DELETE FROM account_events WHERE account_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM payment_accounts WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            let closed = refusal == Refusal::Closed;
+            sqlx::query(
+                "UPDATE payment_accounts SET registration_step = 'failed', registration_request = NULL, \
+                 registration_lease_until = NULL, registration_unknown_since = NULL, \
+                 registration_error = $2, updated_at = $3, \
+                 state = CASE WHEN $4 THEN 'closed' ELSE state END, \
+                 registration_key = CASE WHEN $4 THEN NULL ELSE registration_key END \
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(reason)
+            .bind(to_db(now))
+            .bind(closed)
+            .execute(&mut *tx)
+            .await?;
+            let kind = if closed {
+                "account.registration_failed"
+            } else {
+                "account.initialization_failed"
+            };
+            let detail = serde_json::json!({"step": step.as_str(), "reason": reason});
+            record_event(&mut tx, id, kind, &detail, now).await?;
+        }
+        tx.commit().await?;
+        tracing::warn!(account_id = %id, step = step.as_str(), reason, ?refusal, "registration step refused by the gateway");
+        Ok(refusal)
+    }
+
+    /// Accounts owing a gateway step that nobody is working on: the daemon settles them.
+    pub async fn owed_registrations(
+        &self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM payment_accounts WHERE registration_step = ANY($1) \
+             AND (registration_lease_until IS NULL OR registration_lease_until <= $2) \
+             ORDER BY updated_at LIMIT $3",
+        )
+        .bind(pending_steps())
+        .bind(to_db(now))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+}
