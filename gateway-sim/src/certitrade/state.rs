@@ -4,15 +4,14 @@
 
 use std::time::Duration;
 
-use crate::config::SimConfig;
-use crate::support::chaos::RandomFaults;
-
 use super::accounts::AccountStore;
 use super::callbacks::Callbacks;
+use super::faults::Faults;
 use super::idempotency::MessageStore;
 use super::ledger::Ledger;
 use super::payments::PaymentStore;
 use super::request_log::RequestLog;
+use crate::config::SimConfig;
 
 pub struct CertiTradeState {
     pub merchant_id: u32,
@@ -24,8 +23,8 @@ pub struct CertiTradeState {
     pub ledger: Ledger,
     pub requests: RequestLog,
     pub callbacks: Callbacks,
-    /// Random faults on `POST /payment`, armed through `/_sim/certitrade/faults`.
-    pub faults: RandomFaults,
+    /// One-shot and random faults, armed through `/_sim/certitrade/faults`.
+    pub faults: Faults,
 }
 
 impl CertiTradeState {
@@ -40,7 +39,7 @@ impl CertiTradeState {
             ledger: Ledger::default(),
             requests: RequestLog::default(),
             callbacks: Callbacks::new(),
-            faults: RandomFaults::default(),
+            faults: Faults::default(),
         }
     }
 
