@@ -15,6 +15,7 @@ mod faults;
 mod image;
 mod metrics;
 mod positions;
+mod registration;
 mod regressions;
 mod replicas;
 mod retention;
