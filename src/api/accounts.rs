@@ -156,13 +156,21 @@ async fn create_account(
         ));
     }
     let terminal = terminal_id(body.processing_terminal_id.as_deref().unwrap_or(""))?;
-    let cred = credential(&state, terminal, body.secure_token, body.card).await?;
     let series = match body.series {
         Some(s) => SeriesReference {
             payment_id: Some(non_empty("series.payment_id", &s.payment_id, 100)?.to_owned()),
             scheme_reference: s.scheme_reference,
         },
         None => SeriesReference::default(),
+    };
+    let cred = match (body.secure_token, body.card) {
+        (None, Some(card)) => {
+            let key = registration::idempotency_key(&headers);
+            let details = card_details(card)?;
+            return registration::create_payroc(&state, key.as_deref(), terminal, series, details)
+                .await;
+        }
+        (token, card) => credential(&state, terminal, token, card).await?,
     };
     let account = state
         .store

@@ -6,6 +6,7 @@
 
 use axum::Json;
 use axum::http::{HeaderMap, StatusCode};
+use uuid::Uuid;
 
 use super::ApiState;
 use super::idempotency::HEADER;
@@ -13,7 +14,8 @@ use super::problem::{ApiError, ApiResult};
 use super::views::AccountView;
 use crate::billing::registration::{Progress, advance};
 use crate::domain::registration::RegistrationStep;
-use crate::store::accounts::Account;
+use crate::gateway::payroc::{CardDetails, TokenRequest};
+use crate::store::accounts::{Account, SeriesReference};
 use crate::store::registration::{ClaimedStep, NewRegistration};
 
 /// The merchant's Idempotency-Key, as the idempotency layer accepted it.
@@ -72,13 +74,25 @@ pub async fn claim_or_insert(
 }
 
 /// Works on the claimed step (and those after it) and releases the claim if that fails.
-pub async fn carry_on(state: &ApiState, registering: Registering) -> ApiResult<Progress> {
+pub async fn carry_on(
+    state: &ApiState,
+    registering: Registering,
+    card: Option<&CardDetails>,
+) -> ApiResult<Progress> {
     let claimed = match registering {
         Registering::Claimed(claimed) => claimed,
         Registering::AsItIs(account) => return Ok(Progress::Account(account)),
     };
     let id = claimed.account.id;
-    match advance(&state.store, &state.gateways, *claimed, state.clock.now()).await {
+    match advance(
+        &state.store,
+        &state.gateways,
+        *claimed,
+        card,
+        state.clock.now(),
+    )
+    .await
+    {
         Ok(progress) => Ok(progress),
         Err(e) => {
             let _ = state.store.release_registration(id).await;
@@ -88,15 +102,16 @@ pub async fn carry_on(state: &ApiState, registering: Registering) -> ApiResult<P
 }
 
 /// `done` when the registration waits on nobody but the customer (or nobody), `202 Accepted`
-/// while a step is owed to the gateway; a refusal is the gateway's (502).
+/// while a step is owed to the gateway; a refusal is answered by `refused`.
 pub async fn respond(
     state: &ApiState,
     progress: Progress,
     done: StatusCode,
+    refused: impl FnOnce(String) -> ApiError,
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
     let account = match progress {
         Progress::Account(account) => account,
-        Progress::Refused { reason, .. } => return Err(ApiError::bad_gateway(reason)),
+        Progress::Refused { reason, .. } => return Err(refused(reason)),
     };
     let status = if account.registration_step.is_pending() {
         StatusCode::ACCEPTED
@@ -119,15 +134,51 @@ pub async fn create_certitrade(
         ));
     }
     let new = NewRegistration {
+        id: Uuid::new_v4(),
         gateway: "certitrade",
         step: RegistrationStep::GatewayAccount,
         key,
         payroc_terminal_id: None,
+        series: SeriesReference::default(),
         request: None,
     };
     let registering = claim_or_insert(state, &new).await?;
-    let progress = carry_on(state, registering).await?;
-    respond(state, progress, StatusCode::CREATED).await
+    let progress = carry_on(state, registering, None).await?;
+    respond(state, progress, StatusCode::CREATED, ApiError::bad_gateway).await
+}
+
+/// A Payroc account from card details: the secure token is asked for under an Idempotency-Key
+/// and a secureTokenId stored with the account first, so a lost answer is replayed by a retry
+/// (with the same card) or found by the daemon.
+pub async fn create_payroc(
+    state: &ApiState,
+    key: Option<&str>,
+    terminal: &str,
+    series: SeriesReference,
+    card: CardDetails,
+) -> ApiResult<(StatusCode, Json<AccountView>)> {
+    if state.gateways.payroc.is_none() {
+        return Err(ApiError::unavailable(
+            "the Payroc gateway is not enabled in this daemon",
+        ));
+    }
+    let id = Uuid::new_v4();
+    let request = TokenRequest::new(terminal, id).to_stored();
+    let new = NewRegistration {
+        id,
+        gateway: "payroc",
+        step: RegistrationStep::SecureToken,
+        key,
+        payroc_terminal_id: Some(terminal),
+        series,
+        request: Some(&request),
+    };
+    let registering = claim_or_insert(state, &new).await?;
+    let progress = carry_on(state, registering, Some(&card)).await?;
+    respond(state, progress, StatusCode::CREATED, |reason| {
+        ApiError::invalid("card", reason)
+    })
+    .await
 }
 
 /// A new initializing payment on the same CertiTrade payment_account — or, while a step is
@@ -152,6 +203,6 @@ pub async fn reinitialize_certitrade(
         Some(claimed) => Registering::Claimed(Box::new(claimed)),
         None => Registering::AsItIs(Box::new(state.store.account(current.id).await?)),
     };
-    let progress = carry_on(state, registering).await?;
-    respond(state, progress, StatusCode::OK).await
+    let progress = carry_on(state, registering, None).await?;
+    respond(state, progress, StatusCode::OK, ApiError::bad_gateway).await
 }

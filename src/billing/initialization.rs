@@ -114,7 +114,7 @@ impl Billing {
         else {
             return Ok(());
         };
-        match advance(&self.store, &self.gateways, claimed, now).await? {
+        match advance(&self.store, &self.gateways, claimed, None, now).await? {
             Progress::Refused { reason, .. } => Err(anyhow::anyhow!(reason)),
             Progress::Account(_) => Ok(()),
         }

@@ -7,12 +7,15 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::Billing;
-use crate::domain::registration::{NextAction, RegistrationStep, StepAnswer, after};
+use crate::domain::registration::{NextAction, RegistrationStep, StepAnswer, after, found_nothing};
 use crate::gateway::certitrade::CertiTradeClient;
+use crate::gateway::payroc::{CardDetails, PayrocClient, TokenRequest};
 use crate::gateway::{Gateways, StepResend, StepResult};
 use crate::store::Store;
-use crate::store::accounts::Account;
-use crate::store::registration::{ClaimedStep, Refusal};
+use crate::store::accounts::{Account, PayrocCredential};
+use crate::store::from_db;
+use crate::store::registration::ClaimedStep;
+use crate::store::registration_answers::Refusal;
 
 /// Where a registration stands after `advance`.
 #[derive(Debug, Clone)]
@@ -34,10 +37,13 @@ impl Progress {
 }
 
 /// Works on a claimed step, and on the steps after it, until the registration has to wait.
+/// `card`: the card details of the API call being retried (a Payroc secure token is then
+/// resent under its key); without them (the daemon) the token is looked up.
 pub async fn advance(
     store: &Store,
     gateways: &Gateways,
     claimed: ClaimedStep,
+    card: Option<&CardDetails>,
     now: Timestamp,
 ) -> anyhow::Result<Progress> {
     let id = claimed.account.id;
@@ -51,6 +57,9 @@ pub async fn advance(
             }
             RegistrationStep::InitializingPayment => {
                 initializing_payment(store, certitrade(gateways)?, &account, request, now).await?
+            }
+            RegistrationStep::SecureToken => {
+                secure_token(store, payroc(gateways)?, &account, request, card, now).await?
             }
             _ => {
                 store.release_registration(id).await?;
@@ -81,6 +90,13 @@ fn certitrade(gateways: &Gateways) -> anyhow::Result<&CertiTradeClient> {
         .certitrade
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("the CertiTrade gateway is not enabled in this daemon"))
+}
+
+fn payroc(gateways: &Gateways) -> anyhow::Result<&PayrocClient> {
+    gateways
+        .payroc
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("the Payroc gateway is not enabled in this daemon"))
 }
 
 /// The request to send for a step: the stored one, or a new one stored first.
@@ -188,6 +204,60 @@ async fn initializing_payment(
     })
 }
 
+/// With the card details (the merchant's retry): the stored request is resent under its key,
+/// which Payroc replays if it made the token. Without them (the daemon): the token is looked up
+/// by the secureTokenId we chose; none found is final once Payroc may have forgotten the key.
+async fn secure_token(
+    store: &Store,
+    client: &PayrocClient,
+    account: &Account,
+    request: Option<String>,
+    card: Option<&CardDetails>,
+    now: Timestamp,
+) -> anyhow::Result<StepResult<()>> {
+    let Some(request) = request.as_deref().and_then(TokenRequest::from_stored) else {
+        return Ok(StepResult::Refused(
+            "no secure-token request was stored, so none was sent".into(),
+        ));
+    };
+    let result = match card {
+        Some(card) => client.send_secure_token(&request, card).await,
+        None => match client.find_secure_token(&request).await {
+            Ok(Some(token)) => StepResult::Done(token),
+            Ok(None) => {
+                let unknown_for = account
+                    .registration_unknown_since
+                    .map(|since| now.duration_since(from_db(since)))
+                    .and_then(|d| std::time::Duration::try_from(d).ok())
+                    .unwrap_or_default();
+                let missing = format!(
+                    "Payroc has no secure token {} on terminal {}",
+                    request.secure_token_id, request.terminal_id
+                );
+                match found_nothing(unknown_for, client.key_lifetime()) {
+                    StepAnswer::Unknown => StepResult::Unknown(format!(
+                        "{missing} (yet): a retry of the registration with the same Idempotency-Key \
+                         resends the card under the same key"
+                    )),
+                    _ => StepResult::Refused(format!(
+                        "{missing}: the card was never tokenized; register it again"
+                    )),
+                }
+            }
+            Err(e) => StepResult::Unknown(e),
+        },
+    };
+    Ok(match result {
+        StepResult::Done(token) => {
+            let cred = PayrocCredential::created(&request.terminal_id, token);
+            store.secure_token_made(account.id, &cred, now).await?;
+            StepResult::Done(())
+        }
+        StepResult::Refused(e) => StepResult::Refused(e),
+        StepResult::Unknown(e) => StepResult::Unknown(e),
+    })
+}
+
 impl Billing {
     /// Settles every registration step owed to a gateway that nobody is working on: the
     /// stored request is resent, or what it made is looked up, and the account moves on.
@@ -214,7 +284,7 @@ impl Billing {
                 }
             };
             let step = claimed.account.registration_step;
-            match advance(&self.store, &self.gateways, claimed, now).await {
+            match advance(&self.store, &self.gateways, claimed, None, now).await {
                 Ok(progress) => {
                     tracing::info!(account_id = %id, step = step.as_str(), progress = %progress.describe(),
                         "owed registration step worked on")

@@ -10,6 +10,7 @@
 //! second account or a second payment.
 
 use std::fmt;
+use std::time::Duration;
 
 /// Where an account's (re-)registration stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -156,6 +157,18 @@ pub fn reinitialization_start(current: RegistrationStep) -> RegistrationStep {
     }
 }
 
+/// A lookup for what a step's request made found nothing. Until the gateway can no longer act
+/// on the request under its key, that is not an answer — the request may be in flight, and the
+/// merchant's retry (with the card details we never store) would be replayed as the same
+/// request. After that, nothing was made and nothing will be: the step is refused.
+pub fn found_nothing(unknown_for: Duration, key_lifetime: Duration) -> StepAnswer {
+    if unknown_for >= key_lifetime {
+        StepAnswer::Refused
+    } else {
+        StepAnswer::Unknown
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::NextAction::*;
@@ -212,6 +225,21 @@ mod tests {
         assert_eq!(pending, [GatewayAccount, InitializingPayment, SecureToken]);
         assert!(GatewayAccount.is_first() && SecureToken.is_first());
         assert!(!InitializingPayment.is_first());
+    }
+
+    #[test]
+    fn nothing_found_is_an_answer_only_once_the_key_is_forgotten() {
+        let hour = Duration::from_secs(3600);
+        assert_eq!(found_nothing(Duration::ZERO, hour), StepAnswer::Unknown);
+        assert_eq!(
+            found_nothing(hour - Duration::from_secs(1), hour),
+            StepAnswer::Unknown
+        );
+        assert_eq!(found_nothing(hour, hour), StepAnswer::Refused);
+        assert_eq!(
+            found_nothing(Duration::ZERO, Duration::ZERO),
+            StepAnswer::Refused
+        );
     }
 
     #[test]

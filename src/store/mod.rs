@@ -14,6 +14,7 @@ mod nodelay;
 pub mod outcomes;
 pub mod recording;
 pub mod registration;
+pub mod registration_answers;
 pub mod retention;
 pub mod sends;
 pub mod subscriptions;

@@ -6,7 +6,7 @@
 use jiff::Timestamp;
 use uuid::Uuid;
 
-use super::accounts::{Account, COLUMNS, record_event};
+use super::accounts::{Account, COLUMNS, SeriesReference};
 use super::{Store, StoreError, to_db};
 use crate::domain::registration::{RegistrationStep, reinitialization_start};
 
@@ -28,25 +28,16 @@ pub struct ClaimedStep {
 
 /// A new account whose registration starts with a gateway call.
 pub struct NewRegistration<'a> {
+    pub id: Uuid,
     /// `payroc` | `certitrade`
     pub gateway: &'a str,
     pub step: RegistrationStep,
     /// The merchant's Idempotency-Key, if the API call carried one.
     pub key: Option<&'a str>,
     pub payroc_terminal_id: Option<&'a str>,
+    /// Payroc: an existing series the account continues.
+    pub series: SeriesReference,
     pub request: Option<&'a str>,
-}
-
-/// What a refused step did to the account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// Refused at its first step, the account had nothing at the gateway and nothing on it
-    /// here: it is gone.
-    Removed,
-    /// Refused at its first step with subscriptions already on it: closed.
-    Closed,
-    /// The account keeps its gateway account and waits for the merchant to ask again.
-    Failed,
 }
 
 #[derive(sqlx::FromRow)]
@@ -68,13 +59,14 @@ impl Store {
     ) -> Result<Option<ClaimedStep>, StoreError> {
         let sql = format!(
             "INSERT INTO payment_accounts (id, gateway, state, payroc_terminal_id, registration_step, \
-             registration_key, registration_request, registration_lease_until, created_at, updated_at) \
-             VALUES ($1, $2, 'initializing', $3, $4, $5, $6, $7, $8, $8) \
+             registration_key, registration_request, registration_lease_until, series_payment_id, \
+             series_scheme_reference, created_at, updated_at) \
+             VALUES ($1, $2, 'initializing', $3, $4, $5, $6, $7, $9, $10, $8, $8) \
              ON CONFLICT (registration_key) WHERE registration_key IS NOT NULL DO NOTHING \
              RETURNING {COLUMNS}"
         );
         let inserted = sqlx::query_as::<_, Account>(sqlx::AssertSqlSafe(sql))
-            .bind(Uuid::new_v4())
+            .bind(new.id)
             .bind(new.gateway)
             .bind(new.payroc_terminal_id)
             .bind(new.step.as_str())
@@ -82,6 +74,8 @@ impl Store {
             .bind(new.request)
             .bind(to_db(lease_until))
             .bind(to_db(now))
+            .bind(&new.series.payment_id)
+            .bind(&new.series.scheme_reference)
             .fetch_optional(self.pool())
             .await?;
         Ok(inserted.map(|account| ClaimedStep {
@@ -186,139 +180,6 @@ impl Store {
             .execute(self.pool())
             .await?;
         Ok(())
-    }
-
-    /// The step's outcome is unknown: it stays owed, its request stored, for the next claim to
-    /// settle. The first time, the account's history says so.
-    pub async fn step_unknown(
-        &self,
-        id: Uuid,
-        step: RegistrationStep,
-        error: &str,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let first: Option<(bool,)> = sqlx::query_as(
-            "SELECT registration_unknown_since IS NULL FROM payment_accounts \
-             WHERE id = $1 AND registration_step = $2 FOR NO KEY UPDATE",
-        )
-        .bind(id)
-        .bind(step.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE payment_accounts SET registration_error = $3, registration_lease_until = NULL, \
-             registration_unknown_since = COALESCE(registration_unknown_since, $4), updated_at = $4 \
-             WHERE id = $1 AND registration_step = $2",
-        )
-        .bind(id)
-        .bind(step.as_str())
-        .bind(error)
-        .bind(to_db(now))
-        .execute(&mut *tx)
-        .await?;
-        if let Some((true,)) = first {
-            let detail = serde_json::json!({"step": step.as_str(), "error": error});
-            record_event(
-                &mut tx,
-                id,
-                "account.registration_step_unknown",
-                &detail,
-                now,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        tracing::warn!(account_id = %id, step = step.as_str(), error, "registration step outcome unknown; it is settled later");
-        Ok(())
-    }
-
-    /// CertiTrade made the payment_account: the initializing payment is next.
-    pub async fn gateway_account_made(
-        &self,
-        id: Uuid,
-        certitrade_account_id: &str,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE payment_accounts SET certitrade_account_id = $2, \
-             registration_step = 'initializing_payment', registration_request = NULL, \
-             registration_unknown_since = NULL, registration_error = NULL, updated_at = $3 \
-             WHERE id = $1 AND registration_step = 'gateway_account'",
-        )
-        .bind(id)
-        .bind(certitrade_account_id)
-        .bind(to_db(now))
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// The gateway refused `step`. At a first step of a new account nothing exists at the
-    /// gateway: the account goes (or is closed, if subscriptions were already put on it).
-    /// Later, the account keeps what the gateway made and waits for the merchant.
-    pub async fn step_refused(
-        &self,
-        id: Uuid,
-        step: RegistrationStep,
-        reason: &str,
-        now: Timestamp,
-    ) -> Result<Refusal, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let row: Option<(bool, bool)> = sqlx::query_as(
-            "SELECT state = 'initializing', \
-             EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = p.id) \
-             FROM payment_accounts p WHERE id = $1 AND registration_step = $2 FOR NO KEY UPDATE",
-        )
-        .bind(id)
-        .bind(step.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((initializing, has_subscriptions)) = row else {
-            return Ok(Refusal::Failed);
-        };
-        let new_account = initializing && step.is_first();
-        let refusal = match (new_account, has_subscriptions) {
-            (true, false) => Refusal::Removed,
-            (true, true) => Refusal::Closed,
-            (false, _) => Refusal::Failed,
-        };
-        if refusal == Refusal::Removed {
-            sqlx::query("DELETE FROM account_events WHERE account_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM payment_accounts WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        } else {
-            let closed = refusal == Refusal::Closed;
-            sqlx::query(
-                "UPDATE payment_accounts SET registration_step = 'failed', registration_request = NULL, \
-                 registration_lease_until = NULL, registration_unknown_since = NULL, \
-                 registration_error = $2, updated_at = $3, \
-                 state = CASE WHEN $4 THEN 'closed' ELSE state END, \
-                 registration_key = CASE WHEN $4 THEN NULL ELSE registration_key END \
-                 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(reason)
-            .bind(to_db(now))
-            .bind(closed)
-            .execute(&mut *tx)
-            .await?;
-            let kind = if closed {
-                "account.registration_failed"
-            } else {
-                "account.initialization_failed"
-            };
-            let detail = serde_json::json!({"step": step.as_str(), "reason": reason});
-            record_event(&mut tx, id, kind, &detail, now).await?;
-        }
-        tx.commit().await?;
-        tracing::warn!(account_id = %id, step = step.as_str(), reason, ?refusal, "registration step refused by the gateway");
-        Ok(refusal)
     }
 
     /// Accounts owing a gateway step that nobody is working on: the daemon settles them.
