@@ -22,11 +22,12 @@ CREATE UNIQUE INDEX payment_accounts_by_registration_key ON payment_accounts (re
 CREATE INDEX payment_accounts_owing_a_step ON payment_accounts (registration_step)
     WHERE registration_step IN ('gateway_account', 'initializing_payment', 'secure_token');
 
--- A Payroc account being registered has no token yet.
+-- A Payroc account being registered has no token yet, nor one whose registration was given
+-- up (closed).
 ALTER TABLE payment_accounts DROP CONSTRAINT gateway_handle_complete;
 ALTER TABLE payment_accounts ADD CONSTRAINT gateway_handle_complete CHECK (
     (gateway = 'payroc' AND payroc_terminal_id IS NOT NULL
-        AND (payroc_token IS NOT NULL OR state = 'initializing'))
+        AND (payroc_token IS NOT NULL OR state IN ('initializing', 'closed')))
     OR gateway = 'certitrade');
 
 -- Existing accounts: a link with the customer is the customer's step; an initializing payment

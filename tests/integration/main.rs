@@ -16,6 +16,7 @@ mod image;
 mod metrics;
 mod positions;
 mod registration;
+mod registration_payroc;
 mod regressions;
 mod replicas;
 mod retention;
