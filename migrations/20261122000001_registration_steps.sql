@@ -15,7 +15,11 @@ ALTER TABLE payment_accounts
     ADD COLUMN registration_lease_until timestamptz,
     -- Since when the owed step's outcome has been unknown, and why.
     ADD COLUMN registration_unknown_since timestamptz,
-    ADD COLUMN registration_error text;
+    ADD COLUMN registration_error text,
+    -- A Payroc re-initialization owed to the gateway: what to do with the refused cycles once
+    -- its secure token is made (the merchant's choice, kept with the step).
+    ADD COLUMN registration_refused_cycles text
+        CHECK (registration_refused_cycles IN ('charge', 'skip'));
 
 CREATE UNIQUE INDEX payment_accounts_by_registration_key ON payment_accounts (registration_key)
     WHERE registration_key IS NOT NULL;

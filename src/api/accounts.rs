@@ -16,7 +16,7 @@ use super::problem::{ApiError, ApiResult, Problem};
 use super::registration;
 use super::views::AccountView;
 use crate::config::RefusedCycles;
-use crate::gateway::payroc::{CardDetails, TokenError};
+use crate::gateway::payroc::CardDetails;
 use crate::store::accounts::{PayrocCredential, SeriesReference};
 
 pub fn routes() -> OpenApiRouter<ApiState> {
@@ -170,7 +170,7 @@ async fn create_account(
             return registration::create_payroc(&state, key.as_deref(), terminal, series, details)
                 .await;
         }
-        (token, card) => credential(&state, terminal, token, card).await?,
+        (token, card) => existing_token(terminal, token, card.is_some())?,
     };
     let account = state
         .store
@@ -244,6 +244,7 @@ The daemon completes it; a retry (with the same Idempotency-Key) continues it"),
 async fn reinitialize_account(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<ReinitializeAccount>,
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
     let current = state.store.account(id).await?;
@@ -275,10 +276,25 @@ async fn reinitialize_account(
         Some(t) => terminal_id(t)?.to_owned(),
         None => current.payroc_terminal_id.clone().unwrap_or_default(),
     };
-    let cred = credential(&state, &terminal, body.secure_token, body.card).await?;
     let refused = body
         .refused_cycles
         .unwrap_or(state.settings.billing.refused_cycles);
+    let cred = match (body.secure_token, body.card) {
+        (None, Some(card)) => {
+            let key = registration::idempotency_key(&headers);
+            let details = card_details(card)?;
+            return registration::reinitialize_payroc(
+                &state,
+                &current,
+                &terminal,
+                key.as_deref(),
+                refused,
+                details,
+            )
+            .await;
+        }
+        (token, card) => existing_token(&terminal, token, card.is_some())?,
+    };
     let account = state
         .store
         .reinitialize_payroc(id, &cred, refused, state.clock.now())
@@ -290,40 +306,26 @@ async fn reinitialize_account(
     ))
 }
 
-/// An existing token as given, or a new one made from card details at the gateway.
-async fn credential(
-    state: &ApiState,
+/// An existing token as given. (Card details go through `registration`, which tokenizes them
+/// resumably; here they can only come together with a token.)
+fn existing_token(
     terminal: &str,
     token: Option<ExistingToken>,
-    card: Option<CardInput>,
+    card_too: bool,
 ) -> ApiResult<PayrocCredential> {
-    match (token, card) {
-        (Some(t), None) => Ok(PayrocCredential {
+    match (token, card_too) {
+        (Some(t), false) => Ok(PayrocCredential {
             terminal_id: terminal.to_owned(),
             secure_token_id: t.secure_token_id,
             token: non_empty("secure_token.token", &t.token, 200)?.to_owned(),
             card_masked: t.card_masked,
             card_expiry: t.card_expiry,
         }),
-        (None, Some(card)) => {
-            let details = card_details(card)?;
-            let payroc = state.gateways.payroc.as_ref().ok_or_else(|| {
-                ApiError::unavailable("the Payroc gateway is not enabled in this daemon")
-            })?;
-            let created = payroc
-                .create_secure_token(terminal, &details)
-                .await
-                .map_err(|e| match e {
-                    TokenError::Rejected(m) => ApiError::invalid("card", m),
-                    TokenError::Unavailable(m) => ApiError::bad_gateway(m),
-                })?;
-            Ok(PayrocCredential::created(terminal, created))
-        }
-        (Some(_), Some(_)) => Err(ApiError::invalid(
+        (Some(_), true) => Err(ApiError::invalid(
             "card",
             "send either secure_token or card, not both",
         )),
-        (None, None) => Err(ApiError::invalid(
+        (None, _) => Err(ApiError::invalid(
             "secure_token",
             "send a secure_token or card details",
         )),

@@ -13,6 +13,7 @@ use super::idempotency::HEADER;
 use super::problem::{ApiError, ApiResult};
 use super::views::AccountView;
 use crate::billing::registration::{Progress, advance};
+use crate::config::RefusedCycles;
 use crate::domain::registration::RegistrationStep;
 use crate::gateway::payroc::{CardDetails, TokenRequest};
 use crate::store::accounts::{Account, SeriesReference};
@@ -205,4 +206,38 @@ pub async fn reinitialize_certitrade(
     };
     let progress = carry_on(state, registering, None).await?;
     respond(state, progress, StatusCode::OK, ApiError::bad_gateway).await
+}
+
+/// A suspended Payroc account re-initialized with card details: the secure token is asked for
+/// under a key and secureTokenId stored first, as at registration; the account comes back when
+/// Payroc's answer (or a lookup) gives the token.
+pub async fn reinitialize_payroc(
+    state: &ApiState,
+    current: &Account,
+    terminal: &str,
+    key: Option<&str>,
+    refused: RefusedCycles,
+    card: CardDetails,
+) -> ApiResult<(StatusCode, Json<AccountView>)> {
+    if state.gateways.payroc.is_none() {
+        return Err(ApiError::unavailable(
+            "the Payroc gateway is not enabled in this daemon",
+        ));
+    }
+    let now = state.clock.now();
+    let lease_until = now + state.settings.billing.lease.signed();
+    let request = TokenRequest::new(terminal, current.id).to_stored();
+    let registering = match state
+        .store
+        .begin_payroc_reinitialization(current.id, key, &request, refused, now, lease_until)
+        .await?
+    {
+        Some(claimed) => Registering::Claimed(Box::new(claimed)),
+        None => Registering::AsItIs(Box::new(state.store.account(current.id).await?)),
+    };
+    let progress = carry_on(state, registering, Some(&card)).await?;
+    respond(state, progress, StatusCode::OK, |reason| {
+        ApiError::invalid("card", reason)
+    })
+    .await
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::Billing;
+use crate::config::RefusedCycles;
 use crate::domain::registration::{NextAction, RegistrationStep, StepAnswer, after, found_nothing};
 use crate::gateway::certitrade::CertiTradeClient;
 use crate::gateway::payroc::{CardDetails, PayrocClient, TokenRequest};
@@ -49,6 +50,7 @@ pub async fn advance(
     let id = claimed.account.id;
     let mut account = claimed.account;
     let mut request = claimed.request;
+    let refused_cycles = claimed.refused_cycles;
     loop {
         let step = account.registration_step;
         let result = match step {
@@ -59,7 +61,12 @@ pub async fn advance(
                 initializing_payment(store, certitrade(gateways)?, &account, request, now).await?
             }
             RegistrationStep::SecureToken => {
-                secure_token(store, payroc(gateways)?, &account, request, card, now).await?
+                let token = TokenStep {
+                    request,
+                    card,
+                    refused_cycles,
+                };
+                secure_token(store, payroc(gateways)?, &account, token, now).await?
             }
             _ => {
                 store.release_registration(id).await?;
@@ -204,6 +211,14 @@ async fn initializing_payment(
     })
 }
 
+/// The secure-token step as claimed: its stored request, the card details of the API call (if
+/// this is one), and, for a re-initialization, what to do with the refused cycles.
+struct TokenStep<'a> {
+    request: Option<String>,
+    card: Option<&'a CardDetails>,
+    refused_cycles: Option<RefusedCycles>,
+}
+
 /// With the card details (the merchant's retry): the stored request is resent under its key,
 /// which Payroc replays if it made the token. Without them (the daemon): the token is looked up
 /// by the secureTokenId we chose; none found is final once Payroc may have forgotten the key.
@@ -211,10 +226,14 @@ async fn secure_token(
     store: &Store,
     client: &PayrocClient,
     account: &Account,
-    request: Option<String>,
-    card: Option<&CardDetails>,
+    step: TokenStep<'_>,
     now: Timestamp,
 ) -> anyhow::Result<StepResult<()>> {
+    let TokenStep {
+        request,
+        card,
+        refused_cycles,
+    } = step;
     let Some(request) = request.as_deref().and_then(TokenRequest::from_stored) else {
         return Ok(StepResult::Refused(
             "no secure-token request was stored, so none was sent".into(),
@@ -250,7 +269,15 @@ async fn secure_token(
     Ok(match result {
         StepResult::Done(token) => {
             let cred = PayrocCredential::created(&request.terminal_id, token);
-            store.secure_token_made(account.id, &cred, now).await?;
+            match refused_cycles {
+                // A re-initialization: the account comes back, its held subscriptions resume.
+                Some(refused) => {
+                    store
+                        .reinitialize_payroc(account.id, &cred, refused, now)
+                        .await?;
+                }
+                None => store.secure_token_made(account.id, &cred, now).await?,
+            }
             StepResult::Done(())
         }
         StepResult::Refused(e) => StepResult::Refused(e),

@@ -177,7 +177,10 @@ impl Store {
              payroc_secure_token_id = $3, payroc_token = $4, \
              card_masked = COALESCE($5, card_masked), card_expiry = COALESCE($6, card_expiry), \
              series_payment_id = NULL, series_scheme_reference = NULL, suspended_at = NULL, \
-             suspension_reason = NULL, updated_at = $7 WHERE id = $1",
+             suspension_reason = NULL, registration_step = 'done', registration_request = NULL, \
+             registration_lease_until = NULL, registration_unknown_since = NULL, \
+             registration_error = NULL, registration_refused_cycles = NULL, updated_at = $7 \
+             WHERE id = $1",
         )
         .bind(id)
         .bind(&cred.terminal_id)

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::accounts::{Account, COLUMNS, SeriesReference};
 use super::{Store, StoreError, to_db};
+use crate::config::RefusedCycles;
 use crate::domain::registration::{RegistrationStep, reinitialization_start};
 
 /// The pending steps as SQL text, for `= ANY($n)`.
@@ -24,6 +25,8 @@ fn pending_steps() -> Vec<&'static str> {
 pub struct ClaimedStep {
     pub account: Account,
     pub request: Option<String>,
+    /// A Payroc re-initialization: what to do with the refused cycles once the token is made.
+    pub refused_cycles: Option<RefusedCycles>,
 }
 
 /// A new account whose registration starts with a gateway call.
@@ -45,6 +48,27 @@ struct ClaimRow {
     #[sqlx(flatten)]
     account: Account,
     registration_request: Option<String>,
+    registration_refused_cycles: Option<String>,
+}
+
+impl From<ClaimRow> for ClaimedStep {
+    fn from(r: ClaimRow) -> Self {
+        ClaimedStep {
+            account: r.account,
+            request: r.registration_request,
+            refused_cycles: r.registration_refused_cycles.map(|t| match t.as_str() {
+                "skip" => RefusedCycles::Skip,
+                _ => RefusedCycles::Charge,
+            }),
+        }
+    }
+}
+
+fn refused_text(r: RefusedCycles) -> &'static str {
+    match r {
+        RefusedCycles::Charge => "charge",
+        RefusedCycles::Skip => "skip",
+    }
 }
 
 impl Store {
@@ -81,6 +105,7 @@ impl Store {
         Ok(inserted.map(|account| ClaimedStep {
             account,
             request: new.request.map(str::to_owned),
+            refused_cycles: None,
         }))
     }
 
@@ -108,7 +133,7 @@ impl Store {
             "UPDATE payment_accounts SET registration_lease_until = $3 WHERE id = $1 \
              AND registration_step = ANY($4) \
              AND (registration_lease_until IS NULL OR registration_lease_until <= $2) \
-             RETURNING {COLUMNS}, registration_request"
+             RETURNING {COLUMNS}, registration_request, registration_refused_cycles"
         );
         let row = sqlx::query_as::<_, ClaimRow>(sqlx::AssertSqlSafe(sql))
             .bind(id)
@@ -117,10 +142,7 @@ impl Store {
             .bind(pending_steps())
             .fetch_optional(self.pool())
             .await?;
-        Ok(row.map(|r| ClaimedStep {
-            account: r.account,
-            request: r.registration_request,
-        }))
+        Ok(row.map(ClaimedStep::from))
     }
 
     /// A merchant (or a suspension) asks for a new initializing payment: an owed step is
@@ -145,6 +167,54 @@ impl Store {
             .bind(id)
             .bind(current.as_str())
             .bind(start.as_str())
+            .bind(to_db(now))
+            .execute(self.pool())
+            .await?;
+        }
+        self.claim_registration_step(id, now, lease_until).await
+    }
+
+    /// A Payroc re-initialization with card details: the secure-token step and its request are
+    /// stored (with `key`, the call's Idempotency-Key, and the refused-cycles choice) and claimed
+    /// until `lease_until`. A secure-token step already owed is continued only by a repeat of
+    /// the call that started it (the same key, so the same card): any other call is a conflict,
+    /// since a different card could not be sent under that step's key. `None`: someone else is
+    /// working on it.
+    pub async fn begin_payroc_reinitialization(
+        &self,
+        id: Uuid,
+        key: Option<&str>,
+        request: &str,
+        refused: RefusedCycles,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Option<ClaimedStep>, StoreError> {
+        let current = self.account(id).await?;
+        if current.registration_step == RegistrationStep::SecureToken {
+            let owner: Option<(Option<String>,)> =
+                sqlx::query_as("SELECT registration_key FROM payment_accounts WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(self.pool())
+                    .await?;
+            let owner = owner.and_then(|(k,)| k);
+            if key.is_none() || owner.as_deref() != key {
+                return Err(StoreError::Conflict(format!(
+                    "payment account {id} has a re-initialization whose secure-token answer was lost; \
+                     repeat that call with its Idempotency-Key, or wait for billingd to settle it"
+                )));
+            }
+        } else {
+            sqlx::query(
+                "UPDATE payment_accounts SET registration_step = 'secure_token', \
+                 registration_request = $3, registration_key = $4, registration_refused_cycles = $5, \
+                 registration_unknown_since = NULL, registration_error = NULL, updated_at = $6 \
+                 WHERE id = $1 AND registration_step = $2",
+            )
+            .bind(id)
+            .bind(current.registration_step.as_str())
+            .bind(request)
+            .bind(key)
+            .bind(refused_text(refused))
             .bind(to_db(now))
             .execute(self.pool())
             .await?;

@@ -121,3 +121,54 @@ async fn a_secure_token_never_made_is_given_up_once_payroc_may_have_forgotten_th
     assert!(closed["registration"].is_null());
     assert!(kinds(&closed).contains(&"account.registration_failed".to_owned()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reinitialization_whose_token_answer_was_lost_is_completed_by_the_daemon() {
+    let mut h = Harness::start().await;
+    let api = h.serve_api();
+    let id = api.account(CARD_OK).await;
+    let sub = api.monthly(&id, 2500, "2027-01-01T00:00:00").await;
+    let suspended = api
+        .post(
+            &format!("/v1/accounts/{id}/suspend"),
+            json!({"reason": "card reported lost"}),
+        )
+        .await;
+    assert_eq!(suspended.status, 200, "{}", suspended.body);
+
+    h.sim_post("/_sim/faults", json!({"token_drop_next": 1}))
+        .await;
+    let path = format!("/v1/accounts/{id}/reinitialize");
+    let body = json!({"card": {"number": CARD_OK, "expiry": "1231", "cvv": "321"}});
+    let first = api
+        .send(
+            reqwest::Method::POST,
+            &path,
+            Some(body.clone()),
+            Some("reinit-a"),
+        )
+        .await;
+    assert_eq!(first.status, 202, "{}", first.body);
+    assert_eq!(first.body["state"], "suspended");
+    assert_eq!(first.body["registration"]["pending_step"], "secure_token");
+    // Another call cannot send another card under that step's key.
+    let other = api
+        .send(reqwest::Method::POST, &path, Some(body), Some("reinit-b"))
+        .await;
+    assert_eq!(other.status, 409, "{}", other.body);
+
+    h.run().await;
+    let account = api.get(&format!("/v1/accounts/{id}")).await.body;
+    assert_eq!(account["state"], "active", "{account}");
+    assert!(account["registration"].is_null());
+    assert!(
+        account["secure_token_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("billingd-")
+    );
+    assert!(kinds(&account).contains(&"account.reactivated".to_owned()));
+    let sub_id = sub["id"].as_str().unwrap();
+    let sub = api.get(&format!("/v1/subscriptions/{sub_id}")).await.body;
+    assert_ne!(sub["status"], "held", "{sub}");
+}
