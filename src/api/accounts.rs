@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -13,9 +13,10 @@ use super::ApiState;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{List, window};
 use super::problem::{ApiError, ApiResult, Problem};
+use super::registration;
 use super::views::AccountView;
 use crate::config::RefusedCycles;
-use crate::gateway::payroc::{CardDetails, TokenError};
+use crate::gateway::payroc::CardDetails;
 use crate::store::accounts::PayrocCredential;
 
 pub fn routes() -> OpenApiRouter<ApiState> {
@@ -115,14 +116,29 @@ pub struct AccountQuery {
 #[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = CreateAccount,
     params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
         description = "Replays the stored answer for a repeat; 1 to 255 visible ASCII characters")),
-    responses((status = 201, body = AccountView), (status = 409, body = Problem), (status = 422, body = Problem),
-        (status = 502, body = Problem, description = "the gateway could not tokenize the card")))]
+    responses((status = 201, body = AccountView, description = "registered (CertiTrade: the customer's link is in `initialization`)"),
+        (status = 202, body = AccountView, description = "stored, but a gateway call's answer was lost: `registration.pending_step` \
+names it. The daemon completes it; a retry with the same Idempotency-Key continues this account"),
+        (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 502, body = Problem, description = "the gateway refused the registration")))]
 async fn create_account(
     State(state): State<ApiState>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<CreateAccount>,
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
     if body.gateway == "certitrade" {
-        return create_certitrade(&state, body).await;
+        if body.secure_token.is_some()
+            || body.card.is_some()
+            || body.series.is_some()
+            || body.processing_terminal_id.is_some()
+        {
+            return Err(ApiError::invalid(
+                "gateway",
+                "a CertiTrade account takes no card, token, series or terminal: the customer registers the card at the link returned",
+            ));
+        }
+        let key = registration::idempotency_key(&headers);
+        return registration::create_certitrade(&state, key.as_deref()).await;
     }
     if body.gateway != "payroc" {
         return Err(ApiError::invalid(
@@ -141,7 +157,14 @@ async fn create_account(
         ));
     }
     let terminal = terminal_id(body.processing_terminal_id.as_deref().unwrap_or(""))?;
-    let cred = credential(&state, terminal, body.secure_token, body.card).await?;
+    let cred = match (body.secure_token, body.card) {
+        (None, Some(card)) => {
+            let key = registration::idempotency_key(&headers);
+            let details = card_details(card)?;
+            return registration::create_payroc(&state, key.as_deref(), terminal, details).await;
+        }
+        (token, card) => existing_token(terminal, token, card.is_some())?,
+    };
     let account = state
         .store
         .insert_payroc_account(&cred, state.clock.now())
@@ -206,16 +229,35 @@ async fn suspend_account(
 /// charge opens a new series as `first`, held subscriptions resume, refused cycles are charged once or skipped.
 #[utoipa::path(post, path = "/v1/accounts/{id}/reinitialize", tag = "accounts", params(("id" = Uuid, Path)),
     request_body = ReinitializeAccount,
-    responses((status = 200, body = AccountView), (status = 404, body = Problem), (status = 409, body = Problem),
+    responses((status = 200, body = AccountView, description = "re-initialized (CertiTrade: the customer's new link is in `initialization`)"),
+        (status = 202, body = AccountView, description = "a gateway call's answer was lost: `registration.pending_step` names it. \
+The daemon completes it; a retry (with the same Idempotency-Key) continues it"),
+        (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem), (status = 502, body = Problem)))]
 async fn reinitialize_account(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<ReinitializeAccount>,
-) -> ApiResult<Json<AccountView>> {
+) -> ApiResult<(StatusCode, Json<AccountView>)> {
     let current = state.store.account(id).await?;
     if current.gateway == "certitrade" {
-        return reinitialize_certitrade(&state, current, body).await;
+        if body.secure_token.is_some()
+            || body.card.is_some()
+            || body.processing_terminal_id.is_some()
+        {
+            return Err(ApiError::invalid(
+                "card",
+                "a CertiTrade account is re-initialized by the customer at the link returned, not with card details",
+            ));
+        }
+        if !matches!(current.state.as_str(), "suspended" | "initializing") {
+            return Err(ApiError::conflict(format!(
+                "payment account {} is {}; only a suspended (or never initialized) account can be re-initialized",
+                current.id, current.state
+            )));
+        }
+        return registration::reinitialize_certitrade(&state, current).await;
     }
     if current.state != "suspended" {
         return Err(ApiError::conflict(format!(
@@ -227,126 +269,56 @@ async fn reinitialize_account(
         Some(t) => terminal_id(t)?.to_owned(),
         None => current.payroc_terminal_id.clone().unwrap_or_default(),
     };
-    let cred = credential(&state, &terminal, body.secure_token, body.card).await?;
     let refused = body
         .refused_cycles
         .unwrap_or(state.settings.billing.refused_cycles);
+    let cred = match (body.secure_token, body.card) {
+        (None, Some(card)) => {
+            let key = registration::idempotency_key(&headers);
+            let details = card_details(card)?;
+            return registration::reinitialize_payroc(
+                &state,
+                &current,
+                &terminal,
+                key.as_deref(),
+                refused,
+                details,
+            )
+            .await;
+        }
+        (token, card) => existing_token(&terminal, token, card.is_some())?,
+    };
     let account = state
         .store
         .reinitialize_payroc(id, &cred, refused, state.clock.now())
         .await?;
     let history = state.store.account_events(id).await?;
-    Ok(Json(AccountView::of(account, Some(history))))
-}
-
-/// A CertiTrade account: a RECURRING payment_account at the gateway and its initializing
-/// payment, whose link the customer opens to register their card.
-async fn create_certitrade(
-    state: &ApiState,
-    body: CreateAccount,
-) -> ApiResult<(StatusCode, Json<AccountView>)> {
-    if body.secure_token.is_some()
-        || body.card.is_some()
-        || body.series.is_some()
-        || body.processing_terminal_id.is_some()
-    {
-        return Err(ApiError::invalid(
-            "gateway",
-            "a CertiTrade account takes no card, token, series or terminal: the customer registers the card at the link returned",
-        ));
-    }
-    let client = state.gateways.certitrade.as_ref().ok_or_else(|| {
-        ApiError::unavailable("the CertiTrade gateway is not enabled in this daemon")
-    })?;
-    let gateway_account = client
-        .create_payment_account()
-        .await
-        .map_err(ApiError::bad_gateway)?;
-    let now = state.clock.now();
-    let account = state
-        .store
-        .insert_certitrade_account(&gateway_account, now)
-        .await?;
-    let account = crate::billing::initialization::start_certitrade(
-        &state.store,
-        &state.gateways,
-        &account,
-        now,
-    )
-    .await
-    .map_err(|e| ApiError::bad_gateway(e.to_string()))?;
-    let history = state.store.account_events(account.id).await?;
     Ok((
-        StatusCode::CREATED,
+        StatusCode::OK,
         Json(AccountView::of(account, Some(history))),
     ))
 }
 
-/// A new initializing payment on the same CertiTrade payment_account; the account comes back
-/// when the customer completes it.
-async fn reinitialize_certitrade(
-    state: &ApiState,
-    current: crate::store::accounts::Account,
-    body: ReinitializeAccount,
-) -> ApiResult<Json<AccountView>> {
-    if body.secure_token.is_some() || body.card.is_some() || body.processing_terminal_id.is_some() {
-        return Err(ApiError::invalid(
-            "card",
-            "a CertiTrade account is re-initialized by the customer at the link returned, not with card details",
-        ));
-    }
-    if !matches!(current.state.as_str(), "suspended" | "initializing") {
-        return Err(ApiError::conflict(format!(
-            "payment account {} is {}; only a suspended (or never initialized) account can be re-initialized",
-            current.id, current.state
-        )));
-    }
-    let account = crate::billing::initialization::start_certitrade(
-        &state.store,
-        &state.gateways,
-        &current,
-        state.clock.now(),
-    )
-    .await
-    .map_err(|e| ApiError::bad_gateway(e.to_string()))?;
-    let history = state.store.account_events(account.id).await?;
-    Ok(Json(AccountView::of(account, Some(history))))
-}
-
-/// An existing token as given, or a new one made from card details at the gateway.
-async fn credential(
-    state: &ApiState,
+/// An existing token as given. (Card details go through `registration`, which tokenizes them
+/// resumably; here they can only come together with a token.)
+fn existing_token(
     terminal: &str,
     token: Option<ExistingToken>,
-    card: Option<CardInput>,
+    card_too: bool,
 ) -> ApiResult<PayrocCredential> {
-    match (token, card) {
-        (Some(t), None) => Ok(PayrocCredential {
+    match (token, card_too) {
+        (Some(t), false) => Ok(PayrocCredential {
             terminal_id: terminal.to_owned(),
             secure_token_id: t.secure_token_id,
             token: non_empty("secure_token.token", &t.token, 200)?.to_owned(),
             card_masked: t.card_masked,
             card_expiry: t.card_expiry,
         }),
-        (None, Some(card)) => {
-            let details = card_details(card)?;
-            let payroc = state.gateways.payroc.as_ref().ok_or_else(|| {
-                ApiError::unavailable("the Payroc gateway is not enabled in this daemon")
-            })?;
-            let created = payroc
-                .create_secure_token(terminal, &details)
-                .await
-                .map_err(|e| match e {
-                    TokenError::Rejected(m) => ApiError::invalid("card", m),
-                    TokenError::Unavailable(m) => ApiError::bad_gateway(m),
-                })?;
-            Ok(PayrocCredential::created(terminal, created))
-        }
-        (Some(_), Some(_)) => Err(ApiError::invalid(
+        (Some(_), true) => Err(ApiError::invalid(
             "card",
             "send either secure_token or card, not both",
         )),
-        (None, None) => Err(ApiError::invalid(
+        (None, _) => Err(ApiError::invalid(
             "secure_token",
             "send a secure_token or card details",
         )),

@@ -14,6 +14,7 @@ mod pagination;
 mod preview;
 pub mod problem;
 mod reconciliation;
+mod registration;
 mod schedule_input;
 mod subscriptions;
 mod views;

@@ -32,6 +32,8 @@ pub struct AccountView {
     pub certitrade_payment_account_id: Option<String>,
     /// A (re-)initializing payment waiting for the customer: give them `link`.
     pub initialization: Option<InitializationView>,
+    /// A registration step owed to the gateway, whose answer was lost (answered with 202).
+    pub registration: Option<RegistrationView>,
     /// Suspensions and re-initializations, oldest first (on single-account reads).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<AccountEventView>>,
@@ -67,6 +69,19 @@ pub struct InitializationView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct RegistrationView {
+    /// `gateway_account` (CertiTrade's payment_account) | `initializing_payment` (CertiTrade)
+    /// | `secure_token` (Payroc)
+    pub pending_step: String,
+    /// Since when the step's outcome has been unknown.
+    pub unknown_since: Option<DateTime<Utc>>,
+    /// What the gateway (or the network) answered last.
+    pub last_error: Option<String>,
+    /// How the step completes.
+    pub completes: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AccountEventView {
     pub kind: String,
     #[schema(value_type = Object)]
@@ -85,8 +100,17 @@ impl AccountView {
             payment_id: a.init_payment_id.clone(),
             requested_at: a.init_requested_at,
         });
+        let registration = a.registration_step.is_pending().then(|| RegistrationView {
+            pending_step: a.registration_step.as_str().to_owned(),
+            unknown_since: a.registration_unknown_since,
+            last_error: a.registration_error.clone(),
+            completes: "by the daemon's next billing run, or by a retry of the call with the same \
+                        Idempotency-Key: the stored request is resent or what it made is looked up"
+                .to_owned(),
+        });
         AccountView {
             id: a.id,
+            registration,
             certitrade_payment_account_id: a.certitrade_account_id.clone(),
             initialization,
             token_masked: a.payroc_token.as_deref().map(mask_token),

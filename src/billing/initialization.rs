@@ -6,6 +6,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::Billing;
+use super::registration::{Progress, advance};
 use crate::config::RefusedCycles;
 use crate::domain::outcome::Outcome;
 use crate::gateway::Gateways;
@@ -22,39 +23,6 @@ pub enum Settled {
     Waiting,
     /// No account waits for this payment (already settled).
     Unknown,
-}
-
-/// Starts a new initializing payment on the account's CertiTrade payment_account and records
-/// the link to give the customer (its history and the API show it).
-pub async fn start_certitrade(
-    store: &Store,
-    gateways: &Gateways,
-    account: &Account,
-    now: Timestamp,
-) -> anyhow::Result<Account> {
-    let client = gateways
-        .certitrade
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("the CertiTrade gateway is not enabled in this daemon"))?;
-    let payment_account = account.certitrade_account_id.as_deref().ok_or_else(|| {
-        anyhow::anyhow!(
-            "payment account {} has no CertiTrade payment_account",
-            account.id
-        )
-    })?;
-    // Unique per request (≤ 64 characters), traceable to the account.
-    let reference = format!(
-        "init-{}-{}",
-        &account.id.simple().to_string()[..16],
-        Timestamp::now().as_millisecond()
-    );
-    let started = client
-        .start_initialization(payment_account, &reference)
-        .await
-        .map_err(anyhow::Error::msg)?;
-    Ok(store
-        .request_initialization(account.id, &started.payment_id, &started.link, now)
-        .await?)
 }
 
 /// Asks the gateway what became of an initializing payment and records it.
@@ -115,9 +83,7 @@ impl Billing {
     pub(super) async fn request_reinitialization(&self, account_id: Uuid) {
         let now = self.clock.now();
         let result = match self.store.account(account_id).await {
-            Ok(account) if account.gateway == "certitrade" => {
-                start_certitrade(&self.store, &self.gateways, &account, now).await.map(|_| ())
-            }
+            Ok(account) if account.gateway == "certitrade" => self.reinitialize_certitrade(account.id, now).await,
             Ok(account) => self
                 .store
                 .note_account_event(
@@ -134,6 +100,23 @@ impl Billing {
             // Not fatal: the account stays suspended, and POST /v1/accounts/{id}/reinitialize
             // (or the next suspension handling) asks again.
             tracing::error!(account_id = %account_id, error = %e, "could not request re-initialization");
+        }
+    }
+
+    /// A new initializing payment on a suspended CertiTrade account; an unknown outcome stays
+    /// owed and the next run settles it.
+    async fn reinitialize_certitrade(&self, id: Uuid, now: Timestamp) -> anyhow::Result<()> {
+        let lease_until = now + self.settings.lease.signed();
+        let Some(claimed) = self
+            .store
+            .begin_reinitialization(id, now, lease_until)
+            .await?
+        else {
+            return Ok(());
+        };
+        match advance(&self.store, &self.gateways, claimed, None, now).await? {
+            Progress::Refused { reason, .. } => Err(anyhow::anyhow!(reason)),
+            Progress::Account(_) => Ok(()),
         }
     }
 

@@ -5,6 +5,7 @@ pub mod initialization;
 pub mod intent;
 pub mod reconcile;
 mod recorder;
+pub mod registration;
 mod send;
 mod summary;
 
@@ -148,6 +149,7 @@ impl Billing {
     async fn run_locked(self: &Arc<Self>, now: Timestamp) -> anyhow::Result<RunSummary> {
         let started = std::time::Instant::now();
         let mut summary = RunSummary::default();
+        self.complete_registrations(now).await;
         self.settle_initializations(now).await;
         // Materializing and sending overlap: the first charges go out as soon as the first
         // batch of due cycles is committed, not after the whole backlog is written.

@@ -35,6 +35,19 @@ pub fn payroc_sale(http_status: u16) -> AnswerClass {
     }
 }
 
+/// Payroc `POST /processing-terminals/{id}/secure-tokens` (the body then holds the token, not a
+/// payment). 400, 402, 404 and 422 refuse the card or the terminal before anything is made. A
+/// 409 is the key in use (a request in flight) or our secureTokenId already taken — by our own
+/// earlier request, whose answer was lost — so it is unknown, and a lookup by that id settles it.
+pub fn payroc_secure_token(http_status: u16) -> AnswerClass {
+    match http_status {
+        200 | 201 => AnswerClass::ReadPayment,
+        400 | 402 | 404 | 422 => AnswerClass::Rejected,
+        401 => AnswerClass::RefreshCredentials,
+        _ => AnswerClass::Unknown,
+    }
+}
+
 /// CertiTrade `POST /payment`. Authentication is a signature per request, so 401/403 mean a
 /// clock or key problem: nothing was processed, but the same request may pass once it is fixed
 /// (the daemon re-stamps it), so they are not a decline. A 400 api-problem is a request the
@@ -78,6 +91,28 @@ mod tests {
         ];
         for (status, class) in rows {
             assert_eq!(payroc_sale(status), class, "Payroc {status}");
+        }
+    }
+
+    #[test]
+    fn payroc_secure_token_rows() {
+        let rows = [
+            (200, ReadPayment),
+            (201, ReadPayment),
+            (400, Rejected),
+            (401, RefreshCredentials),
+            (402, Rejected),
+            (403, Unknown),
+            (404, Rejected),
+            (408, Unknown),
+            (409, Unknown),
+            (422, Rejected),
+            (429, Unknown),
+            (500, Unknown),
+            (503, Unknown),
+        ];
+        for (status, class) in rows {
+            assert_eq!(payroc_secure_token(status), class, "Payroc token {status}");
         }
     }
 

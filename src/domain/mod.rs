@@ -5,5 +5,6 @@ pub mod money;
 pub mod outcome;
 pub mod position;
 pub mod reconcile;
+pub mod registration;
 pub mod schedule;
 pub mod series;

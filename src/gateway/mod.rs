@@ -7,8 +7,10 @@ pub mod certitrade;
 #[cfg(test)]
 mod no_nulls;
 pub mod payroc;
+pub mod step;
 
 pub use answer::GatewayAnswer;
+pub use step::{StepResend, StepResult};
 
 use uuid::Uuid;
 

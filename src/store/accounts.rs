@@ -10,6 +10,7 @@ use super::initialization::resume_held;
 use super::series::close_series;
 use super::{Store, StoreError, to_db};
 pub use crate::config::RefusedCycles;
+use crate::domain::registration::RegistrationStep;
 use crate::webhooks::events::{self, SuspendedBy};
 use crate::webhooks::{EventKind, enqueue};
 
@@ -32,6 +33,13 @@ pub struct Account {
     pub init_payment_id: Option<String>,
     pub init_link: Option<String>,
     pub init_requested_at: Option<DateTime<Utc>>,
+    /// Where the account's (re-)registration stands.
+    #[sqlx(try_from = "String")]
+    #[serde(skip)]
+    pub registration_step: RegistrationStep,
+    /// Since when an owed step's outcome has been unknown, and what was seen.
+    pub registration_unknown_since: Option<DateTime<Utc>>,
+    pub registration_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -79,8 +87,9 @@ impl PayrocCredential {
 }
 
 pub(crate) const COLUMNS: &str = "id, gateway, state, payroc_terminal_id, payroc_secure_token_id, \
-     payroc_token, card_masked, card_expiry, suspended_at, suspension_reason, certitrade_account_id, init_payment_id, init_link, \
-     init_requested_at, created_at, updated_at";
+     payroc_token, card_masked, card_expiry, suspended_at, suspension_reason, certitrade_account_id, \
+     init_payment_id, init_link, init_requested_at, registration_step, registration_unknown_since, \
+     registration_error, created_at, updated_at";
 
 impl Store {
     pub async fn insert_payroc_account(
@@ -154,7 +163,10 @@ impl Store {
             "UPDATE payment_accounts SET state = 'active', payroc_terminal_id = $2, \
              payroc_secure_token_id = $3, payroc_token = $4, \
              card_masked = COALESCE($5, card_masked), card_expiry = COALESCE($6, card_expiry), \
-             suspended_at = NULL, suspension_reason = NULL, updated_at = $7 WHERE id = $1",
+             suspended_at = NULL, suspension_reason = NULL, registration_step = 'done', \
+             registration_request = NULL, registration_lease_until = NULL, \
+             registration_unknown_since = NULL, registration_error = NULL, \
+             registration_refused_cycles = NULL, updated_at = $7 WHERE id = $1",
         )
         .bind(id)
         .bind(&cred.terminal_id)

@@ -10,8 +10,12 @@ use super::{Store, StoreError, to_db};
 /// the key may then be used again.
 const ABANDONED_AFTER: SignedDuration = SignedDuration::from_mins(5);
 
+/// `202 Accepted`: the request was taken on but not finished; its repeat runs it again.
+const ACCEPTED: i32 = 202;
+
 pub enum Claim {
-    /// First use of the key: run the request, then `finish_idempotent`.
+    /// First use of the key (or a repeat of a request answered 202): run the request, then
+    /// `finish_idempotent`.
     Fresh,
     /// The same request was answered before: send this again.
     Replay { status: u16, body: Vec<u8> },
@@ -49,6 +53,25 @@ impl Store {
         .await?;
         if stored != fingerprint {
             return Ok(Claim::Mismatch);
+        }
+        if status == Some(ACCEPTED) {
+            // A 202 reported progress, not an outcome: the repeat runs again and continues
+            // where the first stopped (a registration whose gateway step is still owed).
+            let retaken = sqlx::query(
+                "UPDATE api_idempotency_keys SET status = NULL, response_body = NULL, created_at = $2 \
+                 WHERE key = $1 AND status = $3",
+            )
+            .bind(key)
+            .bind(to_db(now))
+            .bind(ACCEPTED)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+            return Ok(if retaken == 1 {
+                Claim::Fresh
+            } else {
+                Claim::InProgress
+            });
         }
         if let (Some(status), Some(body)) = (status, body) {
             return Ok(Claim::Replay {

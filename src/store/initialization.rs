@@ -6,7 +6,7 @@
 use jiff::Timestamp;
 use uuid::Uuid;
 
-use super::accounts::{Account, COLUMNS, record_event};
+use super::accounts::{Account, record_event};
 use super::series::close_series;
 use super::{Store, StoreError, to_db};
 use crate::billing::intent::fresh_intent;
@@ -22,24 +22,6 @@ pub struct PendingInitialization {
 }
 
 impl Store {
-    /// A CertiTrade account whose card the customer has yet to register.
-    pub async fn insert_certitrade_account(
-        &self,
-        certitrade_account_id: &str,
-        now: Timestamp,
-    ) -> Result<Account, StoreError> {
-        let sql = format!(
-            "INSERT INTO payment_accounts (id, gateway, state, certitrade_account_id, created_at, updated_at) \
-             VALUES ($1, 'certitrade', 'initializing', $2, $3, $3) RETURNING {COLUMNS}"
-        );
-        Ok(sqlx::query_as::<_, Account>(sqlx::AssertSqlSafe(sql))
-            .bind(Uuid::new_v4())
-            .bind(certitrade_account_id)
-            .bind(to_db(now))
-            .fetch_one(self.pool())
-            .await?)
-    }
-
     /// Records the initializing payment the customer must complete, and announces it.
     pub async fn request_initialization(
         &self,
@@ -66,7 +48,9 @@ impl Store {
         }
         sqlx::query(
             "UPDATE payment_accounts SET init_payment_id = $2, init_link = $3, init_requested_at = $4, \
-             updated_at = $4 WHERE id = $1",
+             registration_step = 'customer', registration_request = NULL, \
+             registration_lease_until = NULL, registration_unknown_since = NULL, \
+             registration_error = NULL, updated_at = $4 WHERE id = $1",
         )
         .bind(id)
         .bind(payment_id)
@@ -135,8 +119,8 @@ impl Store {
         };
         sqlx::query(
             "UPDATE payment_accounts SET state = 'active', init_payment_id = NULL, init_link = NULL, \
-             init_requested_at = NULL, card_masked = COALESCE($2, card_masked), suspended_at = NULL, \
-             suspension_reason = NULL, updated_at = $3 WHERE id = $1",
+             init_requested_at = NULL, registration_step = 'done', card_masked = COALESCE($2, card_masked), \
+             suspended_at = NULL, suspension_reason = NULL, updated_at = $3 WHERE id = $1",
         )
         .bind(id)
         .bind(card_masked)
@@ -185,7 +169,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         let row: Option<(Uuid,)> = sqlx::query_as(
             "UPDATE payment_accounts SET init_payment_id = NULL, init_link = NULL, init_requested_at = NULL, \
-             updated_at = $2 WHERE init_payment_id = $1 RETURNING id",
+             registration_step = 'failed', updated_at = $2 WHERE init_payment_id = $1 RETURNING id",
         )
         .bind(payment_id)
         .bind(to_db(now))

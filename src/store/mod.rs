@@ -14,6 +14,8 @@ mod nodelay;
 pub mod outcomes;
 pub mod reconcile;
 pub mod recording;
+pub mod registration;
+pub mod registration_answers;
 pub mod retention;
 pub mod sends;
 pub mod series;

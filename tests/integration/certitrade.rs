@@ -10,7 +10,7 @@ const GOOD_CARD: &str = "123456789000";
 const FRAUD_CARD: &str = "1123450000000002";
 
 /// The customer opens the payment window link with their card.
-async fn customer_opens(h: &Harness, link: &str, card: &str) {
+pub(crate) async fn customer_opens(h: &Harness, link: &str, card: &str) {
     let r = h
         .http
         .get(format!("{link}?card={card}"))
@@ -21,7 +21,7 @@ async fn customer_opens(h: &Harness, link: &str, card: &str) {
 }
 
 /// Waits (real time) until the account reaches `state` — the callback arrives asynchronously.
-async fn wait_for_state(api: &Api, id: &str, state: &str) -> Value {
+pub(crate) async fn wait_for_state(api: &Api, id: &str, state: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let a = api.get(&format!("/v1/accounts/{id}")).await.body;
@@ -36,7 +36,7 @@ async fn wait_for_state(api: &Api, id: &str, state: &str) -> Value {
     }
 }
 
-async fn sim_list(h: &Harness, what: &str) -> Vec<Value> {
+pub(crate) async fn sim_list(h: &Harness, what: &str) -> Vec<Value> {
     h.http
         .get(format!("{}/_sim/certitrade/{what}", h.sim.base_url()))
         .send()

@@ -18,6 +18,8 @@ mod metrics;
 mod no_nulls;
 mod positions;
 mod reconcile;
+mod registration;
+mod registration_payroc;
 mod regressions;
 mod replicas;
 mod retention;

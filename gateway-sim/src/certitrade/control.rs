@@ -12,17 +12,18 @@ use bytes::Bytes;
 use serde::Deserialize;
 
 use super::accounts::AccountState;
+use super::faults::FaultPlan;
 use super::hal::Origin;
 use super::paywin::{self, Refusal};
 use super::problem::Problem;
 use super::state::CertiTradeState;
-use crate::support::chaos::FaultRates;
 
 pub fn router() -> Router<Arc<CertiTradeState>> {
     Router::new()
         .route("/ledger", get(ledger))
         .route("/requests", get(requests))
         .route("/callbacks", get(callbacks))
+        .route("/accounts", get(accounts))
         .route("/accounts/{id}/suspend", post(suspend))
         .route("/accounts/{id}/close", post(close))
         .route("/accounts/{id}/card", post(replace_card))
@@ -30,25 +31,36 @@ pub fn router() -> Router<Arc<CertiTradeState>> {
         .route("/faults", post(arm_faults).get(current_faults))
 }
 
-/// Random faults on `POST /payment` (see `support::chaos`); missing rates are 0.
+/// One-shot counters and random rates (see `faults`); anything missing is 0.
 async fn arm_faults(State(state): State<Arc<CertiTradeState>>, body: Bytes) -> Response {
-    match serde_json::from_slice::<FaultRates>(&body)
+    match serde_json::from_slice::<FaultPlan>(&body)
         .map_err(|e| e.to_string())
-        .and_then(|rates| rates.check().map(|()| rates))
+        .and_then(|plan| plan.check().map(|()| plan))
     {
-        Ok(rates) => {
-            state.faults.set(rates);
-            tracing::info!(?rates, "sim: certitrade faults armed");
-            Json(rates).into_response()
+        Ok(plan) => {
+            state.faults.arm(plan);
+            tracing::info!(?plan, "sim: certitrade faults armed");
+            Json(state.faults.current()).into_response()
         }
         Err(err) => Problem::bad_request(format!("invalid faults body: {err}")).into_response(),
     }
 }
 
 async fn current_faults(State(state): State<Arc<CertiTradeState>>) -> Response {
-    let mut status = serde_json::to_value(state.faults.rates()).expect("rates serialize");
-    status["injected"] = serde_json::to_value(state.faults.injected()).expect("counts serialize");
-    Json(status).into_response()
+    Json(state.faults.current()).into_response()
+}
+
+/// Every payment_account as the API shows it, by creation time (to the second), then id.
+async fn accounts(State(state): State<Arc<CertiTradeState>>, headers: HeaderMap) -> Response {
+    let origin = Origin::from_headers(&headers);
+    let merchant = state.merchant();
+    let all: Vec<_> = state
+        .accounts
+        .snapshot()
+        .iter()
+        .map(|a| a.to_json(&merchant, &origin))
+        .collect();
+    Json(all).into_response()
 }
 
 async fn ledger(State(state): State<Arc<CertiTradeState>>) -> Response {

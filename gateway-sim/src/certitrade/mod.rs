@@ -8,6 +8,7 @@ mod auth;
 mod callbacks;
 mod cards;
 mod control;
+mod faults;
 mod hal;
 mod idempotency;
 mod ledger;

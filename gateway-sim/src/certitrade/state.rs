@@ -6,16 +6,16 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use crate::config::SimConfig;
-use crate::support::chaos::RandomFaults;
 use crate::support::clock::SimClock;
 
 use super::accounts::AccountStore;
 use super::callbacks::Callbacks;
+use super::faults::Faults;
 use super::idempotency::MessageStore;
 use super::ledger::Ledger;
 use super::payments::PaymentStore;
 use super::request_log::RequestLog;
+use crate::config::SimConfig;
 
 pub struct CertiTradeState {
     pub merchant_id: u32,
@@ -27,8 +27,8 @@ pub struct CertiTradeState {
     pub ledger: Ledger,
     pub requests: RequestLog,
     pub callbacks: Callbacks,
-    /// Random faults on `POST /payment`, armed through `/_sim/certitrade/faults`.
-    pub faults: RandomFaults,
+    /// One-shot and random faults, armed through `/_sim/certitrade/faults`.
+    pub faults: Faults,
     /// What payments are stamped with (`created`).
     pub clock: Arc<SimClock>,
 }
@@ -45,7 +45,7 @@ impl CertiTradeState {
             ledger: Ledger::default(),
             requests: RequestLog::default(),
             callbacks: Callbacks::new(),
-            faults: RandomFaults::default(),
+            faults: Faults::default(),
             clock,
         }
     }

@@ -18,6 +18,11 @@ pub struct FaultCounters {
     pub drop_next: u32,
     /// Process normally, then answer with a body that is not JSON.
     pub garbage_next: u32,
+    /// `POST …/secure-tokens`: an HTML 500; no token is made, nothing is remembered.
+    pub token_fail_next: u32,
+    /// `POST …/secure-tokens`: the token is made and the answer remembered under its key,
+    /// then the connection drops after the headers.
+    pub token_drop_next: u32,
 }
 
 /// The body of `POST /_sim/faults`: counters and rates (anything missing is 0).
@@ -73,6 +78,26 @@ impl Faults {
         }
     }
 
+    /// The one-shot fault the current secure-token request meets (a fail before a drop).
+    pub fn take_token(&self) -> Option<Fault> {
+        let mut c = self.counters.lock().expect("faults poisoned");
+        let fault = if c.token_fail_next > 0 {
+            c.token_fail_next -= 1;
+            Fault::Fail
+        } else if c.token_drop_next > 0 {
+            c.token_drop_next -= 1;
+            Fault::Drop
+        } else {
+            return None;
+        };
+        drop(c);
+        self.random.count(|n| match fault {
+            Fault::Fail => n.fail += 1,
+            _ => n.drop += 1,
+        });
+        Some(fault)
+    }
+
     /// Consumes one fault for the current request, if any is armed: the counters first
     /// (fail beats drop beats garbage), then a draw at the armed rates.
     pub fn take(&self) -> Option<Fault> {
@@ -118,6 +143,7 @@ mod tests {
                 fail_next: 1,
                 drop_next: 1,
                 garbage_next: 2,
+                ..FaultCounters::default()
             },
             rates: FaultRates::default(),
         });
@@ -127,6 +153,31 @@ mod tests {
             [Fault::Fail, Fault::Drop, Fault::Garbage, Fault::Garbage]
         );
         assert_eq!(faults.current().counters.garbage_next, 0);
+    }
+
+    #[test]
+    fn token_counters_are_apart_from_the_payment_ones() {
+        let faults = Faults::default();
+        faults.arm(FaultPlan {
+            counters: FaultCounters {
+                drop_next: 1,
+                token_fail_next: 1,
+                token_drop_next: 1,
+                ..FaultCounters::default()
+            },
+            rates: FaultRates::default(),
+        });
+        assert_eq!(faults.take_token(), Some(Fault::Fail));
+        assert_eq!(faults.take_token(), Some(Fault::Drop));
+        assert_eq!(faults.take_token(), None);
+        assert_eq!(faults.take(), Some(Fault::Drop));
+        assert_eq!(
+            (
+                faults.current().injected.fail,
+                faults.current().injected.drop
+            ),
+            (1, 2)
+        );
     }
 
     #[test]

@@ -33,6 +33,10 @@ pub fn router(config: &SimConfig, clock: Arc<SimClock>) -> Router {
             "/processing-terminals/{processingTerminalId}/secure-tokens",
             post(secure_tokens::create),
         )
+        .route(
+            "/processing-terminals/{processingTerminalId}/secure-tokens/{secureTokenId}",
+            get(secure_tokens::retrieve),
+        )
         .route("/payments", post(payments::create).get(payments::list))
         .route("/payments/{paymentId}", get(payments::retrieve));
     Router::new()

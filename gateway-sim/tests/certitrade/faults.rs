@@ -144,3 +144,82 @@ async fn a_request_the_client_gave_up_on_is_processed_all_the_same() {
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     assert_eq!(sim.ledger().await.len(), 2, "booked after all");
 }
+
+#[tokio::test]
+async fn one_shot_counters_fail_then_drop_the_next_initializing_payments() {
+    let sim = Sim::start().await;
+    let account = sim.create_account().await;
+    let armed = sim
+        .sim_post(
+            "/faults",
+            serde_json::json!({"fail_next": 1, "drop_next": 1}),
+        )
+        .await;
+    assert_eq!(armed.json()["fail_next"], 1);
+    let mut body = init_body(&account, &new_reference(), "http://127.0.0.1:9/cb");
+    body["message_id"] = 21.into();
+    let date = now_date();
+
+    // fail_next: a 500 api-problem; nothing made, nothing remembered.
+    let failed = sim.post_at("/payment", &body, &date).await;
+    assert_eq!(failed.status, 500);
+    assert_eq!(failed.content_type, "application/api-problem+json");
+    let reference = body["reference"].as_str().unwrap().to_owned();
+    let found = sim.get(&format!("/payment?reference={reference}")).await;
+    assert_eq!(found.json()["count"], 0);
+
+    // drop_next: the resend is made, then its answer is lost; the next resend replays it.
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let resp = sim
+        .signed(Method::POST, "/payment", &bytes, &date, API_KEY)
+        .send()
+        .await
+        .expect("headers arrive");
+    assert_eq!(resp.status().as_u16(), 201);
+    assert!(resp.bytes().await.is_err(), "the body read must fail");
+    let replay = sim.post_at("/payment", &body, &date).await;
+    assert_eq!(replay.status, 201);
+    let found = sim.get(&format!("/payment?reference={reference}")).await;
+    assert_eq!(found.json()["count"], 1, "one payment for three sends");
+    assert_eq!(
+        found.json()["_embedded"]["payment"][0]["id"],
+        replay.json()["id"]
+    );
+    assert_eq!(sim.results().await, ["server_error", "dropped", "replayed"]);
+}
+
+#[tokio::test]
+async fn one_shot_counters_fail_then_drop_the_next_payment_accounts() {
+    let sim = Sim::start().await;
+    sim.sim_post(
+        "/faults",
+        serde_json::json!({"account_fail_next": 1, "account_drop_next": 1}),
+    )
+    .await;
+    let body = serde_json::json!({"type": "RECURRING", "message_id": 31});
+    let date = now_date();
+    let failed = sim.post_at("/payment_account", &body, &date).await;
+    assert_eq!(failed.status, 500);
+    assert!(sim.sim_get("/accounts").await.is_empty(), "none made");
+
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let resp = sim
+        .signed(Method::POST, "/payment_account", &bytes, &date, API_KEY)
+        .send()
+        .await
+        .expect("headers arrive");
+    assert_eq!(resp.status().as_u16(), 201);
+    assert!(resp.bytes().await.is_err(), "the body read must fail");
+    let made = sim.sim_get("/accounts").await;
+    assert_eq!(made.len(), 1, "made although the answer was lost");
+
+    let replay = sim.post_at("/payment_account", &body, &date).await;
+    assert_eq!(replay.status, 201);
+    assert_eq!(replay.json()["id"], made[0]["id"]);
+    assert_eq!(sim.sim_get("/accounts").await.len(), 1);
+    let url = format!("{}/_sim/certitrade/faults", sim.sim.base_url());
+    let status = read(sim.http.get(url).send().await.unwrap()).await.json();
+    assert_eq!(status["account_drop_next"], 0);
+    assert_eq!(status["injected"]["fail"], 1);
+    assert_eq!(status["injected"]["drop"], 1);
+}

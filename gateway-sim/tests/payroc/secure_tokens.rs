@@ -113,3 +113,54 @@ async fn secure_token_requires_idempotency_key_and_replays() {
     assert_eq!(first.status, 201);
     assert_eq!(first.bytes, again.bytes);
 }
+
+#[tokio::test]
+async fn a_token_whose_answer_was_lost_is_found_by_its_id_and_replayed_under_its_key() {
+    let sim = Sim::start().await;
+    let armed = sim
+        .sim_post(
+            "/faults",
+            json!({"token_fail_next": 1, "token_drop_next": 1}),
+        )
+        .await;
+    assert_eq!(armed.status, 200);
+    let path = format!("/processing-terminals/{TERMINAL}/secure-tokens");
+    let mut body = card_body(VISA, Some("123"));
+    body["secureTokenId"] = json!("reg-7");
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let key = new_key();
+    let lookup = format!("/processing-terminals/{TERMINAL}/secure-tokens/reg-7");
+
+    // token_fail_next: an HTML 500, no token made.
+    let failed = read(
+        sim.api_post(&path, Some(&key), bytes.clone())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(failed.status, 500);
+    assert_eq!(sim.api_get(&lookup).await.status, 404);
+
+    // token_drop_next: made, the answer lost after the headers.
+    let resp = sim
+        .api_post(&path, Some(&key), bytes.clone())
+        .send()
+        .await
+        .expect("headers arrive");
+    assert_eq!(resp.status().as_u16(), 201);
+    assert!(resp.bytes().await.is_err(), "the body read must fail");
+    let found = sim.api_get(&lookup).await;
+    assert_eq!(found.status, 200);
+    let token = found.json()["token"].as_str().unwrap().to_owned();
+    assert_eq!(found.json()["source"]["cardNumber"], "453985******7062");
+
+    // The same key and bytes replay the token; another terminal does not see it.
+    let replay = read(sim.api_post(&path, Some(&key), bytes).send().await.unwrap()).await;
+    assert_eq!(replay.status, 201);
+    assert_eq!(replay.json()["token"], token.as_str());
+    let elsewhere = sim
+        .api_get("/processing-terminals/9999999/secure-tokens/reg-7")
+        .await;
+    assert_eq!(elsewhere.status, 404);
+}

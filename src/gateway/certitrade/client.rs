@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 
 use super::sign::{authorization, http_date, parse_http_date};
-use super::transformers::{self, Initializing, Payment, PaymentAccount};
+use super::transformers::{self, Payment, PaymentAccount};
 use crate::config::CertiTradeSettings;
 use crate::domain::outcome::{Outcome, OutcomeTable};
 use crate::gateway::{GatewayAnswer, GatewayError, Resend, SaleSpec};
@@ -25,6 +25,16 @@ pub struct CertiTradeClient {
     api_key: SecretString,
     settings: Arc<CertiTradeSettings>,
     pub(super) table: Arc<OutcomeTable>,
+}
+
+/// Where a stored request stands, by the age of its Date.
+pub(super) enum Age {
+    /// Within `resend_window`: a resend repeats Date and body and CertiTrade recognizes it.
+    Resendable,
+    /// Too old to resend, too young to look up: CertiTrade may still be processing it.
+    MayBeInFlight(String),
+    /// Whatever CertiTrade did with it, it has done: look up, or send again re-stamped.
+    Settled,
 }
 
 /// A started initializing payment: what the customer must open.
@@ -66,7 +76,7 @@ impl CertiTradeClient {
     }
 
     /// One signed request; `Err` is a transport failure (no answer).
-    async fn call(
+    pub(super) async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -127,69 +137,12 @@ impl CertiTradeClient {
             .map_err(|e| format!("unreadable CertiTrade answer to GET {path}: {e}"))
     }
 
-    /// `POST /payment_account {type: RECURRING}` → the new account's id.
-    pub async fn create_payment_account(&self) -> Result<String, String> {
-        let body = transformers::payment_account_body();
-        let (status, answer) = self
-            .call(
-                reqwest::Method::POST,
-                "/payment_account",
-                Some(&body),
-                &http_date(Timestamp::now()),
-            )
-            .await?;
-        if status != 201 && status != 200 {
-            return Err(transformers::problem_message(status, &answer));
-        }
-        let account: PaymentAccount = serde_json::from_slice(&answer)
-            .map_err(|e| format!("unreadable CertiTrade payment_account: {e}"))?;
-        account
-            .id
-            .ok_or_else(|| "CertiTrade created a payment_account without an id".to_owned())
-    }
-
     pub async fn payment_account(&self, id: &str) -> Result<PaymentAccount, String> {
         self.get_json(&format!("/payment_account/{id}")).await
     }
 
     pub async fn payment(&self, id: &str) -> Result<Payment, String> {
         self.get_json(&format!("/payment/{id}")).await
-    }
-
-    /// The customer-present payment that (re-)initializes `payment_account`.
-    pub async fn start_initialization(
-        &self,
-        payment_account: &str,
-        reference: &str,
-    ) -> Result<Initialization, String> {
-        let body = transformers::initializing_body(&Initializing {
-            amount: self.settings.initializing_amount,
-            currency: &self.settings.initializing_currency,
-            reference,
-            payment_account,
-            return_url: &self.settings.return_url,
-            callback_url: &self.settings.callback_url,
-            language: &self.settings.language,
-        });
-        let (status, answer) = self
-            .call(
-                reqwest::Method::POST,
-                "/payment",
-                Some(&body),
-                &http_date(Timestamp::now()),
-            )
-            .await?;
-        if status != 201 && status != 200 {
-            return Err(transformers::problem_message(status, &answer));
-        }
-        let payment: Payment = serde_json::from_slice(&answer)
-            .map_err(|e| format!("unreadable CertiTrade payment: {e}"))?;
-        match (payment.id.clone(), payment.paywin()) {
-            (Some(payment_id), Some(link)) => Ok(Initialization { payment_id, link }),
-            _ => Err(
-                "CertiTrade's initializing payment came back without an id or paywin link".into(),
-            ),
-        }
     }
 
     /// The stored request of an attempt: its Date and exact body, fixed before the first send.
@@ -230,28 +183,12 @@ impl CertiTradeClient {
                 "stored CertiTrade request is malformed",
             ));
         };
-        let window =
-            jiff::SignedDuration::try_from(self.settings.resend_window.get()).unwrap_or_default();
-        let age = parse_http_date(date).map(|sent| Timestamp::now().duration_since(sent));
-        match age {
-            Some(age) if age < window => return Resend::AsStored,
-            Some(age) if age < window * 2 => {
-                return Resend::Answered(GatewayAnswer::unknown(format!(
-                    "the request dated {date} can no longer be resent and CertiTrade may still be \
-                     processing it; it is looked up by its reference once {}s have passed",
-                    (window * 2).as_secs()
-                )));
-            }
-            _ => {}
+        match self.age(date) {
+            Age::Resendable => return Resend::AsStored,
+            Age::MayBeInFlight(why) => return Resend::Answered(GatewayAnswer::unknown(why)),
+            Age::Settled => {}
         }
-        let reference = serde_json::from_str::<serde_json::Value>(body)
-            .ok()
-            .and_then(|v| {
-                v.get("reference")
-                    .and_then(|r| r.as_str())
-                    .map(str::to_owned)
-            })
-            .unwrap_or_default();
+        let reference = transformers::reference_of(body).unwrap_or_default();
         match self.find_by_reference(&reference).await {
             Ok(Some(payment)) => Resend::Answered(
                 self.settle(transformers::classify_payment(&payment, &self.table), body)
@@ -260,6 +197,25 @@ impl CertiTradeClient {
             Ok(None) => Resend::Restamped(format!("{}\n{body}", http_date(Timestamp::now()))),
             Err(e) => Resend::Answered(GatewayAnswer::unknown(e)),
         }
+    }
+
+    /// How far a stored request dated `date` is from its first send (see `before_send`).
+    pub(super) fn age(&self, date: &str) -> Age {
+        let window =
+            jiff::SignedDuration::try_from(self.settings.resend_window.get()).unwrap_or_default();
+        match parse_http_date(date).map(|sent| Timestamp::now().duration_since(sent)) {
+            Some(age) if age < window => Age::Resendable,
+            Some(age) if age < window * 2 => Age::MayBeInFlight(format!(
+                "the request dated {date} can no longer be resent and CertiTrade may still be \
+                 processing it; it is looked up once {}s have passed",
+                (window * 2).as_secs()
+            )),
+            _ => Age::Settled,
+        }
+    }
+
+    pub(super) fn settings(&self) -> &CertiTradeSettings {
+        &self.settings
     }
 
     /// Sends a stored request with its stored Date (see `before_send`).
@@ -286,7 +242,10 @@ impl CertiTradeClient {
         }
     }
 
-    async fn find_by_reference(&self, reference: &str) -> Result<Option<Payment>, String> {
+    pub(super) async fn find_by_reference(
+        &self,
+        reference: &str,
+    ) -> Result<Option<Payment>, String> {
         #[derive(serde::Deserialize)]
         struct Found {
             #[serde(rename = "_embedded")]

@@ -3,6 +3,7 @@
 
 mod client;
 mod ledger;
+mod registration;
 mod requests;
 #[cfg(test)]
 mod requests_tests;

@@ -9,6 +9,9 @@ use serde::Serialize;
 pub struct PaymentAccountRequest<'a> {
     #[serde(rename = "type")]
     pub kind: &'a str,
+    /// Makes a resend under the same Date recognizable (a lost answer is replayed, not a
+    /// second account made).
+    pub message_id: u32,
 }
 
 /// `POST /payment`: an initializing payment (customer present, through the payment window) or
@@ -51,8 +54,11 @@ fn to_json<T: Serialize>(request: &T) -> String {
 }
 
 /// `POST /payment_account`
-pub fn payment_account_body() -> String {
-    to_json(&PaymentAccountRequest { kind: "RECURRING" })
+pub fn payment_account_body(message_id: u32) -> String {
+    to_json(&PaymentAccountRequest {
+        kind: "RECURRING",
+        message_id,
+    })
 }
 
 /// The initializing (customer-present) payment whose paywin link the customer opens.
@@ -64,6 +70,7 @@ pub struct Initializing<'a> {
     pub return_url: &'a str,
     pub callback_url: &'a str,
     pub language: &'a str,
+    pub message_id: u32,
 }
 
 pub fn initializing_body(p: &Initializing<'_>) -> String {
@@ -72,7 +79,7 @@ pub fn initializing_body(p: &Initializing<'_>) -> String {
         currency: p.currency,
         method: "RECURRING",
         reference: p.reference,
-        message_id: None,
+        message_id: Some(p.message_id),
         description: Some("Card registration for recurring payments"),
         language: Some(p.language),
         return_url: Some(p.return_url),

@@ -15,9 +15,12 @@ fn json(body: &str) -> Value {
 
 #[test]
 fn a_payment_account_request_never_carries_a_null() {
-    let body = json(&payment_account_body());
+    let body = json(&payment_account_body(7));
     assert_no_nulls(&body);
-    assert_eq!(body, serde_json::json!({"type": "RECURRING"}));
+    assert_eq!(
+        body,
+        serde_json::json!({"type": "RECURRING", "message_id": 7})
+    );
 }
 
 #[test]
@@ -71,7 +74,9 @@ fn the_bodies_billingd_sends_carry_no_null() {
         return_url: "https://m/return",
         callback_url: "https://m/cb",
         language: "en",
+        message_id: 9,
     }));
     assert_no_nulls(&init);
-    assert!(init.get("message_id").is_none());
+    assert_eq!(init["message_id"], 9);
+    assert_eq!(init["data"]["RECURRING"]["initialize"], "1");
 }

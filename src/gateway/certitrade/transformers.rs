@@ -12,6 +12,15 @@ use crate::gateway::GatewayAnswer;
 
 pub use super::requests::{Initializing, initializing_body, payment_account_body, recurring_body};
 
+/// The `reference` of a stored payment body.
+pub fn reference_of(body: &str) -> Option<String> {
+    serde_json::from_str::<Value>(body)
+        .ok()?
+        .get("reference")?
+        .as_str()
+        .map(str::to_owned)
+}
+
 /// A string, or a number written as a string.
 fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
@@ -267,9 +276,12 @@ mod tests {
             return_url: "https://m/return",
             callback_url: "https://m/cb",
             language: "en",
+            message_id: 7,
         }))
         .unwrap();
         assert_eq!(init["data"]["RECURRING"]["initialize"], "1");
         assert_eq!(init["callback_url"], "https://m/cb");
+        assert_eq!(init["message_id"], 7);
+        assert_eq!(reference_of(&init.to_string()).as_deref(), Some("r"));
     }
 }

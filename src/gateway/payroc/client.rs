@@ -52,6 +52,11 @@ impl PayrocClient {
         })
     }
 
+    /// How long Payroc is trusted to recognize a key (`payroc.idempotency_key_lifetime`).
+    pub fn key_lifetime(&self) -> std::time::Duration {
+        self.key_lifetime
+    }
+
     /// Fetches a bearer token, so a wrong API key or unreachable identity service shows up in
     /// the logs at start rather than at the first due charge.
     pub async fn check_credentials(&self) -> Result<(), String> {

@@ -14,4 +14,4 @@ pub mod transformers;
 mod transformers_tests;
 
 pub use client::PayrocClient;
-pub use secure_token::{CardDetails, CreatedToken, TokenError};
+pub use secure_token::{CardDetails, CreatedToken, TokenError, TokenRequest};

@@ -13,14 +13,15 @@ use crate::gateway::no_nulls::{assert_no_nulls, combinations};
 
 #[test]
 fn a_secure_token_request_never_carries_a_null() {
-    for present in combinations(2) {
+    for present in combinations(3) {
         let card = CardDetails {
             number: SecretString::from("4539858876047062"),
             expiry: "1230".into(),
             cvv: present[0].then(|| SecretString::from("737")),
             holder: present[1].then(|| "Ada Lovelace".to_owned()),
         };
-        let body: Value = serde_json::from_str(&SecureTokenRequest::recurring(&card).to_json())
+        let id = present[2].then_some("billingd-0001");
+        let body: Value = serde_json::from_str(&SecureTokenRequest::recurring(&card, id).to_json())
             .expect("the body is JSON");
         assert_no_nulls(&body);
         let details = &body["source"]["cardDetails"];
@@ -29,6 +30,7 @@ fn a_secure_token_request_never_carries_a_null() {
         assert_eq!(details["keyedData"]["cardNumber"], "4539858876047062");
         assert_eq!(details["keyedData"].get("cvv").is_some(), present[0]);
         assert_eq!(details.get("cardholderName").is_some(), present[1]);
+        assert_eq!(body.get("secureTokenId").is_some(), present[2]);
     }
 }
 

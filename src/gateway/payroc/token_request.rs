@@ -10,6 +10,9 @@ use super::secure_token::CardDetails;
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SecureTokenRequest<'a> {
+    /// The id billingd chooses, so a token whose answer was lost can be looked up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secure_token_id: Option<&'a str>,
     pub mit_agreement: &'a str,
     pub source: Source<'a>,
 }
@@ -44,8 +47,9 @@ pub struct KeyedData<'a> {
 
 impl<'a> SecureTokenRequest<'a> {
     /// A plain-text keyed card under a recurring MIT agreement.
-    pub fn recurring(card: &'a CardDetails) -> Self {
+    pub fn recurring(card: &'a CardDetails, secure_token_id: Option<&'a str>) -> Self {
         SecureTokenRequest {
+            secure_token_id,
             mit_agreement: "recurring",
             source: Source::Card {
                 card_details: CardSource {

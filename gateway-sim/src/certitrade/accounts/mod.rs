@@ -11,12 +11,13 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::auth;
+use super::faults::AccountFault;
 use super::hal::{self, Origin};
 use super::idempotency::Scope;
 use super::lenient;
 use super::problem::Problem;
 use super::state::CertiTradeState;
-use crate::support::reply::Reply;
+use crate::support::reply::{Reply, dropped};
 
 pub use store::{Account, AccountState, AccountStore};
 
@@ -41,19 +42,28 @@ pub async fn create(
         Err(problem) => return problem.into_response(),
     };
     let origin = Origin::from_headers(&headers);
+    let fault = state.faults.take_account();
+    if fault == Some(AccountFault::Fail) {
+        return Problem::server_error("Simulated server error; no payment_account was created")
+            .into_response();
+    }
+    let deliver = |reply: Reply| match fault {
+        Some(AccountFault::Drop) => dropped(reply),
+        _ => reply.into_response(),
+    };
     let Some(message_id) = message_id else {
-        return answer(&state, &root, &origin).into_response();
+        return deliver(answer(&state, &root, &origin));
     };
     let mut slot = state
         .messages
         .lock(Scope::PaymentAccount, &date, &message_id)
         .await;
     if let Some(reply) = slot.previous() {
-        return reply.into_response();
+        return deliver(reply);
     }
     let reply = answer(&state, &root, &origin);
     slot.remember(reply.clone());
-    reply.into_response()
+    deliver(reply)
 }
 
 fn answer(state: &CertiTradeState, root: &Value, origin: &Origin) -> Reply {

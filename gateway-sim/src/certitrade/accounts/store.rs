@@ -98,6 +98,19 @@ impl AccountStore {
             .cloned()
     }
 
+    /// Every account, by creation time (to the second), then id.
+    pub fn snapshot(&self) -> Vec<Account> {
+        let mut all: Vec<Account> = self
+            .accounts
+            .lock()
+            .expect("account store poisoned")
+            .values()
+            .cloned()
+            .collect();
+        all.sort_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
+        all
+    }
+
     /// Reads and changes one account atomically.
     pub fn update<R>(&self, id: &str, change: impl FnOnce(&mut Account) -> R) -> Option<R> {
         let mut accounts = self.accounts.lock().expect("account store poisoned");

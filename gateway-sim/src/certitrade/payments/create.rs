@@ -88,7 +88,7 @@ async fn handle(
     };
     let mut answer_after = None;
     let mut drop_answer = false;
-    match state.faults.roll() {
+    match state.faults.take_payment() {
         Some(RandomFault::Fail) => {
             state.requests.record(entry, 500, "server_error");
             return Problem::server_error("Simulated server error; the request was not processed")

@@ -11,8 +11,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
+use super::faults::Fault;
 use super::idempotency::{self, Previous, Scope};
-use super::reply::Reply;
+use super::problem::Problem;
+use super::reply::{Delivery, Reply, deliver, html_server_error};
 use super::state::PayrocState;
 
 pub use store::{SecureToken, TokenStore, TokenUse};
@@ -30,13 +32,22 @@ pub async fn create(
         Ok(key) => key,
         Err(problem) => return problem.into_response(),
     };
+    let fault = state.faults.take_token();
+    if fault == Some(Fault::Fail) {
+        return html_server_error();
+    }
     let hash = idempotency::body_hash(&body);
     let mut slot = match state.idempotency.try_lock(Scope::SecureTokens, key) {
         Ok(slot) => slot,
         Err(in_flight) => return in_flight.into_response(),
     };
+    let delivery = if fault == Some(Fault::Drop) {
+        Delivery::Drop
+    } else {
+        Delivery::Normal
+    };
     match slot.previous(&hash) {
-        Some(Previous::Replay(reply)) => return reply.into_response(),
+        Some(Previous::Replay(reply)) => return deliver(reply, delivery),
         Some(Previous::Conflict(problem)) => return problem.into_response(),
         None => {}
     }
@@ -54,5 +65,27 @@ pub async fn create(
         Err(problem) => problem.into_reply(),
     };
     slot.remember(hash, reply.clone());
-    reply.into_response()
+    deliver(reply, delivery)
+}
+
+/// `GET /processing-terminals/{processingTerminalId}/secure-tokens/{secureTokenId}`: how a
+/// merchant that chose the secureTokenId finds a token whose creation answer it lost.
+pub async fn retrieve(
+    State(state): State<Arc<PayrocState>>,
+    Path((processing_terminal_id, secure_token_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(problem) = state.auth.check(&headers) {
+        return problem.into_response();
+    }
+    match state
+        .tokens
+        .by_id(&processing_terminal_id, &secure_token_id)
+    {
+        Some(token) => Reply::json(StatusCode::OK, &token.to_json()).into_response(),
+        None => Problem::not_found(format!(
+            "No secure token {secure_token_id} on processing terminal {processing_terminal_id}"
+        ))
+        .into_response(),
+    }
 }

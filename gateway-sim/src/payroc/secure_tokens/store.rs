@@ -2,7 +2,7 @@
 //! masked number, brand, expiry and the test-card trigger — never the full
 //! card number or CVV.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use serde_json::{Value, json};
@@ -58,7 +58,8 @@ pub struct TokenUse {
 #[derive(Default)]
 struct Inner {
     by_token: HashMap<String, SecureToken>,
-    ids: HashSet<(String, String)>,
+    /// (processingTerminalId, secureTokenId) → token.
+    ids: HashMap<(String, String), String>,
 }
 
 #[derive(Default)]
@@ -73,7 +74,7 @@ impl TokenStore {
             .secure_token_id
             .unwrap_or_else(|| format!("MREF_{}", uuid::Uuid::new_v4().simple()));
         let id_key = (new.processing_terminal_id.clone(), secure_token_id.clone());
-        if inner.ids.contains(&id_key) {
+        if inner.ids.contains_key(&id_key) {
             return Err(Problem::conflict(
                 "conflict",
                 "Secure token already exists",
@@ -105,9 +106,18 @@ impl TokenStore {
             terminated: false,
             sales: 0,
         };
-        inner.ids.insert(id_key);
+        inner.ids.insert(id_key, token.clone());
         inner.by_token.insert(token, record.clone());
         Ok(record)
+    }
+
+    /// The token a terminal saved under `secure_token_id`.
+    pub fn by_id(&self, terminal: &str, secure_token_id: &str) -> Option<SecureToken> {
+        let inner = self.inner.lock().expect("token store poisoned");
+        let token = inner
+            .ids
+            .get(&(terminal.to_owned(), secure_token_id.to_owned()))?;
+        inner.by_token.get(token).cloned()
     }
 
     pub fn get(&self, token: &str) -> Option<SecureToken> {
