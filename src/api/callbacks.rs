@@ -37,16 +37,19 @@ async fn certitrade_callback(
     let Some(client) = state.gateways.certitrade.as_ref() else {
         return (StatusCode::NOT_FOUND, "CertiTrade is not enabled").into_response();
     };
-    let expected = callback_code(
-        client.api_key().expose_secret(),
-        &cb.paymentid,
-        &cb.merchantid,
-        &cb.function,
-        &cb.description,
-        &cb.timestamp,
-    );
-    if cb.merchantid != client.merchant_id().to_string() || !codes_match(&cb.sha256code, &expected)
-    {
+    // During a key rotation the callback may be signed with the old key or the new one.
+    let signed = client.api_keys().iter().any(|key| {
+        let expected = callback_code(
+            key.expose_secret(),
+            &cb.paymentid,
+            &cb.merchantid,
+            &cb.function,
+            &cb.description,
+            &cb.timestamp,
+        );
+        codes_match(&cb.sha256code, &expected)
+    });
+    if cb.merchantid != client.merchant_id().to_string() || !signed {
         tracing::warn!(payment_id = %cb.paymentid, "CertiTrade callback with a wrong sha256code refused");
         return (StatusCode::FORBIDDEN, "sha256code does not match").into_response();
     }

@@ -7,6 +7,7 @@
 //! window after its Date) and only sends again (with a new Date, stored first) when the gateway
 //! has none.
 
+use crate::config::rotating::RotatingSecret;
 use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
@@ -22,7 +23,9 @@ pub struct CertiTradeClient {
     http: reqwest::Client,
     pub(super) api_url: String,
     merchant_id: u32,
-    api_key: SecretString,
+    /// Read again from `certitrade.api_key_file` when it changes: requests are signed with the
+    /// first key; callbacks are accepted under any key in force (a rotation under way).
+    api_key: RotatingSecret,
     settings: Arc<CertiTradeSettings>,
     pub(super) table: Arc<OutcomeTable>,
 }
@@ -60,7 +63,11 @@ impl CertiTradeClient {
             http,
             api_url: settings.api_url.trim_end_matches('/').to_owned(),
             merchant_id: settings.merchant_id,
-            api_key,
+            api_key: RotatingSecret::new(
+                "certitrade.api_key",
+                &api_key,
+                settings.api_key_file.as_deref(),
+            ),
             settings: Arc::new(settings.clone()),
             table: Arc::new(table),
         })
@@ -71,8 +78,8 @@ impl CertiTradeClient {
     }
 
     /// The API key, for verifying callbacks.
-    pub fn api_key(&self) -> &SecretString {
-        &self.api_key
+    pub fn api_keys(&self) -> std::sync::Arc<[SecretString]> {
+        self.api_key.current()
     }
 
     /// One signed request; `Err` is a transport failure (no answer).
@@ -85,9 +92,11 @@ impl CertiTradeClient {
     ) -> Result<(u16, Vec<u8>), String> {
         let url = format!("{}{path}", self.api_url);
         let bytes = body.unwrap_or("").as_bytes();
+        let keys = self.api_key.current();
+        let key = keys.first().ok_or("certitrade.api_key holds no key")?;
         let auth = authorization(
             self.merchant_id,
-            self.api_key.expose_secret(),
+            key.expose_secret(),
             method.as_str(),
             &url,
             date,
