@@ -1,5 +1,7 @@
 //! /v1/accounts: payment accounts (stored gateway credentials).
 
+use crate::domain::states::AccountState;
+use crate::domain::states::GatewayKind;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -126,7 +128,8 @@ async fn create_account(
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreateAccount>,
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
-    if body.gateway == "certitrade" {
+    let gateway = GatewayKind::parse(&body.gateway);
+    if gateway == Some(GatewayKind::CertiTrade) {
         if body.secure_token.is_some()
             || body.card.is_some()
             || body.series.is_some()
@@ -140,7 +143,7 @@ async fn create_account(
         let key = registration::idempotency_key(&headers);
         return registration::create_certitrade(&state, key.as_deref()).await;
     }
-    if body.gateway != "payroc" {
+    if gateway != Some(GatewayKind::Payroc) {
         return Err(ApiError::invalid(
             "gateway",
             format!(
@@ -241,7 +244,7 @@ async fn reinitialize_account(
     ApiJson(body): ApiJson<ReinitializeAccount>,
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
     let current = state.store.account(id).await?;
-    if current.gateway == "certitrade" {
+    if current.gateway == GatewayKind::CertiTrade {
         if body.secure_token.is_some()
             || body.card.is_some()
             || body.processing_terminal_id.is_some()
@@ -259,7 +262,7 @@ async fn reinitialize_account(
         }
         return registration::reinitialize_certitrade(&state, current).await;
     }
-    if current.state != "suspended" {
+    if current.state != AccountState::Suspended {
         return Err(ApiError::conflict(format!(
             "payment account {id} is {}; only a suspended account can be re-initialized",
             current.state

@@ -1,5 +1,6 @@
 //! /v1/subscriptions: create, read, list, and the lifecycle (pause, resume, cancel, amount).
 
+use crate::domain::states::GatewayKind;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -147,7 +148,7 @@ async fn create_subscription(
         schedule,
         merchant_reference: reference,
         metadata: metadata.unwrap_or_else(|| serde_json::json!({})),
-        series: series(body.series, &account.gateway)?,
+        series: series(body.series, account.gateway)?,
     };
     let sub = state
         .store
@@ -302,9 +303,9 @@ fn price(amount: i64, currency: &str) -> ApiResult<Money> {
 
 /// A series continued from elsewhere. Only Payroc is told a series: CertiTrade's is the
 /// payment_account's initialization, which the gateway keeps.
-fn series(input: Option<SeriesInput>, gateway: &str) -> ApiResult<Option<FirstPayment>> {
+fn series(input: Option<SeriesInput>, gateway: GatewayKind) -> ApiResult<Option<FirstPayment>> {
     let Some(s) = input else { return Ok(None) };
-    if gateway != "payroc" {
+    if gateway != GatewayKind::Payroc {
         return Err(ApiError::invalid(
             "series",
             "only a Payroc subscription continues a series: CertiTrade keeps its own, opened by the payment_account's initialization",

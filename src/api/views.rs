@@ -1,6 +1,7 @@
 //! What the API shows of stored rows: amounts in minor units, timestamps RFC 3339, tokens
 //! masked. One view per resource, shared by every route that returns it.
 
+use crate::domain::states::AccountState;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -91,8 +92,8 @@ pub struct AccountEventView {
 
 impl AccountView {
     pub fn of(a: Account, history: Option<Vec<AccountEvent>>) -> Self {
-        let reinitialization = (a.state == "suspended").then(|| ReinitializationView {
-            needed: reinitialization_needed(&a.gateway).to_owned(),
+        let reinitialization = (a.state == AccountState::Suspended).then(|| ReinitializationView {
+            needed: reinitialization_needed(a.gateway).to_owned(),
             how: format!("POST /v1/accounts/{}/reinitialize", a.id),
         });
         let initialization = a.init_link.clone().map(|link| InitializationView {
@@ -114,8 +115,8 @@ impl AccountView {
             certitrade_payment_account_id: a.certitrade_account_id.clone(),
             initialization,
             token_masked: a.payroc_token.as_deref().map(mask_token),
-            gateway: a.gateway,
-            state: a.state,
+            gateway: a.gateway.to_string(),
+            state: a.state.to_string(),
             processing_terminal_id: a.payroc_terminal_id,
             secure_token_id: a.payroc_secure_token_id,
             card_masked: a.card_masked,

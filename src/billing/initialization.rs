@@ -1,6 +1,7 @@
 //! Asking the customer to (re-)initialize an account, and noticing when they have: the
 //! gateway's callback settles it at once; each billing run polls what no callback settled.
 
+use crate::domain::states::GatewayKind;
 use jiff::Timestamp;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -83,13 +84,13 @@ impl Billing {
     pub(super) async fn request_reinitialization(&self, account_id: Uuid) {
         let now = self.clock.now();
         let result = match self.store.account(account_id).await {
-            Ok(account) if account.gateway == "certitrade" => self.reinitialize_certitrade(account.id, now).await,
+            Ok(account) if account.gateway == GatewayKind::CertiTrade => self.reinitialize_certitrade(account.id, now).await,
             Ok(account) => self
                 .store
                 .note_account_event(
                     account.id,
                     "account.reinitialization_requested",
-                    &serde_json::json!({"needed": reinitialization_needed(&account.gateway), "link": null}),
+                    &serde_json::json!({"needed": reinitialization_needed(account.gateway), "link": null}),
                     now,
                 )
                 .await
@@ -135,7 +136,10 @@ impl Billing {
                 return;
             }
         };
-        for p in pending.into_iter().filter(|p| p.gateway == "certitrade") {
+        for p in pending
+            .into_iter()
+            .filter(|p| p.gateway == GatewayKind::CertiTrade)
+        {
             match settle(
                 &self.store,
                 &self.gateways,

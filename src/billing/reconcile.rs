@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::Billing;
 use crate::config::ReconcileSettings;
 use crate::domain::reconcile::{self, Action, Finding, LedgerSale};
+use crate::domain::states::GatewayKind;
 use crate::gateway::{GatewayAnswer, ListedSale};
 use crate::metrics;
 use crate::store::outcomes::Recorded;
@@ -18,7 +19,7 @@ use crate::store::outcomes::Recorded;
 /// What one run did, for the CLI and the logs.
 #[derive(Debug, Clone)]
 pub struct ReconcileReport {
-    pub gateway: String,
+    pub gateway: GatewayKind,
     pub from: Timestamp,
     pub to: Timestamp,
     /// Sales the gateway listed for the window.
@@ -34,28 +35,16 @@ pub struct ReconcileReport {
 }
 
 impl Billing {
-    /// The gateways this daemon is configured for.
-    pub fn configured_gateways(&self) -> Vec<&'static str> {
-        let mut gateways = Vec::new();
-        if self.gateways.payroc.is_some() {
-            gateways.push("payroc");
-        }
-        if self.gateways.certitrade.is_some() {
-            gateways.push("certitrade");
-        }
-        gateways
-    }
-
     /// One reconciliation of `gateway` for [from, to).
     pub async fn reconcile(
         self: &Arc<Self>,
-        gateway: &str,
+        gateway: GatewayKind,
         from: Timestamp,
         to: Timestamp,
     ) -> anyhow::Result<ReconcileReport> {
         let terminals = match gateway {
-            "payroc" => self.store.payroc_terminals().await?,
-            _ => Vec::new(),
+            GatewayKind::Payroc => self.store.payroc_terminals().await?,
+            GatewayKind::CertiTrade => Vec::new(),
         };
         let listed = self
             .gateways
@@ -65,7 +54,7 @@ impl Billing {
         let refs: Vec<String> = listed.iter().map(|l| l.sale.order_ref.clone()).collect();
         let book = self
             .store
-            .reconciliation_book(gateway, from, to, &refs)
+            .reconciliation_book(gateway.as_str(), from, to, &refs)
             .await?;
         let ledger: Vec<LedgerSale> = listed.iter().map(|l| l.sale.clone()).collect();
         let mut findings = Vec::new();
@@ -82,16 +71,16 @@ impl Billing {
         }
         let new_findings = self
             .store
-            .record_findings(gateway, &findings, self.clock.now())
+            .record_findings(gateway.as_str(), &findings, self.clock.now())
             .await?;
         for f in &new_findings {
-            metrics::reconciliation_finding(gateway, f.kind.as_str());
-            tracing::warn!(event = "reconciliation.finding", gateway, kind = f.kind.as_str(),
+            metrics::reconciliation_finding(gateway.as_str(), f.kind.as_str());
+            tracing::warn!(event = "reconciliation.finding", %gateway, kind = f.kind.as_str(),
                 charge_id = ?f.charge_id, order_ref = %f.order_ref, payment_ids = %f.payment_ids,
                 detail = %f.detail, "reconciliation finding");
         }
         let report = ReconcileReport {
-            gateway: gateway.to_owned(),
+            gateway,
             from,
             to,
             listed: listed.len(),
@@ -100,7 +89,7 @@ impl Billing {
             known_findings: findings.len() - new_findings.len(),
             new_findings,
         };
-        tracing::info!(event = "reconciliation.done", gateway, %from, %to, listed = report.listed,
+        tracing::info!(event = "reconciliation.done", %gateway, %from, %to, listed = report.listed,
             charges = report.charges, recorded, new_findings = report.new_findings.len(),
             known_findings = report.known_findings, "reconciliation run");
         Ok(report)
@@ -153,7 +142,7 @@ impl Billing {
             .record_outcome(self.worker, &charge, attempt_id, &answer, &self.policy, now)
             .await?;
         if recorded == Recorded::Approved {
-            metrics::record_outcome(&charge.gateway, answer.outcome.as_str());
+            metrics::record_outcome(charge.gateway.as_str(), answer.outcome.as_str());
             tracing::info!(event = "charge.reconciled", charge_id = %charge.id,
                 payment_id = %sale.payment_id, "approval found in the gateway's ledger recorded");
         }
@@ -163,23 +152,23 @@ impl Billing {
     /// The periodic job: each configured gateway whose turn has come (across all replicas)
     /// is reconciled for the last `window`.
     pub async fn reconcile_due(self: &Arc<Self>, settings: &ReconcileSettings) {
-        for gateway in self.configured_gateways() {
+        for gateway in self.gateways.configured() {
             let now = self.clock.now();
             match self
                 .store
-                .take_reconciliation_turn(gateway, settings.every.signed(), now)
+                .take_reconciliation_turn(gateway.as_str(), settings.every.signed(), now)
                 .await
             {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(e) => {
-                    tracing::error!(gateway, error = %e, "reconciliation turn not taken");
+                    tracing::error!(%gateway, error = %e, "reconciliation turn not taken");
                     continue;
                 }
             }
             let from = now - settings.window.signed();
             if let Err(e) = self.reconcile(gateway, from, now).await {
-                tracing::error!(gateway, error = %e, "reconciliation run failed; the next turn retries");
+                tracing::error!(%gateway, error = %e, "reconciliation run failed; the next turn retries");
             }
         }
     }

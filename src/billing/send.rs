@@ -214,7 +214,7 @@ impl Billing {
                 None => gateway.acquire().await?,
             };
             let started = std::time::Instant::now();
-            let in_flight = metrics::InFlight::start(&charge.gateway);
+            let in_flight = metrics::InFlight::start(charge.gateway.as_str());
             let now = self.clock.now();
             let first_sent_at = *first_sent_at.get_or_insert(now);
             let ctx = ResendContext {
@@ -222,14 +222,10 @@ impl Billing {
                 first_sent_at: Some(first_sent_at),
                 now,
             };
-            let answer = match self
-                .gateways
-                .before_send(&charge.gateway, &body, &ctx)
-                .await
-            {
+            let answer = match self.gateways.before_send(charge.gateway, &body, &ctx).await {
                 Resend::AsStored => {
                     self.gateways
-                        .send_sale(&charge.gateway, charge.idempotency_key, &body)
+                        .send_sale(charge.gateway, charge.idempotency_key, &body)
                         .await
                 }
                 Resend::Restamped(restamped) => {
@@ -254,7 +250,7 @@ impl Billing {
                     }
                     body = restamped;
                     self.gateways
-                        .send_sale(&charge.gateway, charge.idempotency_key, &body)
+                        .send_sale(charge.gateway, charge.idempotency_key, &body)
                         .await
                 }
                 Resend::Answered(answer) => answer,
@@ -264,7 +260,7 @@ impl Billing {
             // Every send is timed, resends included: a slow or failing gateway shows up here
             // before any outcome is recorded.
             let elapsed = started.elapsed();
-            metrics::observe_gateway(&charge.gateway, "sale", elapsed);
+            metrics::observe_gateway(charge.gateway.as_str(), "sale", elapsed);
             let latency_ms = elapsed.as_millis() as u64;
             if answer.outcome == Outcome::Unknown
                 && !self.shutdown.is_cancelled()
@@ -359,11 +355,11 @@ impl Billing {
         };
         let slot = gateway.acquire().await?;
         let started = std::time::Instant::now();
-        let in_flight = metrics::InFlight::start(&charge.gateway);
-        let answer = self.gateways.lookup(&charge.gateway, payment_id).await;
+        let in_flight = metrics::InFlight::start(charge.gateway.as_str());
+        let answer = self.gateways.lookup(charge.gateway, payment_id).await;
         drop(in_flight);
         drop(slot);
-        metrics::observe_gateway(&charge.gateway, "lookup", started.elapsed());
+        metrics::observe_gateway(charge.gateway.as_str(), "lookup", started.elapsed());
         let recorded = self
             .store
             .record_outcome(
@@ -386,6 +382,6 @@ impl Billing {
 /// now holding the charge records (and counts) the gateway's answer itself.
 fn count_outcome(charge: &ClaimedCharge, answer: &GatewayAnswer, recorded: Recorded) {
     if recorded != Recorded::LeaseLost {
-        metrics::record_outcome(&charge.gateway, answer.outcome.as_str());
+        metrics::record_outcome(charge.gateway.as_str(), answer.outcome.as_str());
     }
 }

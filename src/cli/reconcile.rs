@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::billing::reconcile::ReconcileReport;
 use crate::clock::Clock;
 use crate::config::{Delay, Settings};
+use crate::domain::states::GatewayKind;
 use crate::startup::App;
 
 #[derive(Debug, clap::Args)]
@@ -59,13 +60,19 @@ pub async fn run(
     let mut settings = settings;
     settings.api.enabled = false;
     let app = App::build(settings, clock).await?;
-    let configured = app.billing.configured_gateways();
-    let gateways: Vec<&str> = match args.gateway.as_deref() {
-        Some(g) if configured.contains(&g) => vec![g],
-        Some(g) => anyhow::bail!(
-            "--gateway {g:?} is not configured here (configured: {})",
-            configured.join(", ")
-        ),
+    let configured = app.gateways.configured();
+    let gateways: Vec<GatewayKind> = match args.gateway.as_deref() {
+        Some(g) => match GatewayKind::parse(g) {
+            Some(kind) if configured.contains(&kind) => vec![kind],
+            _ => anyhow::bail!(
+                "--gateway {g:?} is not a gateway configured here (configured: {})",
+                configured
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
         None => configured,
     };
     let mut reports = Vec::new();
@@ -89,7 +96,7 @@ fn report_json(r: &ReconcileReport) -> Value {
         })
         .collect();
     json!({
-        "gateway": r.gateway, "from": r.from.to_string(), "to": r.to.to_string(),
+        "gateway": r.gateway.as_str(), "from": r.from.to_string(), "to": r.to.to_string(),
         "listed": r.listed, "charges": r.charges, "recorded_approved": r.recorded,
         "new_findings": findings, "known_findings": r.known_findings,
     })

@@ -8,3 +8,4 @@ pub mod reconcile;
 pub mod registration;
 pub mod schedule;
 pub mod series;
+pub mod states;

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::domain::position::{ProcessingModel, Sequence};
 use crate::domain::reconcile::LedgerSale;
 use crate::domain::series::FirstPayment;
+use crate::domain::states::GatewayKind;
 use crate::store::claims::ClaimedCharge;
 
 /// The HTTP client of one gateway adapter: its timeouts, and a user agent naming billingd.
@@ -42,8 +43,8 @@ pub struct SaleSpec<'a> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
-    #[error("gateway {0:?} is not configured in this daemon")]
-    NotConfigured(String),
+    #[error("gateway {0} is not configured in this daemon")]
+    NotConfigured(GatewayKind),
     #[error("{0}")]
     BadAccount(String),
 }
@@ -95,98 +96,109 @@ pub struct Gateways {
 }
 
 impl Gateways {
-    fn payroc(&self, gateway: &str) -> Result<&payroc::PayrocClient, GatewayError> {
+    fn payroc(&self) -> Result<&payroc::PayrocClient, GatewayError> {
         self.payroc
             .as_ref()
-            .ok_or_else(|| GatewayError::NotConfigured(gateway.to_owned()))
+            .ok_or(GatewayError::NotConfigured(GatewayKind::Payroc))
     }
 
     fn certitrade(&self) -> Result<&certitrade::CertiTradeClient, GatewayError> {
         self.certitrade
             .as_ref()
-            .ok_or_else(|| GatewayError::NotConfigured("certitrade".to_owned()))
+            .ok_or(GatewayError::NotConfigured(GatewayKind::CertiTrade))
     }
 
     /// What to send for this attempt, stored before the first send so every resend is the same
     /// (Payroc: the body; CertiTrade: its Date header and body).
     pub fn sale_body(&self, spec: &SaleSpec<'_>) -> Result<String, GatewayError> {
-        match spec.charge.gateway.as_str() {
-            "payroc" => self.payroc("payroc")?.sale_body(spec),
-            "certitrade" => self.certitrade()?.sale_request(spec),
-            other => Err(GatewayError::NotConfigured(other.to_owned())),
+        match spec.charge.gateway {
+            GatewayKind::Payroc => self.payroc()?.sale_body(spec),
+            GatewayKind::CertiTrade => self.certitrade()?.sale_request(spec),
         }
     }
 
     /// What to do before sending a stored request: send it as it is, send it re-stamped (the
     /// caller stores the new version first, so later resends repeat it), or nothing, because
     /// the gateway already answered (a lookup found the payment).
-    pub async fn before_send(&self, gateway: &str, stored: &str, ctx: &ResendContext) -> Resend {
+    pub async fn before_send(
+        &self,
+        gateway: GatewayKind,
+        stored: &str,
+        ctx: &ResendContext,
+    ) -> Resend {
+        let answered = |e: GatewayError| Resend::Answered(GatewayAnswer::unknown(e.to_string()));
         match gateway {
-            "certitrade" => match self.certitrade() {
+            GatewayKind::CertiTrade => match self.certitrade() {
                 Ok(client) => client.before_send(stored).await,
-                Err(e) => Resend::Answered(GatewayAnswer::unknown(e.to_string())),
+                Err(e) => answered(e),
             },
-            "payroc" => match self.payroc(gateway) {
+            GatewayKind::Payroc => match self.payroc() {
                 Ok(client) => client.before_send(stored, ctx).await,
-                Err(e) => Resend::Answered(GatewayAnswer::unknown(e.to_string())),
+                Err(e) => answered(e),
             },
-            other => Resend::Answered(GatewayAnswer::unknown(format!(
-                "gateway {other:?} is not supported"
-            ))),
         }
     }
 
-    pub async fn send_sale(&self, gateway: &str, key: Uuid, body: &str) -> GatewayAnswer {
+    pub async fn send_sale(&self, gateway: GatewayKind, key: Uuid, body: &str) -> GatewayAnswer {
         match gateway {
-            "payroc" => match self.payroc(gateway) {
+            GatewayKind::Payroc => match self.payroc() {
                 Ok(client) => client.send_sale(key, body).await,
                 Err(e) => GatewayAnswer::unknown(e.to_string()),
             },
-            "certitrade" => match self.certitrade() {
+            GatewayKind::CertiTrade => match self.certitrade() {
                 Ok(client) => client.send_sale(body).await,
                 Err(e) => GatewayAnswer::unknown(e.to_string()),
             },
-            other => GatewayAnswer::unknown(format!("gateway {other:?} is not supported")),
         }
     }
 
     /// Asks the gateway what became of a payment it reported as pending.
-    pub async fn lookup(&self, gateway: &str, payment_id: &str) -> GatewayAnswer {
+    pub async fn lookup(&self, gateway: GatewayKind, payment_id: &str) -> GatewayAnswer {
         match gateway {
-            "payroc" => match self.payroc(gateway) {
+            GatewayKind::Payroc => match self.payroc() {
                 Ok(client) => client.lookup(payment_id).await,
                 Err(e) => GatewayAnswer::unknown(e.to_string()),
             },
-            "certitrade" => match self.certitrade() {
+            GatewayKind::CertiTrade => match self.certitrade() {
                 Ok(client) => client.lookup(payment_id).await,
                 Err(e) => GatewayAnswer::unknown(e.to_string()),
             },
-            other => GatewayAnswer::unknown(format!("gateway {other:?} is not supported")),
         }
     }
 
     /// Every sale the gateway's ledger holds for the window (Payroc: on these terminals).
     pub async fn list_sales(
         &self,
-        gateway: &str,
+        gateway: GatewayKind,
         terminals: &[String],
         from: jiff::Timestamp,
         to: jiff::Timestamp,
     ) -> Result<Vec<ListedSale>, String> {
         match gateway {
-            "payroc" => {
-                let client = self.payroc(gateway).map_err(|e| e.to_string())?;
+            GatewayKind::Payroc => {
+                let client = self.payroc().map_err(|e| e.to_string())?;
                 let mut sales = Vec::new();
                 for terminal in terminals {
                     sales.extend(client.list_sales(terminal, from, to).await?);
                 }
                 Ok(sales)
             }
-            "certitrade" => {
+            GatewayKind::CertiTrade => {
                 let client = self.certitrade().map_err(|e| e.to_string())?;
                 client.list_sales(from, to).await
             }
-            other => Err(format!("gateway {other:?} is not supported")),
         }
+    }
+
+    /// The gateways this daemon is configured for.
+    pub fn configured(&self) -> Vec<GatewayKind> {
+        let mut gateways = Vec::new();
+        if self.payroc.is_some() {
+            gateways.push(GatewayKind::Payroc);
+        }
+        if self.certitrade.is_some() {
+            gateways.push(GatewayKind::CertiTrade);
+        }
+        gateways
     }
 }

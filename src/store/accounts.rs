@@ -1,6 +1,7 @@
 //! Payment accounts: stored gateway credentials and their state. (A stored-credential series
 //! belongs to a subscription, not to the account: see `series`.)
 
+use crate::domain::states::{AccountState, GatewayKind};
 use chrono::{DateTime, Utc};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -17,8 +18,8 @@ use crate::webhooks::{EventKind, enqueue};
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct Account {
     pub id: Uuid,
-    pub gateway: String,
-    pub state: String,
+    pub gateway: GatewayKind,
+    pub state: AccountState,
     pub payroc_terminal_id: Option<String>,
     pub payroc_secure_token_id: Option<String>,
     /// The gateway token is a credential: shown only masked, never logged.
@@ -148,12 +149,12 @@ impl Store {
     ) -> Result<Account, StoreError> {
         let mut tx = self.pool.begin().await?;
         let (gateway, state) = lock_account(&mut tx, id).await?;
-        if gateway != "payroc" {
+        if gateway != GatewayKind::Payroc {
             return Err(StoreError::Invalid(format!(
                 "payment account {id} is a {gateway} account; a Payroc secure token cannot re-initialize it"
             )));
         }
-        if state != "suspended" {
+        if state != AccountState::Suspended {
             return Err(StoreError::Conflict(format!(
                 "payment account {id} is {state}; only a suspended account can be re-initialized"
             )));
@@ -187,7 +188,7 @@ impl Store {
             "refused_cycles_policy": refused,
         });
         record_event(&mut tx, id, "account.reactivated", &detail, now).await?;
-        let data = events::reactivated(id, &gateway, None, resumed, refused_count, refused);
+        let data = events::reactivated(id, gateway, None, resumed, refused_count, refused);
         let hooks = self.webhook_endpoints();
         enqueue(&mut tx, hooks, EventKind::AccountReactivated, data, now).await?;
         tx.commit().await?;
@@ -234,12 +235,12 @@ pub async fn record_event(
 }
 
 /// What the customer must do to bring a suspended account back, by gateway.
-pub fn reinitialization_needed(gateway: &str) -> &'static str {
+pub fn reinitialization_needed(gateway: GatewayKind) -> &'static str {
     match gateway {
-        "payroc" => {
+        GatewayKind::Payroc => {
             "new card details from the customer: a new secure token, then a new `first` payment"
         }
-        _ => "a new initializing payment by the customer",
+        GatewayKind::CertiTrade => "a new initializing payment by the customer",
     }
 }
 
@@ -295,7 +296,7 @@ impl Store {
     ) -> Result<Account, StoreError> {
         let mut tx = self.pool.begin().await?;
         let (gateway, state) = lock_account(&mut tx, id).await?;
-        if state != "active" {
+        if state != AccountState::Active {
             return Err(StoreError::Conflict(format!(
                 "payment account {id} is {state}; only an active account can be suspended"
             )));
@@ -305,11 +306,11 @@ impl Store {
         let detail = serde_json::json!({
             "reason": reason,
             "subscriptions_held": held,
-            "reinitialization": reinitialization_needed(&gateway),
+            "reinitialization": reinitialization_needed(gateway),
         });
         record_event(&mut tx, id, "account.suspended", &detail, now).await?;
         let data =
-            events::account_suspended(id, &gateway, SuspendedBy::Merchant, &reason, held, None);
+            events::account_suspended(id, gateway, SuspendedBy::Merchant, &reason, held, None);
         let hooks = self.webhook_endpoints();
         enqueue(&mut tx, hooks, EventKind::AccountSuspended, data, now).await?;
         tx.commit().await?;
@@ -328,8 +329,8 @@ impl Store {
 async fn lock_account(
     tx: &mut sqlx::PgConnection,
     id: Uuid,
-) -> Result<(String, String), StoreError> {
-    let row: Option<(String, String)> = sqlx::query_as(
+) -> Result<(GatewayKind, AccountState), StoreError> {
+    let row: Option<(GatewayKind, AccountState)> = sqlx::query_as(
         "SELECT gateway, state FROM payment_accounts WHERE id = $1 FOR NO KEY UPDATE",
     )
     .bind(id)

@@ -3,6 +3,7 @@
 //! transaction. A daemon that dies mid-send loses its lease, and whoever claims the charge next
 //! resends the same body under the same Idempotency-Key.
 
+use crate::domain::states::GatewayKind;
 use chrono::{DateTime, Utc};
 use jiff::{SignedDuration, Timestamp};
 use uuid::Uuid;
@@ -37,7 +38,7 @@ pub struct ClaimedCharge {
     pub lease_token: i64,
     /// When this claim's lease runs out.
     pub lease_expires_at: Option<DateTime<Utc>>,
-    pub gateway: String,
+    pub gateway: GatewayKind,
     pub certitrade_account_id: Option<String>,
     pub payroc_terminal_id: Option<String>,
     pub payroc_token: Option<String>,

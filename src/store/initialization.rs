@@ -3,6 +3,8 @@
 //! link to give the customer are kept on the account until the customer completes it — known
 //! from the gateway's callback, or from polling when no callback comes.
 
+use crate::domain::states::AccountState;
+use crate::domain::states::GatewayKind;
 use jiff::Timestamp;
 use uuid::Uuid;
 
@@ -17,7 +19,7 @@ use crate::webhooks::{EventKind, enqueue, events};
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PendingInitialization {
     pub account_id: Uuid,
-    pub gateway: String,
+    pub gateway: GatewayKind,
     pub init_payment_id: String,
 }
 
@@ -31,7 +33,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Account, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let state: Option<(String, String)> = sqlx::query_as(
+        let state: Option<(AccountState, GatewayKind)> = sqlx::query_as(
             "SELECT state, gateway FROM payment_accounts WHERE id = $1 FOR NO KEY UPDATE",
         )
         .bind(id)
@@ -41,7 +43,7 @@ impl Store {
             what: "payment account",
             id: id.to_string(),
         })?;
-        if !matches!(state.as_str(), "initializing" | "suspended") {
+        if !matches!(state, AccountState::Initializing | AccountState::Suspended) {
             return Err(StoreError::Conflict(format!(
                 "payment account {id} is {state}; only a new or suspended account is (re-)initialized"
             )));
@@ -58,7 +60,7 @@ impl Store {
         .bind(to_db(now))
         .execute(&mut *tx)
         .await?;
-        let kind = if state == "suspended" {
+        let kind = if state == AccountState::Suspended {
             "account.reinitialization_requested"
         } else {
             "account.initialization_requested"
@@ -71,10 +73,10 @@ impl Store {
             now,
         )
         .await?;
-        if state == "suspended" {
+        if state == AccountState::Suspended {
             let kind = EventKind::AccountReinitializationRequested;
             let data =
-                events::reinitialization_requested(id, &gateway, Some(link), Some(payment_id));
+                events::reinitialization_requested(id, gateway, Some(link), Some(payment_id));
             enqueue(&mut tx, self.webhook_endpoints(), kind, data, now).await?;
         }
         tx.commit().await?;
@@ -107,7 +109,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Option<Account>, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let row: Option<(Uuid, String, String)> = sqlx::query_as(
+        let row: Option<(Uuid, AccountState, GatewayKind)> = sqlx::query_as(
             "SELECT id, state, gateway FROM payment_accounts WHERE init_payment_id = $1 \
              FOR NO KEY UPDATE",
         )
@@ -129,11 +131,11 @@ impl Store {
         .await?;
         // A new initialization is a new credential: every subscription opens a new series.
         let series_closed = close_series(&mut tx, id, now).await?;
-        let (kind, detail) = if state == "suspended" {
+        let (kind, detail) = if state == AccountState::Suspended {
             let (resumed, refused_count) = resume_held(&mut tx, id, refused, now).await?;
             let data = events::reactivated(
                 id,
-                &gateway,
+                gateway,
                 Some(payment_id),
                 resumed,
                 refused_count,
@@ -201,16 +203,16 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         record_event(&mut tx, id, kind, detail, now).await?;
         if kind == EventKind::AccountReinitializationRequested.as_str() {
-            let gateway: Option<(String,)> =
+            let gateway: (GatewayKind,) =
                 sqlx::query_as("SELECT gateway FROM payment_accounts WHERE id = $1")
                     .bind(id)
-                    .fetch_optional(&mut *tx)
+                    .fetch_one(&mut *tx)
                     .await?;
-            let gateway = gateway.map(|(g,)| g).unwrap_or_default();
+            let gateway = gateway.0;
             let link = detail.get("link").and_then(|l| l.as_str());
             let payment_id = detail.get("payment_id").and_then(|p| p.as_str());
             let kind = EventKind::AccountReinitializationRequested;
-            let data = events::reinitialization_requested(id, &gateway, link, payment_id);
+            let data = events::reinitialization_requested(id, gateway, link, payment_id);
             enqueue(&mut tx, self.webhook_endpoints(), kind, data, now).await?;
         }
         tx.commit().await?;

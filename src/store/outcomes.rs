@@ -329,7 +329,7 @@ async fn suspend(
         return Ok(Recorded::Held);
     }
     let held = hold_account(tx, c.account_id, &reason, now).await?;
-    let needed = reinitialization_needed(&c.gateway);
+    let needed = reinitialization_needed(c.gateway);
     let detail = serde_json::json!({
         "reason": reason,
         "charge_id": c.id,
@@ -341,7 +341,7 @@ async fn suspend(
     record_event(tx, c.account_id, "account.suspended", &detail, now).await?;
     let data = events::account_suspended(
         c.account_id,
-        &c.gateway,
+        c.gateway,
         SuspendedBy::Gateway,
         &reason,
         held,

@@ -1,5 +1,7 @@
 //! Subscriptions: what to charge, to which account, on which calendar.
 
+use crate::domain::states::AccountState;
+use crate::domain::states::GatewayKind;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -83,13 +85,13 @@ impl Store {
         now: Timestamp,
     ) -> Result<Subscription, StoreError> {
         let account = self.account(new.account_id).await?;
-        if account.state == "closed" {
+        if account.state == AccountState::Closed {
             return Err(StoreError::Conflict(format!(
                 "payment account {} is closed",
                 account.id
             )));
         }
-        if new.series.is_some() && account.gateway != "payroc" {
+        if new.series.is_some() && account.gateway != GatewayKind::Payroc {
             return Err(StoreError::Invalid(format!(
                 "payment account {} is a {} account: only a Payroc subscription continues a series",
                 account.id, account.gateway
@@ -100,7 +102,7 @@ impl Store {
             .due_at(1)
             .ok_or_else(|| StoreError::Invalid("the schedule has no first cycle".into()))?;
         // A subscription on a suspended account waits, held, for the account's re-initialization.
-        let status = if account.state == "suspended" {
+        let status = if account.state == AccountState::Suspended {
             "held"
         } else {
             "active"

@@ -2,6 +2,7 @@
 //! same way: ids, amounts in minor units with their currency, cycles, outcomes and reasons —
 //! never a token, card data or a gateway request body.
 
+use crate::domain::states::GatewayKind;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -57,7 +58,7 @@ pub enum SuspendedBy {
 /// `account.suspended`. `charge` is the charge whose answer terminated the account, if any.
 pub fn account_suspended(
     account_id: Uuid,
-    gateway: &str,
+    gateway: GatewayKind,
     by: SuspendedBy,
     reason: &str,
     subscriptions_held: u64,
@@ -80,7 +81,7 @@ pub fn account_suspended(
 /// (CertiTrade's payment window); Payroc has none — the merchant collects new card details.
 pub fn reinitialization_requested(
     account_id: Uuid,
-    gateway: &str,
+    gateway: GatewayKind,
     link: Option<&str>,
     payment_id: Option<&str>,
 ) -> Value {
@@ -98,7 +99,7 @@ pub fn reinitialization_requested(
 /// payment when that is what brought the account back.
 pub fn reactivated(
     account_id: Uuid,
-    gateway: &str,
+    gateway: GatewayKind,
     payment_id: Option<&str>,
     subscriptions_resumed: u64,
     refused_cycles: usize,

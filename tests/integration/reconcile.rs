@@ -3,6 +3,7 @@
 //! answer was lost is healed — recorded approved without a second sale.
 
 use crate::support::*;
+use billingd::domain::states::GatewayKind;
 use serde_json::{Value, json};
 use std::process::Command;
 
@@ -60,7 +61,11 @@ async fn reconcile_finds_a_sale_planted_behind_billingds_back() {
     let answer = h
         .app
         .gateways
-        .send_sale("payroc", uuid::Uuid::new_v4(), &planted.to_string())
+        .send_sale(
+            GatewayKind::Payroc,
+            uuid::Uuid::new_v4(),
+            &planted.to_string(),
+        )
         .await;
     let planted_id = answer
         .payment_id
@@ -84,7 +89,7 @@ async fn reconcile_finds_a_sale_planted_behind_billingds_back() {
         .app
         .billing
         .reconcile(
-            "payroc",
+            GatewayKind::Payroc,
             ts("2026-12-31T00:00:00Z"),
             ts("2027-01-02T00:00:00Z"),
         )

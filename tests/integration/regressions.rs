@@ -52,7 +52,7 @@ async fn a_charge_in_flight_when_its_account_is_suspended_is_completed_under_its
     assert_eq!(attempts.len(), 2);
     assert_eq!(attempts[0].idempotency_key, attempts[1].idempotency_key);
     let account = h.store().account(account.id).await.unwrap();
-    assert_eq!(account.state, "suspended", "the suspension stands");
+    assert_eq!(account.state.as_str(), "suspended", "the suspension stands");
 }
 
 /// The same, when the resend finds the card account terminated: the charge is held with the

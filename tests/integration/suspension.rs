@@ -25,7 +25,7 @@ async fn a_terminated_account_is_suspended_and_nothing_more_is_sent_until_reinit
     assert_eq!((first.sent, first.suspended), (1, 1), "{first:?}");
 
     let suspended = h.store().account(account.id).await.unwrap();
-    assert_eq!(suspended.state, "suspended");
+    assert_eq!(suspended.state.as_str(), "suspended");
     assert!(
         suspended
             .suspension_reason
@@ -76,7 +76,7 @@ async fn a_terminated_account_is_suspended_and_nothing_more_is_sent_until_reinit
         .reinitialize_payroc(account.id, &cred, RefusedCycles::Charge, h.now())
         .await
         .unwrap();
-    assert_eq!(back.state, "active");
+    assert_eq!(back.state.as_str(), "active");
     for sub in [&a, &b] {
         let sub = h.store().subscription(sub.id).await.unwrap();
         assert!(sub.series_payment_id.is_none(), "a new series starts");
@@ -143,7 +143,7 @@ async fn a_pickup_answer_terminates_the_account_and_reinitializing_an_active_one
     assert_eq!(h.run().await.suspended, 1);
     assert_eq!(h.charges(&sub).await[0].status, "held");
     assert_eq!(
-        h.store().account(account.id).await.unwrap().state,
+        h.store().account(account.id).await.unwrap().state.as_str(),
         "suspended"
     );
 
