@@ -12,6 +12,7 @@ mod catch_up;
 mod certitrade;
 mod cli;
 mod declines;
+mod docs_config;
 mod faults;
 mod image;
 mod metrics;

@@ -1,6 +1,6 @@
-//! Per-request authentication (GATEWAYS.md §2.2): a fresh RFC 1123 `Date`
-//! header and `Authorization: CertiTrade m<merchantId>:<hex HMAC-SHA256>` over
-//! `METHOD + full URL + Date + body`.
+//! Per-request authentication (docs/gateways.md, "CertiTrade: request signing"):
+//! a fresh RFC 1123 `Date` header and `Authorization: CertiTrade
+//! m<merchantId>:<hex HMAC-SHA256>` over `METHOD + full URL + Date + body`.
 //!
 //! The Date is checked first (401) because the signature covers it; only then
 //! the credentials and signature (403, title "Not authorized"). The full URL is

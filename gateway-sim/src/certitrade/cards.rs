@@ -1,5 +1,6 @@
-//! CertiTrade's published test cards (GATEWAYS.md §2.9) and the card data a
-//! payment_account remembers after its initializing payment.
+//! CertiTrade's published test cards (docs/gateways.md, "CertiTrade: test
+//! cards") and the card data a payment_account remembers after its initializing
+//! payment.
 
 /// The card the payment window uses when the test names none.
 pub const DEFAULT_CARD: &str = "123456789000";

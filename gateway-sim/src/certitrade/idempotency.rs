@@ -1,10 +1,11 @@
-//! Resending (GATEWAYS.md §2.8): a POST carrying `message_id` is identified by
-//! `(Date header value, message_id)`. A repeat of that pair gets the stored
-//! answer, byte for byte, and creates nothing — even if its body differs, since
-//! CertiTrade says repeats "will be regarded as resendings of the same
-//! message". The same `message_id` under a different `Date` is a new request
-//! (CertiTrade pairs the id with the timestamp), so a client that wants a safe
-//! resend must reuse the original Date — which the skew check bounds in time.
+//! Resending (docs/gateways.md, "CertiTrade: resending"): a POST carrying
+//! `message_id` is identified by `(Date header value, message_id)`. A repeat of
+//! that pair gets the stored answer, byte for byte, and creates nothing — even
+//! if its body differs, since CertiTrade says repeats "will be regarded as
+//! resendings of the same message". The same `message_id` under a different
+//! `Date` is a new request (CertiTrade pairs the id with the timestamp), so a
+//! client that wants a safe resend must reuse the original Date — which the
+//! skew check bounds in time.
 //!
 //! Concurrent repeats wait for the first one and then replay, as in the Payroc
 //! simulator. Requests without `message_id` are never deduplicated.

@@ -249,7 +249,7 @@ pub fn new_reference() -> String {
     format!("ref-{}", &uuid::Uuid::new_v4().simple().to_string()[..16])
 }
 
-/// The documented initializing payment (GATEWAYS.md §2.5 step 2).
+/// The documented initializing payment (docs/gateways.md, CertiTrade: the recurring flow, step 2).
 pub fn init_body(account: &str, reference: &str, callback_url: &str) -> Value {
     json!({
         "amount": "1000",
@@ -263,7 +263,7 @@ pub fn init_body(account: &str, reference: &str, callback_url: &str) -> Value {
     })
 }
 
-/// The documented subsequent charge (GATEWAYS.md §2.5 step 4).
+/// The documented subsequent charge (docs/gateways.md, CertiTrade: the recurring flow, step 3).
 pub fn charge_body(account: &str, reference: &str, amount: u64) -> Value {
     json!({
         "amount": amount.to_string(),

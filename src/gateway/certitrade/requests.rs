@@ -1,6 +1,7 @@
-//! CertiTrade request bodies (GATEWAYS.md §2.3–2.5), typed: an optional field that is absent is
-//! left out rather than sent as `null`, which a typed API refuses (400). Amounts go as strings,
-//! as in every CertiTrade example.
+//! CertiTrade request bodies (docs/gateways.md, "CertiTrade: format and errors" and "the
+//! recurring flow"), typed: an optional field that is absent is left out rather than sent as
+//! `null`, which a typed API refuses (400). Amounts go as strings, as in every CertiTrade
+//! example.
 
 use serde::Serialize;
 

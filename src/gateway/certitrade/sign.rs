@@ -1,7 +1,7 @@
-//! CertiTrade request signing (GATEWAYS.md §2.2): every request carries a `Date` header and
-//! `Authorization: CertiTrade m<merchant>:<hex HMAC-SHA256(api key, METHOD + full URL + Date +
-//! body)>`, over the exact bytes sent. Callbacks carry `sha256code` = HMAC-SHA256(api key,
-//! paymentid + merchantid + function + description + timestamp).
+//! CertiTrade request signing (docs/gateways.md, "CertiTrade: request signing"): every request
+//! carries a `Date` header and `Authorization: CertiTrade m<merchant>:<hex HMAC-SHA256(api key,
+//! METHOD + full URL + Date + body)>`, over the exact bytes sent. Callbacks carry `sha256code` =
+//! HMAC-SHA256(api key, paymentid + merchantid + function + description + timestamp).
 
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;

@@ -1,7 +1,7 @@
-//! CertiTrade wire format without I/O (GATEWAYS.md §2.3–2.5, §4.2): request bodies (typed, in
-//! `requests`), and answers parsed leniently — amounts, flags and ids may be strings or
-//! numbers, unknown fields are ignored, and a payment attempt's data may or may not be nested
-//! under its method.
+//! CertiTrade wire format without I/O (docs/gateways.md, CertiTrade; docs/answers.md): request
+//! bodies (typed, in `requests`), and answers parsed leniently — amounts, flags and ids may be
+//! strings or numbers, unknown fields are ignored, and a payment attempt's data may or may not be
+//! nested under its method.
 
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;

@@ -1,5 +1,6 @@
 //! Payroc wire format, without I/O: the sale body with its standing instructions, the
-//! secure-token request, and the classification of answers (GATEWAYS.md §1, §4.1).
+//! secure-token request, and the classification of answers (docs/gateways.md, Payroc;
+//! docs/answers.md).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,5 @@
-//! Classification of Payroc answers, on fixtures shaped like the API's (GATEWAYS.md §1.7).
+//! Classification of Payroc answers, on fixtures shaped like the API's (docs/gateways.md,
+//! "Payroc: the payment answer").
 
 use super::transformers::{classify, problem_message};
 use crate::domain::outcome::{Outcome, OutcomeTable};

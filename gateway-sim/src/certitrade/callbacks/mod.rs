@@ -1,8 +1,9 @@
-//! Merchant callbacks (GATEWAYS.md §2.7): after the payment window finishes,
-//! a form-encoded POST to the payment's `callback_url` with `paymentid`,
-//! `merchantid`, `function`, `description`, `timestamp` (`YYYYMMDDhhmmss`,
-//! UTC) and `sha256code` = hex HMAC-SHA256(api key, paymentid + merchantid +
-//! function + description + timestamp).
+//! Merchant callbacks (docs/gateways.md, "CertiTrade: callbacks"): after the
+//! payment window finishes, a form-encoded POST to the payment's
+//! `callback_url` with `paymentid`, `merchantid`, `function`, `description`,
+//! `timestamp` (`YYYYMMDDhhmmss`, UTC) and `sha256code` = hex
+//! HMAC-SHA256(api key, paymentid + merchantid + function + description +
+//! timestamp).
 //!
 //! CertiTrade does not document retries; the simulator makes one attempt and
 //! up to two retries (after 250 ms and 1 s) on a non-2xx answer or a

@@ -96,8 +96,8 @@ pub fn complete(
 }
 
 /// Authorises on the account: it becomes ACTIVE with this card (also out of
-/// SUSPENDED — re-initialization on the same id, GATEWAYS.md §2.5), unless
-/// it was closed after the payment was created.
+/// SUSPENDED — re-initialization on the same id, docs/gateways.md, "CertiTrade:
+/// the recurring flow"), unless it was closed after the payment was created.
 fn activate(state: &CertiTradeState, account_id: &str, card: Card) -> (Attempt, &'static str) {
     let approved = Attempt::new(true, "SSL_AUTH", "00", Some(&card));
     let result = state.accounts.update(account_id, |account| {

@@ -12,7 +12,7 @@ use super::super::card::luhn_check_digit;
 use super::super::problem::Problem;
 use crate::support::random;
 
-/// Payroc secure tokens start with this prefix (GATEWAYS.md §1.4).
+/// Payroc secure tokens start with this prefix (docs/gateways.md, Payroc: secure tokens).
 const TOKEN_PREFIX: &str = "296753";
 
 #[derive(Debug, Clone)]
