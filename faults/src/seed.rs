@@ -242,9 +242,12 @@ pub async fn create_account(api: &Api, kind: Kind) -> anyhow::Result<Uuid> {
         json!({"gateway": "certitrade"})
     };
     // A request cut off by a kill leaves its key "in progress": a new key makes a new
-    // account (the half-made one is never used).
+    // account (the half-made one is never used). A registration whose gateway answer was lost
+    // is stored and answered 202 (`registration.pending_step`): the same call with the same key
+    // continues that account, as a merchant's client would do.
     let account = loop {
-        match api.post("/v1/accounts", &body, &new_key()).await {
+        let key = new_key();
+        match register(api, &body, &key).await {
             Ok(a) => break a,
             Err(ApiError::InProgress) => continue,
             Err(e) => anyhow::bail!("creating a {} account: {e}", kind.label()),
@@ -267,6 +270,19 @@ pub async fn create_account(api: &Api, kind: Kind) -> anyhow::Result<Uuid> {
         .await?;
     }
     Ok(id)
+}
+
+/// `POST /v1/accounts` under `key` until the registration is no longer pending.
+async fn register(api: &Api, body: &Value, key: &str) -> Result<Value, ApiError> {
+    let mut account = Value::Null;
+    for _ in 0..100 {
+        account = api.post("/v1/accounts", body, key).await?;
+        if account["registration"]["pending_step"].is_null() {
+            return Ok(account);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    Err(ApiError::GaveUp(format!("registration still pending: {account}")))
 }
 
 /// Creates the subscription; a retry after a cut-off request finds it by its reference.
