@@ -282,7 +282,9 @@ async fn register(api: &Api, body: &Value, key: &str) -> Result<Value, ApiError>
         }
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
-    Err(ApiError::GaveUp(format!("registration still pending: {account}")))
+    Err(ApiError::GaveUp(format!(
+        "registration still pending: {account}"
+    )))
 }
 
 /// Creates the subscription; a retry after a cut-off request finds it by its reference.

@@ -4,7 +4,7 @@
 use secrecy::SecretString;
 use serde_json::Value;
 
-use super::secure_token::CardDetails;
+use super::token_request::CardDetails;
 use super::token_request::SecureTokenRequest;
 use super::transformers::{
     FirstTxnReference, Order, PaymentMethod, SaleRequest, StandingInstructions,

@@ -1,35 +1,16 @@
 //! Tokenizing a card (the seed's optional Step 1). The card number and CVV pass through memory
 //! as secrets on their way to Payroc and are never stored, logged or echoed.
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::client::PayrocClient;
+pub use super::token_request::CardDetails;
 use super::token_request::SecureTokenRequest;
 use super::transformers::problem_message;
 use crate::domain::answer_class::{self, AnswerClass};
 use crate::gateway::StepResult;
-
-/// Card details as a customer typed them; `Debug` shows nothing secret.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CardDetails {
-    pub number: SecretString,
-    /// MMYY
-    pub expiry: String,
-    pub cvv: Option<SecretString>,
-    pub holder: Option<String>,
-}
-
-impl std::fmt::Debug for CardDetails {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CardDetails")
-            .field("number", &"<redacted>")
-            .field("expiry", &self.expiry)
-            .finish()
-    }
-}
 
 /// Why a card could not be tokenized.
 #[derive(Debug, thiserror::Error)]

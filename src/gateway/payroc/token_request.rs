@@ -1,11 +1,30 @@
-//! The body of `POST /processing-terminals/{id}/secure-tokens`: a keyed card saved for a
+//! Card details as a customer typed them, and the body of
+//! `POST /processing-terminals/{id}/secure-tokens` made of them: a keyed card saved for a
 //! recurring merchant-initiated agreement. Optional fields are left out when absent: Payroc's
-//! typed API refuses `null` for a string (400). No `Debug`: the body holds the card number.
+//! typed API refuses `null` for a string (400). No `Debug` on the body: it holds the card number.
 
-use secrecy::ExposeSecret;
-use serde::Serialize;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
 
-use super::secure_token::CardDetails;
+/// Card details as a customer typed them; `Debug` shows nothing secret.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardDetails {
+    pub number: SecretString,
+    /// MMYY
+    pub expiry: String,
+    pub cvv: Option<SecretString>,
+    pub holder: Option<String>,
+}
+
+impl std::fmt::Debug for CardDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardDetails")
+            .field("number", &"<redacted>")
+            .field("expiry", &self.expiry)
+            .finish()
+    }
+}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
