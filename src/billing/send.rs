@@ -63,8 +63,7 @@ impl Billing {
         let mut prepared = Prepared::default();
         let mut planned: Vec<(ClaimedCharge, String, String)> = Vec::with_capacity(claimed.len());
         for mut charge in claimed {
-            if charge.last_outcome.as_deref() == Some("pending")
-                && charge.gateway_payment_id.is_some()
+            if charge.last_outcome == Some(Outcome::Pending) && charge.gateway_payment_id.is_some()
             {
                 prepared.ready.push(Ready::Lookup(charge));
                 continue;

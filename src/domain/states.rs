@@ -68,6 +68,83 @@ impl std::fmt::Display for AccountState {
     }
 }
 
+/// Defines a text-valued state enum: its SQL names, `as_str`, `Display`, and equality with its
+/// name (so a test can say `assert_eq!(charge.status, "approved")`).
+macro_rules! text_state {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+        #[sqlx(type_name = "text")]
+        pub enum $name {
+            $($(#[$vdoc])* #[sqlx(rename = $text)] #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|v| v.as_str() == text)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+    };
+}
+
+text_state! {
+    /// Where a subscription stands.
+    SubscriptionStatus {
+        Active = "active",
+        /// Its account is suspended: nothing is charged until the account is re-initialized.
+        Held = "held",
+        /// A charge failed for good: nothing more is charged until the merchant resumes it.
+        PastDue = "past_due",
+        Paused = "paused",
+        Completed = "completed",
+        Cancelled = "cancelled",
+    }
+}
+
+text_state! {
+    /// Where one cycle's charge stands.
+    ChargeStatus {
+        /// Open: to be sent, or its outcome still open.
+        Due = "due",
+        Approved = "approved",
+        Failed = "failed",
+        /// Its account was suspended: kept, not sent, until re-initialization decides.
+        Held = "held",
+        Skipped = "skipped",
+        Cancelled = "cancelled",
+    }
+}
+
+impl SubscriptionStatus {
+    /// Still billing or able to bill again (not completed or cancelled).
+    pub fn is_live(self) -> bool {
+        !matches!(
+            self,
+            SubscriptionStatus::Completed | SubscriptionStatus::Cancelled
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +160,14 @@ mod tests {
             "suspended"
         );
         assert_eq!(GatewayKind::parse("stripe"), None);
+        for s in SubscriptionStatus::ALL {
+            assert_eq!(SubscriptionStatus::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(ChargeStatus::parse("due"), Some(ChargeStatus::Due));
+        assert_eq!(ChargeStatus::Approved, "approved");
+        assert_eq!(
+            serde_json::to_value(SubscriptionStatus::PastDue).unwrap(),
+            "past_due"
+        );
     }
 }

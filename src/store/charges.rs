@@ -1,5 +1,6 @@
 //! Reading charges and the requests sent for them.
 
+use crate::domain::states::ChargeStatus;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
@@ -17,7 +18,7 @@ pub struct Charge {
     pub currency: String,
     pub processing_model: String,
     pub is_last: bool,
-    pub status: String,
+    pub status: ChargeStatus,
     pub attempt_no: i32,
     pub idempotency_key: Uuid,
     pub order_id: String,

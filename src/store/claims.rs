@@ -3,6 +3,7 @@
 //! transaction. A daemon that dies mid-send loses its lease, and whoever claims the charge next
 //! resends the same body under the same Idempotency-Key.
 
+use crate::domain::outcome::Outcome;
 use crate::domain::states::GatewayKind;
 use chrono::{DateTime, Utc};
 use jiff::{SignedDuration, Timestamp};
@@ -28,7 +29,7 @@ pub struct ClaimedCharge {
     pub order_id: String,
     pub sequence: Option<String>,
     pub request_body: Option<String>,
-    pub last_outcome: Option<String>,
+    pub last_outcome: Option<Outcome>,
     pub gateway_payment_id: Option<String>,
     /// Requests already sent under the current key (0 for a fresh attempt).
     pub sends_so_far: i64,

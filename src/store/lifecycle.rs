@@ -10,9 +10,7 @@ use uuid::Uuid;
 
 use super::subscriptions::{COLUMNS, Subscription};
 use super::{Store, StoreError, to_db};
-
-/// The states from which each change is allowed, for messages that say what is possible.
-const LIVE: &[&str] = &["active", "past_due", "paused", "held"];
+use crate::domain::lifecycle::{Command, Transition, decide};
 
 impl Store {
     async fn lock_subscription(
@@ -39,9 +37,7 @@ impl Store {
     ) -> Result<Subscription, StoreError> {
         let mut tx = self.pool().begin().await?;
         let sub = Self::lock_subscription(&mut tx, id).await?;
-        if !matches!(sub.status.as_str(), "active" | "past_due") {
-            return Err(illegal(&sub, "paused", "active or past_due"));
-        }
+        allowed(&sub, Command::Pause)?;
         settle_unsent(&mut tx, id, "skipped", "subscription paused", now).await?;
         sqlx::query("UPDATE subscriptions SET status = 'paused', paused_at = $2, updated_at = $2 WHERE id = $1")
             .bind(id)
@@ -61,8 +57,8 @@ impl Store {
     ) -> Result<Subscription, StoreError> {
         let mut tx = self.pool().begin().await?;
         let sub = Self::lock_subscription(&mut tx, id).await?;
-        match sub.status.as_str() {
-            "paused" => {
+        match allowed(&sub, Command::Resume)? {
+            Transition::ResumeFromPause => {
                 let schedule = sub.schedule()?;
                 let mut next = sub.next_cycle.max(1) as u32;
                 while schedule.due_at(next).is_some_and(|due| due <= now) {
@@ -79,7 +75,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            "past_due" => {
+            Transition::ResumeFromPastDue => {
                 sqlx::query(
                     "UPDATE subscriptions SET status = 'active', updated_at = $2 WHERE id = $1",
                 )
@@ -88,12 +84,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            "held" => {
-                return Err(StoreError::Conflict(format!(
-                    "subscription {id} is held because its payment account is suspended; it resumes when the account is re-initialized"
-                )));
-            }
-            _ => return Err(illegal(&sub, "resumed", "paused or past_due")),
+            other => unreachable!("resume decided {other:?}"),
         }
         tx.commit().await?;
         self.subscription(id).await
@@ -109,13 +100,7 @@ impl Store {
     ) -> Result<Subscription, StoreError> {
         let mut tx = self.pool().begin().await?;
         let sub = Self::lock_subscription(&mut tx, id).await?;
-        if !LIVE.contains(&sub.status.as_str()) {
-            return Err(illegal(
-                &sub,
-                "cancelled",
-                "active, past_due, paused or held",
-            ));
-        }
+        allowed(&sub, Command::Cancel)?;
         if at_period_end && sub.next_due_at.is_some() {
             sqlx::query("UPDATE subscriptions SET cancel_at_period_end = true, updated_at = $2 WHERE id = $1")
                 .bind(id)
@@ -148,9 +133,7 @@ impl Store {
     ) -> Result<Subscription, StoreError> {
         let mut tx = self.pool().begin().await?;
         let sub = Self::lock_subscription(&mut tx, id).await?;
-        if !LIVE.contains(&sub.status.as_str()) {
-            return Err(illegal(&sub, "changed", "active, past_due, paused or held"));
-        }
+        allowed(&sub, Command::ChangeAmount)?;
         sqlx::query("UPDATE subscriptions SET amount_minor = $2, updated_at = $3 WHERE id = $1")
             .bind(id)
             .bind(amount_minor)
@@ -221,9 +204,9 @@ async fn settle_unsent(
     .rows_affected())
 }
 
-fn illegal(sub: &Subscription, verb: &str, allowed: &str) -> StoreError {
-    StoreError::Conflict(format!(
-        "subscription {} is {} and cannot be {verb} (only a subscription that is {allowed} can)",
-        sub.id, sub.status
-    ))
+/// The transition the rules allow for this command, or the refusal as a conflict naming the
+/// subscription.
+fn allowed(sub: &Subscription, command: Command) -> Result<Transition, StoreError> {
+    decide(sub.status, command)
+        .map_err(|refusal| StoreError::Conflict(format!("subscription {} {refusal}", sub.id)))
 }

@@ -2,6 +2,7 @@
 
 use crate::domain::states::AccountState;
 use crate::domain::states::GatewayKind;
+use crate::domain::states::SubscriptionStatus;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -24,7 +25,7 @@ pub struct Subscription {
     pub interval_unit: String,
     pub interval_count: i32,
     pub total_cycles: Option<i32>,
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub next_cycle: i32,
     pub next_due_at: Option<DateTime<Utc>>,
     pub merchant_reference: Option<String>,
