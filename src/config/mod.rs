@@ -81,8 +81,28 @@ pub fn load(explicit: Option<&Path>) -> Result<Settings, ConfigError> {
         settings.webhooks.secret.take(),
         settings.webhooks.secret_file.as_deref(),
     )?;
-    validate::settings(&settings)?;
+    let problems = validate::settings(&settings);
+    if !problems.is_empty() {
+        let lines: Vec<String> = problems.iter().map(|p| with_source(&figment, p)).collect();
+        return Err(ConfigError::Parse(lines.join("\n")));
+    }
     Ok(settings)
+}
+
+/// A validation error with the layer its value came from (a file, the environment, or the
+/// built-in default), so the operator knows where to fix it.
+fn with_source(figment: &Figment, problem: &ConfigError) -> String {
+    let ConfigError::Invalid { key, .. } = problem else {
+        return problem.to_string();
+    };
+    let source = figment.find_metadata(key).map(|m| match &m.source {
+        Some(source) => source.to_string(),
+        None => m.name.to_string(),
+    });
+    match source {
+        Some(source) => format!("{problem} (from {source})"),
+        None => problem.to_string(),
+    }
 }
 
 /// A secret written into a TOML file ends up in version control and backups; only the

@@ -2,18 +2,21 @@
 
 use super::{ConfigError, Settings};
 
-pub fn settings(s: &Settings) -> Result<(), ConfigError> {
-    database(s)?;
-    api(s)?;
-    scheduler(s)?;
-    billing(s)?;
-    payroc(s)?;
-    certitrade(s)?;
-    webhooks(s)?;
-    reconcile(s)?;
+/// Every section's first problem, all at once: an operator fixes a config in one pass.
+pub fn settings(s: &Settings) -> Vec<ConfigError> {
+    let checks: [fn(&Settings) -> Result<(), ConfigError>; 10] = [
+        database, api, scheduler, billing, payroc, certitrade, webhooks, reconcile, outcomes, log,
+    ];
+    checks.iter().filter_map(|check| check(s).err()).collect()
+}
+
+fn outcomes(s: &Settings) -> Result<(), ConfigError> {
     s.outcomes
         .validate()
-        .map_err(|m| ConfigError::invalid("outcomes", m))?;
+        .map_err(|m| ConfigError::invalid("outcomes", m))
+}
+
+fn log(s: &Settings) -> Result<(), ConfigError> {
     if tracing_subscriber::EnvFilter::try_new(&s.log.level).is_err() {
         return Err(ConfigError::invalid(
             "log.level",

@@ -461,3 +461,27 @@ fn check_config_says_what_it_read_and_flags_a_setting_spelled_with_one_underscor
         "values are not shown: {err}"
     );
 }
+
+#[test]
+fn check_config_reports_every_bad_section_at_once_with_the_layer_it_came_from() {
+    let dir = std::env::temp_dir().join(format!("billingd-cfg-all-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("two-bad.toml");
+    std::fs::write(
+        &path,
+        "[api]\nlisten = \"nowhere\"\n[reconcile]\nevery = \"10s\"\n",
+    )
+    .unwrap();
+    let env = [("BILLINGD_LOG__LEVEL", "=nonsense=".to_string())];
+    let out = run(&env, &["--config", path.to_str().unwrap(), "check-config"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let file = path.display().to_string();
+    assert!(err.contains("api.listen") && err.contains(&file), "{err}");
+    assert!(err.contains("reconcile.every"), "{err}");
+    assert!(
+        err.contains("log.level") && err.contains("environment"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
