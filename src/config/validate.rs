@@ -2,9 +2,12 @@
 
 use super::{ConfigError, Settings};
 
+/// One section's check: its first problem.
+type Check = fn(&Settings) -> Result<(), ConfigError>;
+
 /// Every section's first problem, all at once: an operator fixes a config in one pass.
 pub fn settings(s: &Settings) -> Vec<ConfigError> {
-    let checks: [fn(&Settings) -> Result<(), ConfigError>; 10] = [
+    let checks: [Check; 10] = [
         database, api, scheduler, billing, payroc, certitrade, webhooks, reconcile, outcomes, log,
     ];
     checks.iter().filter_map(|check| check(s).err()).collect()
