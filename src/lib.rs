@@ -1,6 +1,11 @@
 //! billingd: a recurring-billing scheduler. Postgres decides what is due; a cron tick only wakes
 //! the scan; every charge is written down with its Idempotency-Key before it is sent, and the
 //! database's unique (subscription, cycle) key makes a cycle billable exactly once.
+//!
+//! Layers, each using only those below it: `domain` (pure rules and typed states) ← `config` ←
+//! `gateway` (one folder per gateway) ← `store` (loads, applies, fences) ← `billing` (runs,
+//! sends, reconciliation) ← `api` ← `cli`; `clock`, `metrics`, `webhooks` and `startup` sit
+//! beside them. docs/architecture.md draws the map.
 
 pub mod api;
 pub mod billing;
