@@ -3,7 +3,6 @@
 //! Each listed payment is read as a sale answer is (`transformers::classify`), so a listed sale
 //! means what the same answer to a POST would have meant.
 
-use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use super::PayrocClient;
@@ -75,31 +74,8 @@ impl PayrocClient {
     }
 
     async fn page(&self, url: reqwest::Url) -> Result<Page, String> {
-        for _ in 0..2 {
-            let bearer = self.tokens.bearer().await?;
-            let response = self
-                .http
-                .get(url.clone())
-                .bearer_auth(bearer.value.expose_secret())
-                .send()
-                .await
-                .map_err(|e| format!("Payroc payment listing failed: {e}"))?;
-            let status = response.status().as_u16();
-            if status == 401 {
-                self.tokens.invalidate(&bearer).await;
-                continue;
-            }
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| format!("Payroc payment listing cut off: {e}"))?;
-            if status != 200 {
-                return Err(transformers::problem_message(status, &body));
-            }
-            return serde_json::from_slice(&body)
-                .map_err(|e| format!("unreadable Payroc payment listing: {e}"));
-        }
-        Err("Payroc refused a freshly issued bearer token (401) on a payment listing".into())
+        let body = self.get_ok(url, "payment listing").await?;
+        serde_json::from_slice(&body).map_err(|e| format!("unreadable Payroc payment listing: {e}"))
     }
 
     fn sale_of(&self, item: &serde_json::Value) -> Result<ListedSale, String> {

@@ -42,18 +42,27 @@ impl PayrocClient {
         order_id: &str,
         terminal: &str,
     ) -> Result<Option<GatewayAnswer>, String> {
-        let url = format!("{}/payments", self.api_url);
-        let query = [("orderId", order_id), ("processingTerminalId", terminal)];
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/payments", self.api_url),
+            [("orderId", order_id), ("processingTerminalId", terminal)],
+        )
+        .map_err(|e| format!("payroc.api_url: {e}"))?;
+        let body = self.get_ok(url, "payment lookup").await?;
+        transformers::classify_listed(&body, &self.table)
+    }
+
+    /// A GET under the cached bearer token (refreshed once on a 401): the body of a 200, or
+    /// what went wrong in words naming `what` was asked.
+    pub(super) async fn get_ok(&self, url: reqwest::Url, what: &str) -> Result<Vec<u8>, String> {
         for _ in 0..2 {
             let bearer = self.tokens.bearer().await?;
             let response = self
                 .http
-                .get(&url)
-                .query(&query)
+                .get(url.clone())
                 .bearer_auth(bearer.value.expose_secret())
                 .send()
                 .await
-                .map_err(|e| format!("Payroc payment lookup failed: {e}"))?;
+                .map_err(|e| format!("Payroc {what} failed: {e}"))?;
             let status = response.status().as_u16();
             if status == 401 {
                 self.tokens.invalidate(&bearer).await;
@@ -62,12 +71,14 @@ impl PayrocClient {
             let body = response
                 .bytes()
                 .await
-                .map_err(|e| format!("Payroc payment lookup cut off: {e}"))?;
+                .map_err(|e| format!("Payroc {what} cut off: {e}"))?;
             if status != 200 {
                 return Err(transformers::problem_message(status, &body));
             }
-            return transformers::classify_listed(&body, &self.table);
+            return Ok(body.to_vec());
         }
-        Err("Payroc refused a freshly issued bearer token (401) on a payment lookup".into())
+        Err(format!(
+            "Payroc refused a freshly issued bearer token (401) on a {what}"
+        ))
     }
 }
