@@ -37,7 +37,7 @@ Environment (defaults: full / --quick):
                                should not depend on them (0; costs a copy of the large store)
   BENCH_NODE                   the Node.js that runs the peer (default: node on PATH)
   BENCH_PEER_CONCURRENCY       graphile-worker's concurrentJobs; a comma-separated list tries
-                               each on the same charges and keeps the best (24)
+                               each on the same charges and keeps the best (32,64,128 / 64)
   BENCH_PEER_PROCESSES         peer worker processes, each with that concurrency (1)
   BENCH_REPLICAS               replica counts measured side by side (1,2,4)
   BENCH_REPLICAS_SUBS          subscriptions due in each replicas run (8000 / 3000)
@@ -194,7 +194,10 @@ impl Config {
             tick_timeout_s: env_or("BENCH_TICK_TIMEOUT_S", q(600, 120))?,
             fix_experiment: env_or("BENCH_FIX_EXPERIMENT", 0u8)? != 0,
             node: env_or("BENCH_NODE", PathBuf::from("node"))?,
-            peer_concurrency: list("BENCH_PEER_CONCURRENCY", "24")?,
+            peer_concurrency: list(
+                "BENCH_PEER_CONCURRENCY",
+                if a.quick { "64" } else { "32,64,128" },
+            )?,
             peer_processes: env_or("BENCH_PEER_PROCESSES", 1)?,
             replicas: list("BENCH_REPLICAS", "1,2,4")?,
             replicas_subs: env_or("BENCH_REPLICAS_SUBS", q(8_000, 3_000))?,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use crate::config::Config;
-use crate::db::Scratch;
+use crate::db::{self, Scratch};
 use crate::procs::PgCpu;
 use crate::run::{Child, Run, check_exactly_once, measure};
 use crate::sim::{self, Sim};
@@ -21,6 +21,8 @@ pub struct PeerResult {
     pub processes: u32,
     /// (concurrency, charges/s) of every run.
     pub tried: Vec<(u32, f64)>,
+    /// pg_stat_activity sampled during the best run (as `Results::db_profile`).
+    pub profile: (u64, Vec<(String, u64)>),
 }
 
 fn script(cfg: &Config) -> std::path::PathBuf {
@@ -84,7 +86,7 @@ pub async fn peer(
 ) -> anyhow::Result<()> {
     let n = cfg.throughput_subs;
     let processes = cfg.peer_processes.max(1);
-    let mut best: Option<(u32, Run)> = None;
+    let mut best: Option<(u32, Run, (u64, Vec<(String, u64)>))> = None;
     let mut tried = Vec::new();
     for (i, &concurrency) in cfg.peer_concurrency.iter().enumerate() {
         if i > 0 {
@@ -101,7 +103,15 @@ pub async fn peer(
             .collect();
         // A peer that stalls (a job failing for good) is stopped rather than waited for.
         let limit = Some(Duration::from_secs(120 + n / 100));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let sampler = tokio::spawn(db::sample_activity(
+            db.url.clone(),
+            db.name.clone(),
+            stopped,
+        ));
         let run = measure(cfg, db, pg, children, limit).await?;
+        let _ = stop.send(true);
+        let profile = sampler.await??;
         if run.timed_out || run.finished.exit_code != 0 {
             bail!(
                 "the peer (concurrency {concurrency}) {}; see {}/peer-c{concurrency}-p*.log",
@@ -116,16 +126,17 @@ pub async fn peer(
         check_exactly_once(db, n, &format!("peer (concurrency {concurrency})"), r).await?;
         log(format!("peer: {:.0} charges/s", run.per_s()));
         tried.push((concurrency, run.per_s()));
-        if best.as_ref().is_none_or(|(_, b)| run.per_s() > b.per_s()) {
-            best = Some((concurrency, run));
+        if best.as_ref().is_none_or(|b| run.per_s() > b.1.per_s()) {
+            best = Some((concurrency, run, profile));
         }
     }
-    if let Some((concurrency, run)) = best {
+    if let Some((concurrency, run, profile)) = best {
         r.peer = Some(PeerResult {
             run,
             concurrency,
             processes,
             tried,
+            profile,
         });
     }
     Ok(())

@@ -130,24 +130,10 @@ fn details(o: &mut String, r: &Results) {
         let _ = writeln!(o, "throughput run summary: {s}");
     }
     if let Some((samples, counts)) = &r.db_profile {
-        let _ = writeln!(o);
-        let _ = writeln!(
-            o,
-            "database time by statement, throughput run: pg_stat_activity sampled every 10 ms ({samples} samples);"
-        );
-        let _ = writeln!(
-            o,
-            "  average number of billingd's backends in each statement [wait event] (sum = average busy backends)"
-        );
-        let total: u64 = counts.iter().map(|(_, n)| n).sum();
-        for (what, n) in counts.iter().take(16) {
-            let _ = writeln!(
-                o,
-                "  {:>6.3}  {:>5.1}%  {what}",
-                *n as f64 / (*samples).max(1) as f64,
-                *n as f64 * 100.0 / total.max(1) as f64
-            );
-        }
+        profile(o, "throughput run", "billingd's", *samples, counts);
+    }
+    if let Some(p) = &r.peer {
+        profile(o, "peer run", "the peer's", p.profile.0, &p.profile.1);
     }
     if !r.sizes.is_empty() {
         let _ = writeln!(o);
@@ -180,6 +166,28 @@ fn details(o: &mut String, r: &Results) {
         for n in &r.notes {
             let _ = writeln!(o, "WARNING: {n}");
         }
+    }
+}
+
+/// Database time by statement: what `db::sample_activity` saw, the 16 most frequent.
+fn profile(o: &mut String, run: &str, whose: &str, samples: u64, counts: &[(String, u64)]) {
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "database time by statement, {run}: pg_stat_activity sampled every 10 ms ({samples} samples);"
+    );
+    let _ = writeln!(
+        o,
+        "  average number of {whose} backends in each statement [wait event] (sum = average busy backends)"
+    );
+    let total: u64 = counts.iter().map(|(_, n)| n).sum();
+    for (what, n) in counts.iter().take(16) {
+        let _ = writeln!(
+            o,
+            "  {:>6.3}  {:>5.1}%  {what}",
+            *n as f64 / samples.max(1) as f64,
+            *n as f64 * 100.0 / total.max(1) as f64
+        );
     }
 }
 

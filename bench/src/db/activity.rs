@@ -102,6 +102,15 @@ fn statement_label(query: &str) -> String {
             "UPDATE subscriptions s SET next_cycle",
             "materialize_due: advance subscriptions",
         ),
+        (
+            "WITH due AS (",
+            "peer: enqueue (claim, advance, INSERT charges, add_jobs)",
+        ),
+        ("SELECT request_body", "peer job: read the charge"),
+        (
+            "WITH done AS (",
+            "peer job: record (UPDATE charges + INSERT charge_attempts)",
+        ),
         ("COMMIT", "COMMIT"),
         ("BEGIN", "BEGIN"),
     ];
