@@ -69,7 +69,7 @@ pub struct Results {
     pub notes: Vec<String>,
     pub perf_report: Option<String>,
     /// Samples of pg_stat_activity during the throughput run.
-    pub db_profile: Option<(u64, Vec<(String, u64)>)>,
+    pub db_profile: Option<db::Profile>,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

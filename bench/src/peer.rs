@@ -22,7 +22,7 @@ pub struct PeerResult {
     /// (concurrency, charges/s) of every run.
     pub tried: Vec<(u32, f64)>,
     /// pg_stat_activity sampled during the best run (as `Results::db_profile`).
-    pub profile: (u64, Vec<(String, u64)>),
+    pub profile: db::Profile,
 }
 
 fn script(cfg: &Config) -> std::path::PathBuf {
@@ -86,7 +86,7 @@ pub async fn peer(
 ) -> anyhow::Result<()> {
     let n = cfg.throughput_subs;
     let processes = cfg.peer_processes.max(1);
-    let mut best: Option<(u32, Run, (u64, Vec<(String, u64)>))> = None;
+    let mut best: Option<PeerResult> = None;
     let mut tried = Vec::new();
     for (i, &concurrency) in cfg.peer_concurrency.iter().enumerate() {
         if i > 0 {
@@ -126,18 +126,16 @@ pub async fn peer(
         check_exactly_once(db, n, &format!("peer (concurrency {concurrency})"), r).await?;
         log(format!("peer: {:.0} charges/s", run.per_s()));
         tried.push((concurrency, run.per_s()));
-        if best.as_ref().is_none_or(|b| run.per_s() > b.1.per_s()) {
-            best = Some((concurrency, run, profile));
+        if best.as_ref().is_none_or(|b| run.per_s() > b.run.per_s()) {
+            best = Some(PeerResult {
+                run,
+                concurrency,
+                processes,
+                tried: Vec::new(),
+                profile,
+            });
         }
     }
-    if let Some((concurrency, run, profile)) = best {
-        r.peer = Some(PeerResult {
-            run,
-            concurrency,
-            processes,
-            tried,
-            profile,
-        });
-    }
+    r.peer = best.map(|b| PeerResult { tried, ..b });
     Ok(())
 }

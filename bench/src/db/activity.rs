@@ -2,6 +2,9 @@
 
 use sqlx::{Connection, PgConnection};
 
+/// Samples taken, and how many saw a backend in each "statement [wait event]", most first.
+pub type Profile = (u64, Vec<(String, u64)>);
+
 /// Samples what the database's backends are doing every 10 ms until `stop` turns true: a
 /// profile of database time by statement (what pg_stat_statements would give, without
 /// needing it preloaded). Returns (samples taken, counts per "statement [wait event]").
@@ -9,7 +12,7 @@ pub async fn sample_activity(
     url: String,
     database: String,
     stop: tokio::sync::watch::Receiver<bool>,
-) -> anyhow::Result<(u64, Vec<(String, u64)>)> {
+) -> anyhow::Result<Profile> {
     let mut conn = PgConnection::connect(&url).await?;
     let mut counts = std::collections::HashMap::<String, u64>::new();
     let mut samples = 0;

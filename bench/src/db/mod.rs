@@ -5,7 +5,7 @@ mod activity;
 mod inspect;
 mod seed;
 
-pub use activity::sample_activity;
+pub use activity::{Profile, sample_activity};
 pub use inspect::SchedLatency;
 
 use std::path::Path;
