@@ -57,6 +57,32 @@ impl Sim {
         Ok(first.into_iter().collect())
     }
 
+    /// Of the sales for `orders`, how many the simulator approved, and how many orderIds it
+    /// approved more than once. A replayed answer (the same key again) is not a second approval.
+    pub async fn approvals(&self, orders: &[String]) -> anyhow::Result<(i64, i64)> {
+        let orders: std::collections::HashSet<&str> = orders.iter().map(String::as_str).collect();
+        let log: Vec<Value> = self
+            .http
+            .get(format!("{}/_sim/requests", self.running.base_url()))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let mut per_order = std::collections::HashMap::<String, i64>::new();
+        for entry in log {
+            if let Some(order) = entry["orderId"].as_str()
+                && entry["result"] == "approved"
+                && orders.contains(order)
+            {
+                *per_order.entry(order.to_owned()).or_default() += 1;
+            }
+        }
+        let total = per_order.values().sum();
+        let doubles = per_order.values().filter(|&&n| n > 1).count() as i64;
+        Ok((total, doubles))
+    }
+
     /// Every sale answered `ms` milliseconds late (the simulator's `slow` fault at rate 1,
     /// `POST /_sim/faults`); 0 answers at once again.
     pub async fn answer_after(&self, ms: u64) -> anyhow::Result<()> {

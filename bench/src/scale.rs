@@ -1,0 +1,146 @@
+//! Figure 4: a tick over a small and a large store with billed history.
+
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+
+use crate::config::Config;
+use crate::format::thousands;
+use crate::procs::PgCpu;
+use crate::run::{finish_db, prepare, run_once};
+use crate::{Results, log, now_epoch};
+
+pub async fn scale(
+    cfg: &Config,
+    admin: &PgPool,
+    pg: Option<&PgCpu>,
+    r: &mut Results,
+) -> anyhow::Result<()> {
+    let defaults = billingd::config::Settings::default();
+    let limit = Some(Duration::from_secs(cfg.tick_timeout_s));
+    for (large, total) in [(false, cfg.scale_small), (true, cfg.scale_large)] {
+        let due = ((total as f64) * cfg.due_percent / 100.0).round() as u64;
+        let name = if large {
+            "billingd_bench_scale_large"
+        } else {
+            "billingd_bench_scale_small"
+        };
+        log(format!(
+            "scale: store of {total} subscriptions, {due} due, {} billed cycles each",
+            cfg.history
+        ));
+        let (sim, mut db) = prepare(cfg, admin, name).await?;
+        let seeded = Instant::now();
+        let step = 0.0005;
+        db.seed_subscriptions(
+            due,
+            now_epoch() - 120.0 - due as f64 * step,
+            step,
+            cfg.history,
+        )
+        .await?;
+        // The rest fall due over the next 30 days, starting in an hour.
+        let later = total - due;
+        db.seed_subscriptions(
+            later,
+            now_epoch() + 3600.0,
+            30.0 * 86400.0 / later.max(1) as f64,
+            cfg.history,
+        )
+        .await?;
+        log(format!(
+            "scale: {total} subscriptions in {:.0} s; seeding {} history charges + attempts",
+            seeded.elapsed().as_secs_f64(),
+            total * cfg.history as u64
+        ));
+        db.seed_history(cfg.history, large).await?;
+        log(format!(
+            "scale: seeded in {:.0} s; VACUUM ANALYZE + CHECKPOINT",
+            seeded.elapsed().as_secs_f64()
+        ));
+        db.settle().await?;
+        let mut fixed = None;
+        if large {
+            r.explains.push((
+                format!(
+                    "due scan (materialize_due, LIMIT {}) at {} subscriptions",
+                    defaults.billing.materialize_batch,
+                    thousands(total as f64)
+                ),
+                db.explain_due_scan(defaults.billing.materialize_batch)
+                    .await?,
+            ));
+            r.explains.push((
+                format!(
+                    "claim (claim_charges, LIMIT {}) at {} subscriptions, right after {} charges were materialized: billingd as it is",
+                    defaults.billing.claim_batch,
+                    thousands(total as f64),
+                    thousands(due as f64)
+                ),
+                db.explain_claim(defaults.billing.claim_batch, true)
+                    .await?,
+            ));
+            r.sizes = db.table_sizes().await?;
+            if cfg.fix_experiment {
+                log("scale: copying the large store for the 4b experiment");
+                fixed = Some(
+                    db.copy(admin, &cfg.admin_url, "billingd_bench_scale_fix")
+                        .await?,
+                );
+            }
+        }
+        let tag = if large { "scale-large" } else { "scale-small" };
+        let (run, summary) = run_once(cfg, &db, &sim, pg, tag, limit).await?;
+        let (approved, all) = db.charge_counts().await?;
+        let expected = total * cfg.history as u64 + due;
+        if !run.timed_out && (run.charges != due as i64 || all != expected as i64) {
+            r.notes.push(format!(
+                "{tag}: {} charges approved by the run (expected {due}), {approved} approved of {all} in all (expected {expected})",
+                run.charges
+            ));
+        }
+        log(format!(
+            "scale: tick {:.2} s{} (run {} ms), {} charged, peak RSS {:.1} MiB",
+            run.finished.wall.as_secs_f64(),
+            if run.timed_out {
+                ", stopped at the limit"
+            } else {
+                ""
+            },
+            summary["duration_ms"],
+            run.charges,
+            run.finished.max_rss_mib()
+        ));
+        if large {
+            r.scale_large = Some((run, total, due));
+        } else {
+            r.scale_small = Some((run, total, due));
+        }
+        finish_db(cfg, admin, db).await?;
+        if let Some(fixed) = fixed {
+            log("scale: 4b experiment: due cycles materialized, ANALYZE charges");
+            fixed.materialize_and_analyze().await?;
+            r.explains.push((
+                format!(
+                    "claim (claim_charges, LIMIT {}) at {} subscriptions — experiment 4b: ANALYZE charges after materializing",
+                    defaults.billing.claim_batch,
+                    thousands(total as f64)
+                ),
+                fixed
+                    .explain_claim(defaults.billing.claim_batch, false)
+                    .await?,
+            ));
+            let (run, _) = run_once(cfg, &fixed, &sim, pg, "scale-fix", limit).await?;
+            log(format!(
+                "scale: 4b tick {:.2} s, {} charged, peak RSS {:.1} MiB",
+                run.finished.wall.as_secs_f64(),
+                run.charges,
+                run.finished.max_rss_mib()
+            ));
+            r.scale_fix = Some((run, total, due));
+            finish_db(cfg, admin, fixed).await?;
+        }
+        drop(sim);
+    }
+    Ok(())
+}
