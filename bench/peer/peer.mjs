@@ -131,9 +131,11 @@ SELECT id, attempt_no, $5, idempotency_key, order_id, sequence, $6, now(), $7, $
        $10, $11, $12, $13, $14
 FROM done`;
 
-const DONE_SQL = `
-SELECT NOT EXISTS (SELECT 1 FROM subscriptions WHERE status = 'active' AND next_due_at <= now())
-   AND NOT EXISTS (SELECT 1 FROM charges WHERE status = 'due') AS done`;
+// Done: no open charge, then no due subscription (another process may still be enqueueing).
+// The second is asked only once the first holds: it scans the subscriptions just advanced.
+const OPEN_SQL = `SELECT EXISTS (SELECT 1 FROM charges WHERE status = 'due') AS open`;
+const DUE_SQL = `SELECT EXISTS (SELECT 1 FROM subscriptions
+  WHERE status = 'active' AND next_due_at <= now()) AS due`;
 
 let bearer = null;
 
@@ -219,8 +221,8 @@ async function enqueueAll(pool) {
 
 async function untilDone(pool) {
   for (;;) {
-    const { rows } = await pool.query(DONE_SQL);
-    if (rows[0].done) return;
+    const open = (await pool.query(OPEN_SQL)).rows[0].open;
+    if (!open && !(await pool.query(DUE_SQL)).rows[0].due) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
