@@ -10,11 +10,10 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::db::Scratch;
-use crate::figures::{Row, yes};
 use crate::format::thousands;
 use crate::procs::{self, Running};
-use crate::replicas::replica_url;
 use crate::run::{Load, billingd};
+use crate::sheet::{Row, yes};
 use crate::sim::Sim;
 use crate::{Results, log, now_epoch};
 
@@ -82,7 +81,7 @@ pub async fn failover(
     let mut running = Vec::new();
     for i in 1..=REPLICAS {
         let mut cmd = billingd(cfg, db, sim, &["serve"]);
-        cmd.env("BILLINGD_DATABASE__URL", replica_url(db, i)?)
+        cmd.env("BILLINGD_DATABASE__URL", db.replica_url(i)?)
             .env(
                 "BILLINGD_BILLING__LEASE",
                 format!("{}s", cfg.replicas_lease_s),

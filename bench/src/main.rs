@@ -24,8 +24,10 @@
 //! 6. replicas: 1, 2 and 4 replicas on one database, the simulator answering in 50 ms:
 //!    aggregate charges/s and each replica's share; then one of 4 killed mid-run (failover).
 //!
-//! Each phase has its module; `report` and `figures` print the results.
+//! Each phase has its module; `report` prints the results: `figures` (the table, one row per
+//! measurement, phases adding their own rows through `sheet`) and `closing` (the last lines).
 
+mod closing;
 mod config;
 mod db;
 mod failover;
@@ -39,6 +41,7 @@ mod report;
 mod run;
 mod scale;
 mod sched;
+mod sheet;
 mod sim;
 mod throughput;
 
@@ -48,8 +51,9 @@ use anyhow::{Context, bail};
 
 use config::Config;
 use procs::PgCpu;
-use report::{Env, report};
+use report::report;
 use run::Run;
+use sheet::Env;
 
 #[derive(Default)]
 pub struct Results {

@@ -9,13 +9,14 @@
 
 use sqlx::PgPool;
 
+use crate::closing::Closing;
 use crate::config::Config;
 use crate::db::Scratch;
 use crate::failover;
-use crate::figures::{Closing, Row, yes};
 use crate::format::thousands;
 use crate::procs::PgCpu;
 use crate::run::{Child, Run, billingd, check_exactly_once, finish_db, measure, prepare};
+use crate::sheet::{Row, yes};
 use crate::sim::Sim;
 use crate::{Results, log, now_epoch};
 
@@ -64,14 +65,6 @@ impl ReplicasResult {
             .find(|r| r.count == count)
             .map(|r| r.run.per_s())
     }
-}
-
-/// The database URL of replica `i`: its connections named `replica-<i>`.
-pub fn replica_url(db: &Scratch, i: u32) -> anyhow::Result<String> {
-    let mut u = reqwest::Url::parse(&db.url)?;
-    u.query_pairs_mut()
-        .append_pair("application_name", &format!("replica-{i}"));
-    Ok(u.to_string())
 }
 
 /// Back to "nothing billed", the approval log emptied.
@@ -129,7 +122,7 @@ async fn scaling(
     let mut children = Vec::new();
     for i in 1..=count {
         let mut cmd = billingd(cfg, db, sim, &["run-once"]);
-        cmd.env("BILLINGD_DATABASE__URL", replica_url(db, i)?);
+        cmd.env("BILLINGD_DATABASE__URL", db.replica_url(i)?);
         children.push(Child {
             cmd,
             tag: format!("replicas-{count}-{i}"),

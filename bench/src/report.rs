@@ -1,25 +1,14 @@
 //! The report: a table of figures, the cost per charge, profiles, and one closing line per figure.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use crate::Results;
+use crate::closing::Closing;
 use crate::config::Config;
-use crate::figures::{Closing, rows};
+use crate::figures::rows;
 use crate::format::{machine, source_state, table, thousands};
 use crate::run::Run;
-
-pub struct Env {
-    pub max_in_flight: usize,
-    pub tick: Duration,
-    pub cron: String,
-    pub claim_batch: u32,
-    pub materialize_batch: u32,
-    pub pool: u32,
-    pub pg_version: String,
-    pub pg_conf: Vec<(String, String)>,
-    pub elapsed: Duration,
-}
+use crate::sheet::Env;
 
 pub fn report(cfg: &Config, r: &Results, env: &Env) -> String {
     let mut o = String::new();

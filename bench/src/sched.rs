@@ -5,8 +5,10 @@ use std::time::{Duration, Instant};
 use sqlx::PgPool;
 
 use crate::config::Config;
-use crate::procs::{self, CpuMeter, PgCpu};
+use crate::db::Scratch;
+use crate::procs::{self, CpuMeter, CpuSplit, Finished, PgCpu};
 use crate::run::{Load, Run, billingd, counters_since, finish_db, prepare};
+use crate::sim::Sim;
 use crate::{Results, log, now_epoch};
 
 pub async fn sched(
@@ -32,30 +34,15 @@ pub async fn sched(
         .await?;
     db.settle().await?;
     let c0 = db.counters().await?;
-    let start = procs::load();
-    let meter = CpuMeter::start(pg);
-    let child = procs::start(
-        &mut billingd(cfg, &db, &sim, &["serve"]),
-        &cfg.out.join("sched.stdout"),
-        &cfg.out.join("sched.log"),
-    )?;
-    // Wait for the window to close and the heartbeat after it, then for every charge to be
-    // sent (at most two minutes more).
-    let closes = first_due + window + tick.as_secs_f64() + 1.0;
-    while now_epoch() < closes {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while db.attempts().await? < n as i64 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    child.signal(libc::SIGTERM);
-    let finished = child.finish().await?;
-    let cpu = meter.end(finished.cpu_s);
-    let load = Load {
-        start,
-        end: procs::load(),
-    };
+    let (finished, cpu, load) = serve_window(
+        cfg,
+        &db,
+        &sim,
+        pg,
+        first_due + window + tick.as_secs_f64() + 1.0,
+        n,
+    )
+    .await?;
     if finished.exit_code != 0 {
         r.notes.push(format!(
             "sched: billingd serve exited {} on SIGTERM",
@@ -90,4 +77,38 @@ pub async fn sched(
     ));
     drop(sim);
     finish_db(cfg, admin, db).await
+}
+
+/// `billingd serve` until the window has closed (`closes`, epoch seconds) and all `n` charges
+/// were sent (at most two minutes more), then SIGTERM.
+async fn serve_window(
+    cfg: &Config,
+    db: &Scratch,
+    sim: &Sim,
+    pg: Option<&PgCpu>,
+    closes: f64,
+    n: u64,
+) -> anyhow::Result<(Finished, CpuSplit, Load)> {
+    let start = procs::load();
+    let meter = CpuMeter::start(pg);
+    let child = procs::start(
+        &mut billingd(cfg, db, sim, &["serve"]),
+        &cfg.out.join("sched.stdout"),
+        &cfg.out.join("sched.log"),
+    )?;
+    while now_epoch() < closes {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while db.attempts().await? < n as i64 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    child.signal(libc::SIGTERM);
+    let finished = child.finish().await?;
+    let cpu = meter.end(finished.cpu_s);
+    let load = Load {
+        start,
+        end: procs::load(),
+    };
+    Ok((finished, cpu, load))
 }

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use rand::Rng;
 use rand::rngs::StdRng;
 use serde_json::{Value, json};
@@ -17,7 +17,7 @@ use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use crate::api::{Api, ApiError};
-use crate::calendar::{Schedule, Unit};
+use crate::calendar::Schedule;
 
 pub const CARD_OK: &str = "4539858876047062";
 /// The simulator soft-declines (51) the first two sales on its token.
@@ -91,7 +91,7 @@ impl Kind {
         (Kind::CertiDeclined, 3),
     ];
 
-    fn pick(rng: &mut StdRng) -> Kind {
+    pub fn pick(rng: &mut StdRng) -> Kind {
         let total: u32 = Kind::MIX.iter().map(|(_, w)| w).sum();
         let mut x = rng.random_range(0..total);
         for (kind, w) in Kind::MIX {
@@ -124,101 +124,6 @@ pub struct Spec {
     pub subscription: Option<Uuid>,
     /// Another spec sharing this one's account (two subscriptions on one card).
     pub shares_account_of: Option<usize>,
-}
-
-/// Normal amounts: no simulator trigger in their last two digits.
-const AMOUNTS: [i64; 8] = [1000, 1250, 1500, 1990, 2500, 4900, 990, 1210];
-
-/// The specs of one wave, created `at` (from the start of the run), with every cycle the
-/// wave brings due before `load_end`.
-pub fn plan_wave(
-    rng: &mut StdRng,
-    first_index: usize,
-    count: usize,
-    now: Timestamp,
-    until_load_end: SignedDuration,
-) -> Vec<Spec> {
-    let mut specs: Vec<Spec> = Vec::with_capacity(count);
-    for i in 0..count {
-        let kind = Kind::pick(rng);
-        let base = AMOUNTS[rng.random_range(0..AMOUNTS.len())];
-        let amount = match kind {
-            Kind::PayrocTrigger => base / 100 * 100 + [95, 96, 97, 99][rng.random_range(0..4)],
-            Kind::CertiOk if rng.random_bool(0.12) => {
-                base / 100 * 100 + [96, 99][rng.random_range(0..2)]
-            }
-            Kind::PayrocDeclined => base / 100 * 100 + 1,
-            Kind::PayrocHard => base / 100 * 100 + 54,
-            Kind::PayrocPickup => base / 100 * 100 + 43,
-            Kind::CertiDeclined => base / 100 * 100 + 51,
-            _ => base,
-        };
-        let zone = match rng.random_range(0..20) {
-            0..=13 => "UTC",
-            14..=16 => "Europe/Paris",
-            _ => "America/New_York",
-        };
-        let (unit, total, behind) = match rng.random_range(0..20) {
-            0..=8 => (Unit::Week, None, rng.random_range(0..=5)),
-            9..=14 => (Unit::Month, None, rng.random_range(0..=3)),
-            _ => {
-                let total = rng.random_range(3..=6);
-                (Unit::Day, Some(total), rng.random_range(0..=total))
-            }
-        };
-        // The next cycle falls due during the run, at least 10 s before its faults stop.
-        let room = (until_load_end.as_secs() - 12).max(2);
-        let ahead = SignedDuration::from_secs(rng.random_range(1..=room));
-        let schedule = Schedule::anchored(zone, unit, total, now, behind, ahead);
-        let action = match kind {
-            Kind::PayrocOk | Kind::CertiOk if rng.random_bool(0.12) => {
-                let what = if rng.random_bool(0.5) {
-                    Action::Cancel
-                } else {
-                    Action::SuspendAccount
-                };
-                // Half of them while the catch-up cycles are in flight, half at any time.
-                let latest = (until_load_end.as_millis() as i64 - 8_000).max(600);
-                let latest = if rng.random_bool(0.5) {
-                    latest.min(6_000)
-                } else {
-                    latest
-                };
-                let at = SignedDuration::from_millis(rng.random_range(300..=latest.max(300)));
-                Some((what, at))
-            }
-            _ => None,
-        };
-        // Two subscriptions on one card: a later spec of the same approving kind may share the
-        // account of an earlier one in this wave (never one the merchant suspends).
-        let shares_account_of = match kind {
-            Kind::PayrocOk | Kind::CertiOk if action.is_none() && rng.random_bool(0.2) => specs
-                .iter()
-                .enumerate()
-                .rev()
-                .find(|(_, s)| {
-                    s.kind == kind && s.action.is_none() && s.shares_account_of.is_none()
-                })
-                .map(|(j, _)| first_index + j),
-            _ => None,
-        };
-        specs.push(Spec {
-            reference: format!("faults-{:06}", first_index + i),
-            kind,
-            amount,
-            currency: if kind.gateway() == "payroc" {
-                "USD"
-            } else {
-                "SEK"
-            },
-            schedule,
-            action,
-            account: None,
-            subscription: None,
-            shares_account_of,
-        });
-    }
-    specs
 }
 
 fn new_key() -> String {

@@ -49,6 +49,15 @@ pub fn mask(url: &str) -> String {
 }
 
 impl Scratch {
+    /// The database URL of replica `i`: its connections named `replica-<i>`, so each replica's
+    /// share can be read off pg_stat_activity.
+    pub fn replica_url(&self, i: u32) -> anyhow::Result<String> {
+        let mut u = reqwest::Url::parse(&self.url)?;
+        u.query_pairs_mut()
+            .append_pair("application_name", &format!("replica-{i}"));
+        Ok(u.to_string())
+    }
+
     /// A fresh database `name` (dropped first if it exists), migrated by `billingd migrate`.
     pub async fn create(
         admin: &PgPool,

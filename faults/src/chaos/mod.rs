@@ -13,10 +13,16 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use serde_json::{Value, json};
+
 use sqlx::PgPool;
 use tokio::sync::OwnedMutexGuard;
 use uuid::Uuid;
+
+mod gateway;
+mod merchant;
+
+pub use gateway::{expire_tokens, gateway, no_faults, set_gateway_faults};
+pub use merchant::merchant_action;
 
 use crate::api::Api;
 use crate::cluster::{self, Cluster, Replica, State};
@@ -303,119 +309,5 @@ pub async fn stall(ctx: Arc<Ctx>, times: Vec<Duration>, seed: u64) {
         tokio::time::sleep(STALL).await;
         ctx.cluster.resume(&mut replica).await;
         ctx.note(format!("SIGCONT replica {}", replica.index));
-    }
-}
-
-pub async fn expire_tokens(ctx: Arc<Ctx>, every: Duration) {
-    let mut next = every;
-    while ctx.sleep_until(next).await {
-        if ctx
-            .api
-            .sim_post("/_sim/auth/expire-all", &json!({}))
-            .await
-            .is_ok()
-        {
-            ctx.stats.lock().unwrap().token_expiries += 1;
-        }
-        next += every;
-    }
-}
-
-/// Random faults at both gateways all along, a short outage (most requests failing) every
-/// `outage_every`, and a few unreadable Payroc answers now and then.
-pub fn base_rates() -> Value {
-    json!({"fail_rate": 0.03, "drop_rate": 0.04, "slow_rate": 0.04, "slow_ms": 900,
-           "timeout_rate": 0.06, "timeout_ms": 2500})
-}
-
-pub fn no_faults() -> Value {
-    json!({})
-}
-
-pub async fn set_gateway_faults(api: &Api, plan: &Value) -> anyhow::Result<()> {
-    api.sim_post("/_sim/faults", plan).await?;
-    let mut rates = plan.clone();
-    if let Some(m) = rates.as_object_mut() {
-        m.retain(|k, _| !k.ends_with("_next"));
-    }
-    api.sim_post("/_sim/certitrade/faults", &rates).await?;
-    Ok(())
-}
-
-pub async fn gateway(ctx: Arc<Ctx>, every: Duration) {
-    let _ = set_gateway_faults(&ctx.api, &base_rates()).await;
-    let mut next = every / 2;
-    let mut garbage = true;
-    while ctx.sleep_until(next).await {
-        if garbage {
-            let mut plan = base_rates();
-            plan["garbage_next"] = json!(3);
-            if set_gateway_faults(&ctx.api, &plan).await.is_ok() {
-                ctx.stats.lock().unwrap().garbage_armed += 3;
-            }
-        } else {
-            // An incident: the gateway fails most sales for 4 s, then holds half of them
-            // past the client's timeout for 4 s while it recovers.
-            let mut outage = base_rates();
-            outage["fail_rate"] = json!(0.6);
-            let mut brownout = base_rates();
-            brownout["timeout_rate"] = json!(0.5);
-            if set_gateway_faults(&ctx.api, &outage).await.is_ok() {
-                ctx.note("gateway incident: 4 s of 60% 5xx, then 4 s of 50% held 2.5 s".into());
-                ctx.stats.lock().unwrap().outages += 1;
-                tokio::time::sleep(Duration::from_secs(4)).await;
-                let _ = set_gateway_faults(&ctx.api, &brownout).await;
-                tokio::time::sleep(Duration::from_secs(4)).await;
-            }
-            let _ = set_gateway_faults(&ctx.api, &base_rates()).await;
-        }
-        garbage = !garbage;
-        next += every / 2;
-    }
-}
-
-/// The merchant cancels a subscription, or suspends an account, `after` from now.
-pub async fn merchant_action(
-    ctx: Arc<Ctx>,
-    action: crate::seed::Action,
-    subscription: Uuid,
-    account: Uuid,
-    after: Duration,
-) {
-    tokio::time::sleep(after).await;
-    let (path, body) = match action {
-        crate::seed::Action::Cancel => (
-            format!("/v1/subscriptions/{subscription}/cancel"),
-            json!({}),
-        ),
-        crate::seed::Action::SuspendAccount => (
-            format!("/v1/accounts/{account}/suspend"),
-            json!({"reason": "faults campaign"}),
-        ),
-    };
-    // A request cut off by a kill leaves its key "in progress" for minutes: ask again under
-    // a new key (a second cancel or suspend of the same thing is a harmless 409).
-    let mut result = Err(crate::api::ApiError::InProgress);
-    for _ in 0..3 {
-        result = ctx
-            .api
-            .post(&path, &body, &Uuid::new_v4().to_string())
-            .await;
-        if !matches!(result, Err(crate::api::ApiError::InProgress)) {
-            break;
-        }
-    }
-    let mut stats = ctx.stats.lock().unwrap();
-    match (action, result) {
-        (crate::seed::Action::Cancel, Ok(_)) => stats.cancels += 1,
-        (crate::seed::Action::SuspendAccount, Ok(_)) => {
-            stats.merchant_suspended.insert(account);
-        }
-        // 409: already cancelled / completed / suspended (by the gateway) — nothing to do.
-        (_, Err(crate::api::ApiError::Refused(409, _))) => {}
-        (_, Err(e)) => {
-            drop(stats);
-            ctx.note(format!("merchant action {action:?} failed: {e}"));
-        }
     }
 }
