@@ -65,6 +65,7 @@ pub struct Results {
     pub scale_small: Option<(Run, u64, u64)>,
     pub scale_large: Option<(Run, u64, u64)>,
     pub scale_fix: Option<(Run, u64, u64)>,
+    pub forecast: Option<scale::Forecast>,
     pub sched: Option<(Run, db::SchedLatency, f64)>,
     pub peer: Option<peer::PeerResult>,
     pub replicas: Option<replicas::ReplicasResult>,

@@ -48,6 +48,7 @@ async fn scale_one(
     seed_store(cfg, &mut db, total, due, large).await?;
     let mut fixed = None;
     if large {
+        r.forecast = Some(forecast(&db, total).await?);
         explain(&db, r, total, due).await?;
         r.sizes = db.table_sizes().await?;
         if cfg.fix_experiment {
@@ -130,6 +131,38 @@ async fn seed_store(
         seeded.elapsed().as_secs_f64()
     ));
     db.settle().await
+}
+
+/// `GET /v1/forecast?days=30` over the large book, timed through the store call the API makes.
+async fn forecast(db: &Scratch, total: u64) -> anyhow::Result<Forecast> {
+    let settings = billingd::config::DatabaseSettings {
+        url: db.url.clone(),
+        ..Default::default()
+    };
+    let store = billingd::store::Store::connect(&settings).await?;
+    let from = jiff::Timestamp::now();
+    let until = from.checked_add(jiff::SignedDuration::from_hours(24 * 30))?;
+    let started = Instant::now();
+    let days = store.forecast(from, until).await?;
+    let elapsed = started.elapsed();
+    let charges = days.iter().map(|d| d.charges).sum();
+    log(format!(
+        "scale: forecast of 30 days over {total} subscriptions in {:.0} ms ({charges} charges)",
+        elapsed.as_secs_f64() * 1000.0
+    ));
+    Ok(Forecast {
+        elapsed,
+        subscriptions: total,
+        charges,
+    })
+}
+
+/// The forecast over the large store: how long, over how many subscriptions, how many charges.
+#[derive(Debug, Clone, Copy)]
+pub struct Forecast {
+    pub elapsed: Duration,
+    pub subscriptions: u64,
+    pub charges: u64,
 }
 
 /// The plans of the due scan and the claim on the large store, for the report.

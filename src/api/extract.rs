@@ -174,9 +174,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         {
             return Err(ApiError::invalid(name.clone(), NUL_MESSAGE));
         }
-        serde_urlencoded::from_str(query)
+        // Through serde_path_to_error, so a bad value names its parameter.
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
             .map(ApiQuery)
-            .map_err(|e| ApiError::invalid("query", e.to_string()))
+            .map_err(|e| {
+                let field = match e.path().to_string() {
+                    path if path == "." => "query".to_owned(),
+                    path => path,
+                };
+                ApiError::invalid(field, e.into_inner().to_string())
+            })
     }
 }
 

@@ -7,6 +7,7 @@ mod auth;
 mod callbacks;
 mod charges;
 pub mod extract;
+pub mod forecast;
 mod health;
 mod idempotency;
 mod openapi;
@@ -57,7 +58,8 @@ pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(charges::routes())
         .merge(preview::routes())
         .merge(webhooks::routes())
-        .merge(reconciliation::routes());
+        .merge(reconciliation::routes())
+        .merge(forecast::routes());
     let (v1, mut doc) = v1.split_for_parts();
     openapi::document_body_limit(&mut doc, state.settings.api.max_body_bytes);
     let doc_json = Arc::new(serde_json::to_vec(&doc).expect("OpenAPI document serializes"));

@@ -54,6 +54,13 @@ pub enum Command {
     /// Match each gateway's ledger for a window to billingd's charges: record approvals
     /// billingd was still waiting for, report every other discrepancy as a finding.
     Reconcile(reconcile::ReconcileArgs),
+    /// What the book will charge over the next days, per UTC day and currency (the same as
+    /// GET /v1/forecast).
+    Forecast {
+        /// How many days ahead, 1–366.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=crate::api::forecast::MAX_DAYS))]
+        days: i64,
+    },
     /// Delete old raw records: the request log of charges settled before the cutoff, and
     /// webhook events (with their deliveries) whose deliveries are all finished. Charges,
     /// subscriptions and accounts are kept. Run it from cron; it works in small batches.
@@ -106,6 +113,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Subscriptions(cmd) => subscriptions::run(cmd, &settings, clock.now()).await,
         Command::Charges(cmd) => charges::run(cmd, &settings).await,
         Command::Reconcile(args) => reconcile::run(args, settings, clock).await,
+        Command::Forecast { days } => {
+            let store = store_for(&settings).await?;
+            let from = clock.now();
+            let until = from.checked_add(jiff::SignedDuration::from_hours(24 * days))?;
+            let found = store.forecast(from, until).await?;
+            print_json(&crate::api::forecast::view(
+                found,
+                crate::store::to_db(from),
+                crate::store::to_db(until),
+            ))
+        }
         Command::Prune { older_than } => {
             // Younger records are still what operators and chargeback disputes look at.
             if older_than.get() < std::time::Duration::from_secs(30 * 86_400) {

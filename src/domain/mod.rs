@@ -1,6 +1,7 @@
 //! The billing domain: pure types and functions, no I/O.
 
 pub mod answer_class;
+pub mod forecast;
 pub mod lifecycle;
 pub mod money;
 pub mod outcome;

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod charges;
 pub mod claims;
+mod forecast;
 pub mod gauges;
 pub mod idempotency;
 pub mod initialization;

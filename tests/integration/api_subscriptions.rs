@@ -313,7 +313,7 @@ async fn charges_are_listed_filtered_and_shown_with_every_request_sent() {
     assert_problem(
         &api.get("/v1/charges?due_from=yesterday").await,
         422,
-        "query",
+        "due_from",
     );
     assert_problem(
         &api.get("/v1/charges/0b8e4a1c-2f8e-4c1e-9d55-6a8f0c0e7d11")

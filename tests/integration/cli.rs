@@ -485,3 +485,34 @@ fn check_config_reports_every_bad_section_at_once_with_the_layer_it_came_from() 
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `billingd forecast` prints what /v1/forecast answers, from the wall clock: a subscription
+/// falling due in ten days is counted with 20 days ahead, not with 5.
+#[tokio::test]
+async fn forecast_prints_the_books_charges_per_day() {
+    let h = Harness::start().await;
+    let account = h.account(CARD_OK).await;
+    // The binary reads the wall clock, not the harness's manual one.
+    #[allow(clippy::disallowed_methods)]
+    let in_ten_days = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(240))
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    h.monthly(&account, 4200, &format!("{in_ten_days}T12:00"))
+        .await;
+    let env = [("BILLINGD_DATABASE__URL", h.db.url.clone())];
+    let out = run(&env, &["forecast", "--days", "20"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        printed["days"],
+        serde_json::json!([{"date": in_ten_days.to_string(), "currency": "USD",
+            "charges": 1, "amount_minor": 4200}])
+    );
+    let out = run(&env, &["forecast", "--days", "5"]);
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["days"], serde_json::json!([]));
+    let out = run(&env, &["forecast", "--days", "0"]);
+    assert!(!out.status.success() && stderr(&out).contains("--days"));
+}

@@ -14,6 +14,7 @@ mod cli;
 mod declines;
 mod docs_config;
 mod faults;
+mod forecast;
 mod image;
 mod metrics;
 mod no_nulls;
