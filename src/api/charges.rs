@@ -17,7 +17,15 @@ use super::problem::{ApiError, ApiResult, Problem};
 use super::views::{ChargeDetail, ChargeView};
 use crate::store::listing::ChargeFilter;
 
-const STATUSES: &[&str] = &["due", "approved", "failed", "held", "skipped", "cancelled"];
+const STATUSES: &[&str] = &[
+    "due",
+    "approved",
+    "failed",
+    "held",
+    "skipped",
+    "cancelled",
+    "imported",
+];
 
 pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
@@ -29,8 +37,8 @@ pub fn routes() -> OpenApiRouter<ApiState> {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ChargeQuery {
-    /// `due` | `approved` | `failed` | `held` | `skipped` | `cancelled`
-    #[param(pattern = "^(due|approved|failed|held|skipped|cancelled)$")]
+    /// `due` | `approved` | `failed` | `held` | `skipped` | `cancelled` | `imported`
+    #[param(pattern = "^(due|approved|failed|held|skipped|cancelled|imported)$")]
     status: Option<String>,
     subscription_id: Option<Uuid>,
     account_id: Option<Uuid>,
@@ -47,8 +55,8 @@ pub struct ChargeQuery {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SubscriptionChargeQuery {
-    /// `due` | `approved` | `failed` | `held` | `skipped` | `cancelled`
-    #[param(pattern = "^(due|approved|failed|held|skipped|cancelled)$")]
+    /// `due` | `approved` | `failed` | `held` | `skipped` | `cancelled` | `imported`
+    #[param(pattern = "^(due|approved|failed|held|skipped|cancelled|imported)$")]
     status: Option<String>,
     /// 1–200, default 50.
     #[param(minimum = 1, maximum = 200)]

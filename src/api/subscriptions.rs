@@ -17,6 +17,7 @@ use super::pagination::{List, window};
 use super::problem::{ApiError, ApiResult, Problem};
 use super::schedule_input::ScheduleInput;
 use super::views::SubscriptionView;
+use crate::domain::import::{BilledThrough, ImportedCycles, imported_cycles};
 use crate::domain::money::Money;
 use crate::domain::series::FirstPayment;
 use crate::store::StoreError;
@@ -66,6 +67,15 @@ pub struct CreateSubscription {
     /// processing model (`installment` with `total_cycles`, else `recurring`), which must be the
     /// one the series was opened with.
     series: Option<SeriesInput>,
+    /// Taking over a subscription another system has billed: cycles 1 to this one were billed
+    /// there. They are recorded as `imported` (never charged) and billing starts at the next
+    /// cycle, which may be overdue by at most one cycle (it is then charged at once). The anchor
+    /// may then lie further back than a year.
+    #[schema(minimum = 1, maximum = 10000)]
+    billed_through_cycle: Option<u32>,
+    /// The other way to say the same: the customer has paid for the time before this instant.
+    /// Every cycle due before it was billed; the first due at or after it is billingd's.
+    paid_through: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The first payment of an existing series.
@@ -126,7 +136,15 @@ async fn create_subscription(
 ) -> ApiResult<(StatusCode, Json<SubscriptionView>)> {
     let price = price(body.amount, &body.currency)?;
     let schedule = body.schedule.validate("schedule")?;
-    not_backdated(&schedule, state.clock.now())?;
+    let imported = imported(
+        &schedule,
+        body.billed_through_cycle,
+        body.paid_through,
+        state.clock.now(),
+    )?;
+    if imported.is_none() {
+        not_backdated(&schedule, state.clock.now())?;
+    }
     let reference = reference(body.merchant_reference.as_deref())?;
     let metadata = metadata(body.metadata)?;
     // The account must exist: a 422 that names it, not a foreign-key 409. Only a missing
@@ -149,6 +167,7 @@ async fn create_subscription(
         merchant_reference: reference,
         metadata: metadata.unwrap_or_else(|| serde_json::json!({})),
         series: series(body.series, account.gateway)?,
+        imported,
     };
     let sub = state
         .store
@@ -269,6 +288,32 @@ async fn cancel_subscription(
 
 /// Catch-up is for a daemon that was down, not for subscriptions dated years back: a new
 /// subscription whose first cycle is over a year old would be charged for every cycle since.
+/// The cycles another system billed, from `billed_through_cycle` or `paid_through`.
+pub fn imported(
+    schedule: &crate::domain::schedule::Schedule,
+    cycle: Option<u32>,
+    paid_through: Option<chrono::DateTime<chrono::Utc>>,
+    now: jiff::Timestamp,
+) -> ApiResult<Option<ImportedCycles>> {
+    let (field, billed) = match (cycle, paid_through) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "paid_through",
+                "give billed_through_cycle or paid_through, not both",
+            ));
+        }
+        (Some(n), None) => ("billed_through_cycle", BilledThrough::Cycle(n)),
+        (None, Some(at)) => (
+            "paid_through",
+            BilledThrough::PaidThrough(crate::store::from_db(at)),
+        ),
+    };
+    imported_cycles(schedule, billed, now)
+        .map(Some)
+        .map_err(|e| ApiError::invalid(field, e.to_string()))
+}
+
 fn not_backdated(
     schedule: &crate::domain::schedule::Schedule,
     now: jiff::Timestamp,

@@ -227,7 +227,7 @@ pub struct ChargeView {
     pub processing_model: String,
     /// The last installment of its plan.
     pub is_last: bool,
-    /// `due` | `approved` | `failed` | `held` | `skipped` | `cancelled`
+    /// `due` | `approved` | `failed` | `held` | `skipped` | `cancelled` | `imported` (billed by the system the subscription was taken over from)
     pub status: String,
     /// Attempts so far (a retry after a decline is a new attempt with a new key).
     pub attempt_no: i32,

@@ -91,6 +91,7 @@ pub async fn run(
                     payment_id,
                     scheme_reference,
                 }),
+                imported: None,
             };
             super::print_json(&store.insert_subscription(&new, now).await?)
         }

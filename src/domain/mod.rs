@@ -2,6 +2,7 @@
 
 pub mod answer_class;
 pub mod forecast;
+pub mod import;
 pub mod lifecycle;
 pub mod money;
 pub mod outcome;

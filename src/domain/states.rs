@@ -132,6 +132,8 @@ text_state! {
         Held = "held",
         Skipped = "skipped",
         Cancelled = "cancelled",
+        /// Billed by the system the subscription was taken over from: recorded, never sent.
+        Imported = "imported",
     }
 }
 

@@ -91,7 +91,7 @@ pub const CLAIM_SQL: &str = concat!(
          AND ((a.state = 'active' AND s.status = 'active') OR c.request_body IS NOT NULL) \
          AND (c.cycle = 1 OR NOT EXISTS (SELECT 1 FROM charges e \
               WHERE e.subscription_id = c.subscription_id AND e.cycle < c.cycle \
-                AND e.status <> ALL ('{approved,failed,skipped,cancelled}'))) \
+                AND e.status <> ALL ('{approved,failed,skipped,cancelled,imported}'))) \
          AND (s.series_payment_id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM charges f \
               WHERE f.subscription_id = c.subscription_id AND f.\
      ",

@@ -41,7 +41,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// the primary key is the only index that fits. A macro, so SQL constants can `concat!` it.
 macro_rules! charge_is_due {
     () => {
-        "status <> ALL ('{approved,failed,held,skipped,cancelled}')"
+        "status <> ALL ('{approved,failed,held,skipped,cancelled,imported}')"
     };
 }
 pub(crate) use charge_is_due;

@@ -9,6 +9,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{Store, StoreError, from_db_local, to_db, to_db_local};
+use crate::domain::import::ImportedCycles;
 use crate::domain::money::Money;
 use crate::domain::position::ProcessingModel;
 use crate::domain::schedule::{IntervalUnit, Schedule};
@@ -71,6 +72,9 @@ pub struct NewSubscription {
     /// An agreement's existing series, continued by this subscription (a merchant migrating
     /// agreements whose first payment was made elsewhere). None: the first charge opens one.
     pub series: Option<FirstPayment>,
+    /// Taken over from another system: the cycles it billed (recorded as `imported`) and the
+    /// cycle billing starts at. None: billing starts at cycle 1.
+    pub imported: Option<ImportedCycles>,
 }
 
 pub(crate) const COLUMNS: &str = "id, account_id, amount_minor, currency, anchor_local, time_zone, \
@@ -98,52 +102,28 @@ impl Store {
                 account.id, account.gateway
             )));
         }
-        let first_due = new
-            .schedule
-            .due_at(1)
-            .ok_or_else(|| StoreError::Invalid("the schedule has no first cycle".into()))?;
+        let (next_cycle, next_due) = match &new.imported {
+            Some(imported) => (imported.next_cycle, imported.next_due),
+            None => (
+                1,
+                new.schedule
+                    .due_at(1)
+                    .ok_or_else(|| StoreError::Invalid("the schedule has no first cycle".into()))?,
+            ),
+        };
         // A subscription on a suspended account waits, held, for the account's re-initialization.
         let status = if account.state == AccountState::Suspended {
-            "held"
+            SubscriptionStatus::Held
         } else {
-            "active"
+            SubscriptionStatus::Active
         };
-        let sql = format!(
-            "INSERT INTO subscriptions (id, account_id, amount_minor, currency, anchor_local, \
-             time_zone, interval_unit, interval_count, total_cycles, status, next_cycle, next_due_at, \
-             merchant_reference, metadata, series_payment_id, series_scheme_reference, \
-             series_processing_model, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $14, $15, $16, $17, \
-             $13, $13) RETURNING {COLUMNS}"
-        );
-        let s = &new.schedule;
-        // A continued series is taken to be of the plan's model: the merchant vouches for it.
-        let model = ProcessingModel::of_plan(s.total_cycles());
-        let series_model = new.series.as_ref().map(|_| model.as_str());
-        Ok(sqlx::query_as::<_, Subscription>(sqlx::AssertSqlSafe(sql))
-            .bind(Uuid::new_v4())
-            .bind(new.account_id)
-            .bind(new.price.amount_minor)
-            .bind(new.price.currency.as_str())
-            .bind(to_db_local(s.anchor()))
-            .bind(s.time_zone_name())
-            .bind(s.unit().as_str())
-            .bind(s.count() as i32)
-            .bind(s.total_cycles().map(|t| t as i32))
-            .bind(status)
-            .bind(to_db(first_due))
-            .bind(&new.merchant_reference)
-            .bind(to_db(now))
-            .bind(&new.metadata)
-            .bind(new.series.as_ref().map(|f| &f.payment_id))
-            .bind(
-                new.series
-                    .as_ref()
-                    .and_then(|f| f.scheme_reference.as_ref()),
-            )
-            .bind(series_model)
-            .fetch_one(&self.pool)
-            .await?)
+        let mut tx = self.pool.begin().await?;
+        let sub = insert_row(&mut tx, new, status, (next_cycle, next_due), now).await?;
+        if let Some(imported) = &new.imported {
+            insert_imported(&mut tx, &sub, imported, now).await?;
+        }
+        tx.commit().await?;
+        Ok(sub)
     }
 
     pub async fn subscription(&self, id: Uuid) -> Result<Subscription, StoreError> {
@@ -170,4 +150,87 @@ impl Store {
             .fetch_all(&self.pool)
             .await?)
     }
+}
+
+async fn insert_row(
+    tx: &mut sqlx::PgConnection,
+    new: &NewSubscription,
+    status: SubscriptionStatus,
+    (next_cycle, next_due): (u32, Timestamp),
+    now: Timestamp,
+) -> Result<Subscription, StoreError> {
+    let sql = format!(
+        "INSERT INTO subscriptions (id, account_id, amount_minor, currency, anchor_local, \
+         time_zone, interval_unit, interval_count, total_cycles, status, next_cycle, next_due_at, \
+         merchant_reference, metadata, series_payment_id, series_scheme_reference, \
+         series_processing_model, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $18, $11, $12, $14, $15, $16, $17, \
+         $13, $13) RETURNING {COLUMNS}"
+    );
+    let s = &new.schedule;
+    // A continued series is taken to be of the plan's model: the merchant vouches for it.
+    let model = ProcessingModel::of_plan(s.total_cycles());
+    let series_model = new.series.as_ref().map(|_| model.as_str());
+    Ok(sqlx::query_as::<_, Subscription>(sqlx::AssertSqlSafe(sql))
+        .bind(Uuid::new_v4())
+        .bind(new.account_id)
+        .bind(new.price.amount_minor)
+        .bind(new.price.currency.as_str())
+        .bind(to_db_local(s.anchor()))
+        .bind(s.time_zone_name())
+        .bind(s.unit().as_str())
+        .bind(s.count() as i32)
+        .bind(s.total_cycles().map(|t| t as i32))
+        .bind(status)
+        .bind(to_db(next_due))
+        .bind(&new.merchant_reference)
+        .bind(to_db(now))
+        .bind(&new.metadata)
+        .bind(new.series.as_ref().map(|f| &f.payment_id))
+        .bind(
+            new.series
+                .as_ref()
+                .and_then(|f| f.scheme_reference.as_ref()),
+        )
+        .bind(series_model)
+        .bind(next_cycle as i32)
+        .fetch_one(&mut *tx)
+        .await?)
+}
+
+/// The cycles another system billed, as `imported` charges: settled, never sent, so the
+/// (subscription, cycle) key keeps billingd from billing them.
+async fn insert_imported(
+    tx: &mut sqlx::PgConnection,
+    sub: &Subscription,
+    imported: &ImportedCycles,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let total = sub.total_cycles;
+    let model = ProcessingModel::of_plan(total.map(|t| t as u32));
+    let (cycles, dues): (Vec<i32>, Vec<DateTime<Utc>>) = imported
+        .billed
+        .iter()
+        .map(|(c, at)| (*c as i32, to_db(*at)))
+        .unzip();
+    sqlx::query(
+        "INSERT INTO charges (id, subscription_id, account_id, cycle, due_at, amount_minor, \
+           currency, processing_model, is_last, status, attempt_no, idempotency_key, order_id, \
+           next_attempt_at, created_at, settled_at) \
+         SELECT gen_random_uuid(), $1, $2, u.cycle, u.due, $3, $4, $5, COALESCE(u.cycle = $6, false), 'imported', \
+           0, gen_random_uuid(), 'imported', u.due, $7, $7 \
+         FROM UNNEST($8::int[], $9::timestamptz[]) AS u(cycle, due)",
+    )
+    .bind(sub.id)
+    .bind(sub.account_id)
+    .bind(sub.amount_minor)
+    .bind(&sub.currency)
+    .bind(model.as_str())
+    .bind(total)
+    .bind(to_db(now))
+    .bind(&cycles)
+    .bind(&dues)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }

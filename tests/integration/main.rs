@@ -16,6 +16,7 @@ mod docs_config;
 mod faults;
 mod forecast;
 mod image;
+mod import;
 mod metrics;
 mod no_nulls;
 mod positions;

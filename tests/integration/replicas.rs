@@ -31,6 +31,7 @@ async fn two_daemons_charge_a_thousand_due_subscriptions_exactly_once() {
             merchant_reference: Some(format!("sub-{i}")),
             metadata: serde_json::json!({}),
             series: None,
+            imported: None,
         };
         h.store().insert_subscription(&new, h.now()).await.unwrap();
     }

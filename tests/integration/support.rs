@@ -230,6 +230,7 @@ impl Harness {
             merchant_reference: None,
             metadata: serde_json::json!({}),
             series: None,
+            imported: None,
         };
         self.store()
             .insert_subscription(&new, self.now())

@@ -1,0 +1,140 @@
+//! Taking over subscriptions another system has billed (issue 12, part 1): the billed cycles are
+//! recorded as `imported` and never charged; billing starts at the next cycle, in the
+//! agreement's existing series.
+
+use crate::support::*;
+use billingd::domain::outcome::Outcome;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// The agreement's first payment, made by the merchant's previous system with the account's
+/// token: (paymentId, card scheme reference).
+async fn legacy_first_payment(h: &Harness, account: &str) -> (String, Option<String>) {
+    let token = h
+        .store()
+        .account(account.parse().unwrap())
+        .await
+        .unwrap()
+        .payroc_token
+        .unwrap();
+    let payroc = h.app.gateways.payroc.as_ref().unwrap();
+    let body = json!({"channel": "web", "processingTerminalId": "3204001",
+        "order": {"orderId": "legacy-first-1", "amount": 2500, "currency": "USD",
+            "standingInstructions": {"sequence": "first", "processingModel": "recurring"}},
+        "paymentMethod": {"type": "secureToken", "token": token}});
+    let legacy = payroc.send_sale(Uuid::new_v4(), &body.to_string()).await;
+    assert_eq!(legacy.outcome, Outcome::Approved, "{legacy:?}");
+    (legacy.payment_id.unwrap(), legacy.scheme_reference)
+}
+
+#[tokio::test]
+async fn an_imported_subscription_is_charged_from_its_next_cycle_once_in_its_series() {
+    let mut h = Harness::start().await;
+    let api = h.serve_api();
+    let account = api.account(CARD_OK).await;
+    let (first_id, scheme_ref) = legacy_first_payment(&h, &account).await;
+
+    // Billed monthly since June 2025 by the old system, through December 2026 (cycle 19).
+    let created = api
+        .post(
+            "/v1/subscriptions",
+            json!({"account_id": account, "amount": 2500, "currency": "USD",
+                "schedule": {"anchor": "2025-06-10T09:00", "time_zone": "UTC", "interval": "month"},
+                "billed_through_cycle": 19, "merchant_reference": "legacy-42",
+                "series": {"payment_id": first_id, "scheme_reference": scheme_ref}}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let sub = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(created.body["next_due_at"], "2027-01-10T09:00:00Z");
+
+    let imported = api
+        .get(&format!(
+            "/v1/charges?subscription_id={sub}&status=imported&limit=200"
+        ))
+        .await;
+    assert_eq!(imported.status, 200, "{}", imported.body);
+    assert_eq!(imported.body["data"].as_array().unwrap().len(), 19);
+
+    // A run before the next cycle falls due charges nothing.
+    assert_eq!(h.run().await.approved, 0);
+    h.clock.set(ts("2027-01-10T10:00:00Z"));
+    assert_eq!(h.run().await.approved, 1);
+    h.clock.set(ts("2027-01-20T00:00:00Z"));
+    assert_eq!(h.run().await.approved, 0, "the cycle is charged once");
+
+    let sales: Vec<Value> = h
+        .ledger()
+        .await
+        .into_iter()
+        .filter(|e| e["orderId"] != "legacy-first-1")
+        .collect();
+    assert_eq!(sales.len(), 1, "only cycle 20: {sales:#?}");
+    assert_eq!(sales[0]["sequence"], "subsequent");
+    assert_eq!(sales[0]["processingModel"], "recurring");
+    assert_eq!(sales[0]["firstPaymentId"], first_id.as_str());
+    let charged = api
+        .get(&format!(
+            "/v1/charges?subscription_id={sub}&status=approved"
+        ))
+        .await;
+    let charged = charged.body["data"].as_array().unwrap().clone();
+    assert_eq!(charged.len(), 1);
+    assert_eq!(charged[0]["cycle"], 20);
+}
+
+#[tokio::test]
+async fn paid_through_starts_billing_at_the_first_cycle_due_at_or_after_it() {
+    let mut h = Harness::start().await;
+    let api = h.serve_api();
+    let account = api.account(CARD_OK).await;
+    let created = api
+        .post(
+            "/v1/subscriptions",
+            json!({"account_id": account, "amount": 900, "currency": "USD",
+                "schedule": {"anchor": "2026-03-15T12:00", "time_zone": "UTC", "interval": "month"},
+                "paid_through": "2027-01-15T12:00:00Z"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.body["next_due_at"], "2027-01-15T12:00:00Z");
+    h.clock.set(ts("2027-01-15T13:00:00Z"));
+    let run = h.run().await;
+    assert_eq!((run.due, run.approved), (1, 1), "{run:?}");
+}
+
+#[tokio::test]
+async fn an_import_that_cannot_be_right_is_refused_naming_the_field() {
+    let mut h = Harness::start().await;
+    let api = h.serve_api();
+    let account = api.account(CARD_OK).await;
+    let post = |extra: Value| {
+        let mut body = json!({"account_id": account, "amount": 900, "currency": "USD",
+            "schedule": {"anchor": "2026-03-15T12:00", "time_zone": "UTC", "interval": "month",
+                "total_cycles": 12}});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    for (extra, field) in [
+        // Cycles 3 to 10 have fallen due since: stale.
+        (json!({"billed_through_cycle": 2}), "billed_through_cycle"),
+        (json!({"billed_through_cycle": 12}), "billed_through_cycle"),
+        (json!({"billed_through_cycle": 13}), "billed_through_cycle"),
+        (json!({"billed_through_cycle": 0}), "billed_through_cycle"),
+        (
+            json!({"billed_through_cycle": 10, "paid_through": "2027-01-15T12:00:00Z"}),
+            "paid_through",
+        ),
+        (
+            json!({"paid_through": "2020-01-01T00:00:00Z"}),
+            "paid_through",
+        ),
+    ] {
+        let a = api.post("/v1/subscriptions", post(extra.clone())).await;
+        assert_problem(&a, 422, field);
+    }
+    let listed = api.get("/v1/subscriptions").await;
+    assert_eq!(listed.body["data"], json!([]), "nothing stored");
+}
