@@ -10,6 +10,8 @@ pub mod extract;
 pub mod forecast;
 mod health;
 mod idempotency;
+pub mod import;
+mod import_file;
 mod openapi;
 mod pagination;
 mod preview;
@@ -59,7 +61,8 @@ pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(preview::routes())
         .merge(webhooks::routes())
         .merge(reconciliation::routes())
-        .merge(forecast::routes());
+        .merge(forecast::routes())
+        .merge(import::routes());
     let (v1, mut doc) = v1.split_for_parts();
     openapi::document_body_limit(&mut doc, state.settings.api.max_body_bytes);
     let doc_json = Arc::new(serde_json::to_vec(&doc).expect("OpenAPI document serializes"));

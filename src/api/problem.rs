@@ -55,6 +55,28 @@ impl ApiError {
         }
     }
 
+    /// What is wrong, in one sentence.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// The request's fault (4xx), as against billingd's or its database's (5xx).
+    pub fn is_client_error(&self) -> bool {
+        self.status.is_client_error()
+    }
+
+    /// What is wrong, field by field; a problem about no one field is one entry without a field.
+    pub fn field_errors(&self) -> Vec<FieldError> {
+        if self.errors.is_empty() {
+            vec![FieldError {
+                field: String::new(),
+                message: self.detail.clone(),
+            }]
+        } else {
+            self.errors.clone()
+        }
+    }
+
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,

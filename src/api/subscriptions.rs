@@ -20,9 +20,9 @@ use super::views::SubscriptionView;
 use crate::domain::import::{BilledThrough, ImportedCycles, imported_cycles};
 use crate::domain::money::Money;
 use crate::domain::series::FirstPayment;
-use crate::store::StoreError;
 use crate::store::listing::SubscriptionFilter;
 use crate::store::subscriptions::NewSubscription;
+use crate::store::{Store, StoreError};
 
 /// Amounts above this are refused as certainly a mistake (ten billion major units).
 const MAX_AMOUNT: i64 = 1_000_000_000_000;
@@ -134,33 +134,39 @@ async fn create_subscription(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<CreateSubscription>,
 ) -> ApiResult<(StatusCode, Json<SubscriptionView>)> {
+    let new = new_subscription(&state.store, state.clock.now(), body).await?;
+    let sub = state
+        .store
+        .insert_subscription(&new, state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(sub.into())))
+}
+
+/// Validates a subscription to create, as the API and the import take it: every field checked,
+/// the account looked up. Nothing is written.
+pub async fn new_subscription(
+    store: &Store,
+    now: jiff::Timestamp,
+    body: CreateSubscription,
+) -> ApiResult<NewSubscription> {
     let price = price(body.amount, &body.currency)?;
     let schedule = body.schedule.validate("schedule")?;
-    let imported = imported(
-        &schedule,
-        body.billed_through_cycle,
-        body.paid_through,
-        state.clock.now(),
-    )?;
+    let imported = imported(&schedule, body.billed_through_cycle, body.paid_through, now)?;
     if imported.is_none() {
-        not_backdated(&schedule, state.clock.now())?;
+        not_backdated(&schedule, now)?;
     }
     let reference = reference(body.merchant_reference.as_deref())?;
     let metadata = metadata(body.metadata)?;
     // The account must exist: a 422 that names it, not a foreign-key 409. Only a missing
     // account is the client's error: a database that failed to answer is a 5xx (retry).
-    let account = state
-        .store
-        .account(body.account_id)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound { .. } => ApiError::invalid(
-                "account_id",
-                format!("payment account {} does not exist", body.account_id),
-            ),
-            other => ApiError::from(other),
-        })?;
-    let new = NewSubscription {
+    let account = store.account(body.account_id).await.map_err(|e| match e {
+        StoreError::NotFound { .. } => ApiError::invalid(
+            "account_id",
+            format!("payment account {} does not exist", body.account_id),
+        ),
+        other => ApiError::from(other),
+    })?;
+    Ok(NewSubscription {
         account_id: body.account_id,
         price,
         schedule,
@@ -168,12 +174,7 @@ async fn create_subscription(
         metadata: metadata.unwrap_or_else(|| serde_json::json!({})),
         series: series(body.series, account.gateway)?,
         imported,
-    };
-    let sub = state
-        .store
-        .insert_subscription(&new, state.clock.now())
-        .await?;
-    Ok((StatusCode::CREATED, Json(sub.into())))
+    })
 }
 
 #[utoipa::path(get, path = "/v1/subscriptions", tag = "subscriptions", params(SubscriptionQuery),

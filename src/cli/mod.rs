@@ -54,6 +54,15 @@ pub enum Command {
     /// Match each gateway's ledger for a window to billingd's charges: record approvals
     /// billingd was still waiting for, report every other discrepancy as a finding.
     Reconcile(reconcile::ReconcileArgs),
+    /// Import subscriptions taken over from another system from a JSON Lines or CSV file (by
+    /// its extension), all or nothing; rows whose merchant_reference exists are skipped. Prints
+    /// the report; exits 1 when a row is rejected (then nothing is imported).
+    Import {
+        file: PathBuf,
+        /// Check every row and print what would be imported and charged; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// What the book will charge over the next days, per UTC day and currency (the same as
     /// GET /v1/forecast).
     Forecast {
@@ -113,6 +122,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Subscriptions(cmd) => subscriptions::run(cmd, &settings, clock.now()).await,
         Command::Charges(cmd) => charges::run(cmd, &settings).await,
         Command::Reconcile(args) => reconcile::run(args, settings, clock).await,
+        Command::Import { file, dry_run } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let store = store_for(&settings).await?;
+            let format = crate::api::import::ImportFormat::of_path(&file);
+            let report =
+                crate::api::import::run_import(&store, clock.now(), &bytes, format, dry_run)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.detail()))?;
+            print_json(&report)?;
+            if report.rejected > 0 {
+                anyhow::bail!(
+                    "{} of {} rows rejected; nothing imported",
+                    report.rejected,
+                    report.rows.len()
+                );
+            }
+            Ok(())
+        }
         Command::Forecast { days } => {
             let store = store_for(&settings).await?;
             let from = clock.now();

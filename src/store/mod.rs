@@ -7,6 +7,7 @@ pub mod claims;
 mod forecast;
 pub mod gauges;
 pub mod idempotency;
+pub mod import;
 pub mod initialization;
 pub mod lifecycle;
 pub mod listing;

@@ -89,6 +89,20 @@ impl Store {
         new: &NewSubscription,
         now: Timestamp,
     ) -> Result<Subscription, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let sub = self.insert_in(&mut tx, new, now).await?;
+        tx.commit().await?;
+        Ok(sub)
+    }
+
+    /// Inserts a subscription (and the cycles it brings as `imported`) in the caller's
+    /// transaction.
+    pub(super) async fn insert_in(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        new: &NewSubscription,
+        now: Timestamp,
+    ) -> Result<Subscription, StoreError> {
         let account = self.account(new.account_id).await?;
         if account.state == AccountState::Closed {
             return Err(StoreError::Conflict(format!(
@@ -117,12 +131,10 @@ impl Store {
         } else {
             SubscriptionStatus::Active
         };
-        let mut tx = self.pool.begin().await?;
-        let sub = insert_row(&mut tx, new, status, (next_cycle, next_due), now).await?;
+        let sub = insert_row(tx, new, status, (next_cycle, next_due), now).await?;
         if let Some(imported) = &new.imported {
-            insert_imported(&mut tx, &sub, imported, now).await?;
+            insert_imported(tx, &sub, imported, now).await?;
         }
-        tx.commit().await?;
         Ok(sub)
     }
 

@@ -516,3 +516,65 @@ async fn forecast_prints_the_books_charges_per_day() {
     let out = run(&env, &["forecast", "--days", "0"]);
     assert!(!out.status.success() && stderr(&out).contains("--days"));
 }
+
+/// `billingd import FILE`: a dry run prints the report and writes nothing; a file with a bad row
+/// exits 1 naming it; the real run imports.
+#[tokio::test]
+async fn import_checks_a_file_then_imports_it() {
+    let h = Harness::start().await;
+    let account = h.account(CARD_OK).await;
+    let dir = std::env::temp_dir().join(format!("billingd-import-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("book.csv");
+    let env = [("BILLINGD_DATABASE__URL", h.db.url.clone())];
+    // Anchored 2020, yearly: only the import makes so old an anchor acceptable.
+    std::fs::write(
+        &file,
+        format!(
+            "merchant_reference,account_id,amount,currency,anchor,time_zone,interval,total_cycles,paid_through\n\
+             cli-1,{},2000,USD,2020-01-01T00:00,UTC,year,20,2026-06-01T00:00:00Z\n",
+            account.id
+        ),
+    )
+    .unwrap();
+    let out = run(&env, &["import", file.to_str().unwrap(), "--dry-run"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["accepted"], 1, "{report}");
+    assert_eq!(report["imported"], false);
+    assert!(
+        h.store()
+            .subscriptions_of(account.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let out = run(&env, &["import", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["rows"][0]["result"], "created", "{report}");
+    assert_eq!(report["rows"][0]["imported_cycles"], 7);
+    assert_eq!(
+        h.store().subscriptions_of(account.id).await.unwrap().len(),
+        1
+    );
+
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"merchant_reference\": \"x\", \"amount\": \"lots\"}\n",
+    )
+    .unwrap();
+    let out = run(&env, &["import", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("1 of 1 rows rejected"),
+        "{}",
+        stderr(&out)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["rows"][0]["line"], 1);
+    assert_eq!(report["rows"][0]["errors"][0]["field"], "amount");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -138,3 +138,120 @@ async fn an_import_that_cannot_be_right_is_refused_naming_the_field() {
     let listed = api.get("/v1/subscriptions").await;
     assert_eq!(listed.body["data"], json!([]), "nothing stored");
 }
+
+/// Sends an import file to `POST /v1/imports` with `query`.
+async fn import_file(api: &Api, query: &str, file: String) -> Answer {
+    let r = api
+        .http
+        .post(format!("{}/v1/imports?{query}", api.base))
+        .bearer_auth(api.token.as_deref().unwrap())
+        .body(file)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let body = r.json().await.unwrap();
+    Answer {
+        status,
+        body,
+        headers,
+    }
+}
+
+#[tokio::test]
+async fn a_csv_dry_run_names_each_bad_rows_line_and_field_and_writes_nothing() {
+    let mut h = Harness::start().await;
+    let api = h.serve_api();
+    let account = api.account(CARD_OK).await;
+    let file = format!(
+        "merchant_reference,account_id,amount,currency,anchor,time_zone,interval,billed_through_cycle\n\
+         book-1,{account},1500,USD,2026-06-05T08:00,UTC,month,7\n\
+         book-2,{account},1500,USD,2026-06-05T08:00,Mars/Olympus,month,7\n\
+         book-3,{account},12.50,USD,2026-06-05T08:00,UTC,month,7\n\
+         ,{account},1500,USD,2026-06-05T08:00,UTC,month,7\n"
+    );
+    let a = import_file(&api, "format=csv&dry_run=true", file.clone()).await;
+    assert_eq!(a.status, 422, "{}", a.body);
+    let rows = a.body["rows"].as_array().unwrap();
+    let summary: Vec<(u64, &str, Option<&str>)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap(),
+                r["result"].as_str().unwrap(),
+                r["errors"][0]["field"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (2, "accepted", None),
+            (3, "rejected", Some("schedule.time_zone")),
+            (4, "rejected", Some("amount")),
+            (5, "rejected", Some("merchant_reference")),
+        ]
+    );
+    assert_eq!(rows[0]["next_cycle"], 8);
+    assert_eq!(rows[0]["next_due_at"], "2027-01-05T08:00:00Z");
+    assert_eq!(rows[0]["imported_cycles"], 7);
+    assert_eq!(
+        a.body["next_30_days"],
+        json!([{"date": "2027-01-05", "currency": "USD", "charges": 1, "amount_minor": 1500}])
+    );
+    // A real run of the same file imports nothing either: all or nothing.
+    let a = import_file(&api, "format=csv", file).await;
+    assert_eq!((a.status, &a.body["imported"]), (422, &json!(false)));
+    assert_eq!(api.get("/v1/subscriptions").await.body["data"], json!([]));
+}
+
+#[tokio::test]
+async fn a_jsonl_import_creates_each_reference_once_however_often_it_runs() {
+    let mut h = Harness::start().await;
+    let api = h.serve_api();
+    let account = api.account(CARD_OK).await;
+    let row = |reference: &str, cycle: u32| {
+        json!({"merchant_reference": reference, "account_id": account, "amount": 990,
+            "currency": "USD", "billed_through_cycle": cycle,
+            "schedule": {"anchor": "2026-09-20T10:00", "time_zone": "UTC", "interval": "month"}})
+        .to_string()
+    };
+    let file = format!("{}\n\n{}\n", row("jl-1", 4), row("jl-2", 3));
+    let first = import_file(&api, "", file.clone()).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.body["imported"], true);
+    let results: Vec<&str> = first.body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["created", "created"]);
+    assert_eq!(
+        first.body["rows"][1]["line"], 3,
+        "blank lines keep the numbering"
+    );
+
+    let again = import_file(&api, "", file).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(
+        (
+            again.body["existing"].as_u64(),
+            again.body["accepted"].as_u64()
+        ),
+        (Some(2), Some(0))
+    );
+    assert_eq!(
+        again.body["rows"][0]["subscription_id"],
+        first.body["rows"][0]["subscription_id"]
+    );
+    let subs = api.get("/v1/subscriptions").await;
+    assert_eq!(subs.body["data"].as_array().unwrap().len(), 2);
+
+    // jl-2 is billed through cycle 3 (2026-11-20): its cycle 4 (Dec 20) fell due before the
+    // import and is charged now, once; jl-1's next cycle is January 20.
+    let run = h.run().await;
+    assert_eq!((run.due, run.approved), (1, 1), "{run:?}");
+    assert_eq!(h.ledger().await.len(), 1);
+}
