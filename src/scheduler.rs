@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 use crate::billing::Billing;
+use crate::billing::notices::Notices;
 use crate::config::ReconcileSettings;
 
 /// How often a replica checks whether a reconciliation turn has come.
@@ -21,6 +22,7 @@ impl Heartbeat {
     pub async fn start(
         billing_cron: &str,
         billing: Arc<Billing>,
+        notices: Arc<Notices>,
         reconcile: Option<ReconcileSettings>,
         running: Arc<AtomicBool>,
     ) -> anyhow::Result<Self> {
@@ -34,6 +36,16 @@ impl Heartbeat {
                 let settings = settings.clone();
                 Box::pin(async move { billing.reconcile_due(&settings).await })
             })?;
+            scheduler.add(job).await?;
+        }
+        if notices.enabled() {
+            // On the billing heartbeat, beside the run: a notice is recorded once however many
+            // replicas look.
+            let job = Job::new_async(billing_cron, move |_id, _lock| {
+                let notices = Arc::clone(&notices);
+                Box::pin(async move { notices.tick().await })
+            })
+            .map_err(|e| anyhow::anyhow!("scheduler.billing_cron {billing_cron:?}: {e}"))?;
             scheduler.add(job).await?;
         }
         let job = Job::new_async(billing_cron, move |_id, _lock| {

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{ApiState, Audience};
 use crate::billing::Billing;
+use crate::billing::notices::Notices;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::config::rotating::RotatingSecret;
@@ -25,6 +26,8 @@ pub struct App {
     pub store: Store,
     pub gateways: Gateways,
     pub billing: Arc<Billing>,
+    /// charge.upcoming and account.card_expiring, sent on the billing heartbeat.
+    pub notices: Arc<Notices>,
     pub shutdown: CancellationToken,
     pub clock: Arc<dyn Clock>,
     /// Set while the billing heartbeat runs (reported by /readyz).
@@ -83,11 +86,17 @@ impl App {
         } else {
             Vec::new()
         };
+        let notices = Arc::new(Notices::new(
+            store.clone(),
+            clock.clone(),
+            settings.notices.clone(),
+        ));
         Ok(App {
             settings,
             store,
             gateways,
             billing,
+            notices,
             shutdown,
             clock,
             scheduler_running: Arc::new(AtomicBool::new(false)),
@@ -167,6 +176,7 @@ impl App {
         let heartbeat = Heartbeat::start(
             &self.settings.scheduler.billing_cron,
             Arc::clone(&self.billing),
+            Arc::clone(&self.notices),
             self.settings
                 .reconcile
                 .enabled

@@ -31,10 +31,11 @@ pub fn routes() -> OpenApiRouter<ApiState> {
 pub struct EventQuery {
     /// `charge.approved` | `charge.declined` | `charge.failed` | `subscription.completed` |
     /// `subscription.past_due` | `account.suspended` | `account.reinitialization_requested` |
-    /// `account.reactivated` | `reconciliation.finding`
+    /// `account.reactivated` | `reconciliation.finding` | `charge.upcoming` |
+    /// `account.card_expiring`
     #[serde(rename = "type")]
     #[param(
-        pattern = r"^(charge\.(approved|declined|failed)|subscription\.(completed|past_due)|account\.(suspended|reinitialization_requested|reactivated)|reconciliation\.finding)$"
+        pattern = r"^(charge\.(approved|declined|failed)|subscription\.(completed|past_due)|account\.(suspended|reinitialization_requested|reactivated)|reconciliation\.finding|charge\.upcoming|account\.card_expiring)$"
     )]
     kind: Option<String>,
     /// 1–200, default 50.

@@ -3,6 +3,7 @@
 
 pub mod initialization;
 pub mod intent;
+pub mod notices;
 pub mod reconcile;
 mod recorder;
 pub mod registration;

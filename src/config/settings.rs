@@ -20,6 +20,7 @@ pub struct Settings {
     pub certitrade: CertiTradeSettings,
     pub webhooks: WebhookSettings,
     pub reconcile: ReconcileSettings,
+    pub notices: NoticeSettings,
     pub outcomes: OutcomeTable,
     pub log: LogSettings,
 }
@@ -112,6 +113,28 @@ impl Default for ReconcileSettings {
             enabled: true,
             every: Delay::secs(3600),
             window: Delay::secs(48 * 3600),
+        }
+    }
+}
+
+/// Webhook events that warn ahead of a charge, so the merchant can tell the customer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NoticeSettings {
+    pub enabled: bool,
+    /// `charge.upcoming` this long before each cycle falls due.
+    pub upcoming_before: Delay,
+    /// `account.card_expiring` when a charge due within this time falls after the stored
+    /// card's expiry.
+    pub card_expiring_before: Delay,
+}
+
+impl Default for NoticeSettings {
+    fn default() -> Self {
+        NoticeSettings {
+            enabled: true,
+            upcoming_before: Delay::secs(3 * 86_400),
+            card_expiring_before: Delay::secs(14 * 86_400),
         }
     }
 }

@@ -7,8 +7,9 @@ type Check = fn(&Settings) -> Result<(), ConfigError>;
 
 /// Every section's first problem, all at once: an operator fixes a config in one pass.
 pub fn settings(s: &Settings) -> Vec<ConfigError> {
-    let checks: [Check; 10] = [
-        database, api, scheduler, billing, payroc, certitrade, webhooks, reconcile, outcomes, log,
+    let checks: [Check; 11] = [
+        database, api, scheduler, billing, payroc, certitrade, webhooks, reconcile, notices,
+        outcomes, log,
     ];
     checks.iter().filter_map(|check| check(s).err()).collect()
 }
@@ -48,6 +49,24 @@ fn reconcile(s: &Settings) -> Result<(), ConfigError> {
                 r.every.signed()
             ),
         ));
+    }
+    Ok(())
+}
+
+fn notices(s: &Settings) -> Result<(), ConfigError> {
+    let n = &s.notices;
+    // A year is the longest interval between two charges that a warning can usefully precede.
+    let year = std::time::Duration::from_secs(366 * 86_400);
+    for (key, lead) in [
+        ("notices.upcoming_before", n.upcoming_before),
+        ("notices.card_expiring_before", n.card_expiring_before),
+    ] {
+        if lead.get().is_zero() || lead.get() > year {
+            return Err(ConfigError::invalid(
+                key,
+                "must be between 1s and 366d (set notices.enabled = false to send none)",
+            ));
+        }
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod forecast;
 pub mod import;
 pub mod lifecycle;
 pub mod money;
+pub mod notices;
 pub mod outcome;
 pub mod position;
 pub mod reconcile;

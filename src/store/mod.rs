@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod listing;
 pub mod materialize;
 mod nodelay;
+mod notices;
 pub mod outcomes;
 pub mod reconcile;
 pub mod recording;

@@ -28,10 +28,12 @@ pub enum EventKind {
     AccountReinitializationRequested,
     AccountReactivated,
     ReconciliationFinding,
+    ChargeUpcoming,
+    AccountCardExpiring,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::ChargeApproved,
         EventKind::ChargeDeclined,
         EventKind::ChargeFailed,
@@ -41,6 +43,8 @@ impl EventKind {
         EventKind::AccountReinitializationRequested,
         EventKind::AccountReactivated,
         EventKind::ReconciliationFinding,
+        EventKind::ChargeUpcoming,
+        EventKind::AccountCardExpiring,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +58,8 @@ impl EventKind {
             EventKind::AccountReinitializationRequested => "account.reinitialization_requested",
             EventKind::AccountReactivated => "account.reactivated",
             EventKind::ReconciliationFinding => "reconciliation.finding",
+            EventKind::ChargeUpcoming => "charge.upcoming",
+            EventKind::AccountCardExpiring => "account.card_expiring",
         }
     }
 

@@ -19,6 +19,7 @@ mod image;
 mod import;
 mod metrics;
 mod no_nulls;
+mod notices;
 mod positions;
 mod reconcile;
 mod registration;
