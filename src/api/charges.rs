@@ -16,6 +16,7 @@ use super::pagination::{List, window};
 use super::problem::{ApiError, ApiResult, Problem};
 use super::views::{ChargeDetail, ChargeView};
 use crate::store::listing::ChargeFilter;
+use crate::store::recovery::ReattemptBudget;
 
 const STATUSES: &[&str] = &[
     "due",
@@ -31,6 +32,7 @@ pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
         .routes(routes!(list_charges))
         .routes(routes!(get_charge))
+        .routes(routes!(retry_charge))
         .routes(routes!(list_subscription_charges))
 }
 
@@ -109,6 +111,32 @@ async fn get_charge(
         charge: charge.into(),
         attempts,
     }))
+}
+
+/// Retries a failed charge now, as a new attempt (a new Idempotency-Key and orderId): only when
+/// every request sent for it has a definitive answer, no reconciliation finding shows it
+/// approved, its subscription is active or past due (then active again), its account is active,
+/// and the card has reattempts left within `dunning.max_reattempts` per
+/// `dunning.reattempt_window`. A 409 says which of these stops it. Billing sends it on its next
+/// run.
+#[utoipa::path(post, path = "/v1/charges/{id}/retry", tag = "charges", params(("id" = Uuid, Path),
+    ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+        description = "Replays the stored answer for a repeat; 1 to 255 visible ASCII characters")),
+    responses((status = 200, body = ChargeView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn retry_charge(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<ChargeView>> {
+    let d = &state.settings.dunning;
+    let budget = ReattemptBudget {
+        max: d.max_reattempts,
+        window: d.reattempt_window.signed(),
+    };
+    let charge = state
+        .store
+        .retry_failed_charge(id, budget, state.clock.now())
+        .await?;
+    Ok(Json(charge.into()))
 }
 
 async fn list(

@@ -21,6 +21,7 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     pub reconcile: ReconcileSettings,
     pub notices: NoticeSettings,
+    pub dunning: DunningSettings,
     pub outcomes: OutcomeTable,
     pub log: LogSettings,
 }
@@ -113,6 +114,25 @@ impl Default for ReconcileSettings {
             enabled: true,
             every: Delay::secs(3600),
             window: Delay::secs(48 * 3600),
+        }
+    }
+}
+
+/// The card networks' limits on charging a card again after a decline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DunningSettings {
+    /// New attempts after a decline allowed per card (payment account) within
+    /// `reattempt_window`, all its subscriptions together: Visa's excessive-retry rule.
+    pub max_reattempts: u32,
+    pub reattempt_window: Delay,
+}
+
+impl Default for DunningSettings {
+    fn default() -> Self {
+        DunningSettings {
+            max_reattempts: 15,
+            reattempt_window: Delay::secs(30 * 86_400),
         }
     }
 }

@@ -7,9 +7,9 @@ type Check = fn(&Settings) -> Result<(), ConfigError>;
 
 /// Every section's first problem, all at once: an operator fixes a config in one pass.
 pub fn settings(s: &Settings) -> Vec<ConfigError> {
-    let checks: [Check; 11] = [
+    let checks: [Check; 12] = [
         database, api, scheduler, billing, payroc, certitrade, webhooks, reconcile, notices,
-        outcomes, log,
+        dunning, outcomes, log,
     ];
     checks.iter().filter_map(|check| check(s).err()).collect()
 }
@@ -48,6 +48,23 @@ fn reconcile(s: &Settings) -> Result<(), ConfigError> {
                 "must be at least reconcile.every ({}): otherwise sales between runs are never listed",
                 r.every.signed()
             ),
+        ));
+    }
+    Ok(())
+}
+
+fn dunning(s: &Settings) -> Result<(), ConfigError> {
+    let d = &s.dunning;
+    if d.reattempt_window.get() < std::time::Duration::from_secs(86_400) {
+        return Err(ConfigError::invalid(
+            "dunning.reattempt_window",
+            "must be at least 1d (the card networks count reattempts over 30 days)",
+        ));
+    }
+    if d.max_reattempts > 100 {
+        return Err(ConfigError::invalid(
+            "dunning.max_reattempts",
+            "must be at most 100: the card networks fine far fewer (Visa: 15 in 30 days)",
         ));
     }
     Ok(())

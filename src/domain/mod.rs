@@ -9,6 +9,7 @@ pub mod notices;
 pub mod outcome;
 pub mod position;
 pub mod reconcile;
+pub mod recovery;
 pub mod registration;
 pub mod schedule;
 pub mod series;

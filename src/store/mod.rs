@@ -17,6 +17,7 @@ mod notices;
 pub mod outcomes;
 pub mod reconcile;
 pub mod recording;
+pub mod recovery;
 pub mod registration;
 pub mod registration_answers;
 pub mod retention;

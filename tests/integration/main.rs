@@ -22,6 +22,7 @@ mod no_nulls;
 mod notices;
 mod positions;
 mod reconcile;
+mod recovery;
 mod registration;
 mod registration_payroc;
 mod regressions;

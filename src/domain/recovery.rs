@@ -1,0 +1,159 @@
+//! Retrying a failed charge by hand (`POST /v1/charges/{id}/retry`): allowed only when nothing
+//! about the charge is in doubt and the card's reattempt budget has room — a pure decision.
+//!
+//! A retry is a new attempt: a new Idempotency-Key and orderId, a new sale. Sending one while an
+//! earlier request of the charge might still have been approved could charge the customer
+//! twice, so any request without a definitive answer, or a reconciliation finding that the
+//! gateway approved one, refuses it.
+
+use super::states::{AccountState, ChargeStatus, SubscriptionStatus};
+
+/// What the decision needs to know about a charge, read under its row lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryCase {
+    pub charge: ChargeStatus,
+    pub subscription: SubscriptionStatus,
+    pub account: AccountState,
+    /// Requests of the charge whose answer was not definitive (unknown, pending, never finished).
+    pub requests_in_doubt: u32,
+    /// Reconciliation found an approval at the gateway for one of its requests.
+    pub approval_found: bool,
+    /// New attempts (not resends) on the card within the budget's window.
+    pub reattempts_used: u32,
+    pub reattempt_budget: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RetryRefusal {
+    #[error("is {0}: only a failed charge is retried")]
+    NotFailed(ChargeStatus),
+    #[error(
+        "has {0} request(s) whose answer the gateway never gave definitively: a new attempt could \
+         charge twice; reconciliation settles them first"
+    )]
+    InDoubt(u32),
+    #[error(
+        "the gateway approved one of its requests (see GET /v1/reconciliation/findings): it is \
+         paid, not to be retried"
+    )]
+    ApprovedAtGateway,
+    #[error("its subscription is {0}")]
+    SubscriptionEnded(SubscriptionStatus),
+    #[error("its payment account is {0}: it is re-initialized, not retried")]
+    AccountNotActive(AccountState),
+    #[error(
+        "the card has used {used} of its {budget} reattempts in the card networks' window; \
+         retry when older ones age out"
+    )]
+    BudgetUsed { used: u32, budget: u32 },
+}
+
+/// Whether a hand retry may go out now.
+pub fn decide_retry(case: &RetryCase) -> Result<(), RetryRefusal> {
+    if case.charge != ChargeStatus::Failed {
+        return Err(RetryRefusal::NotFailed(case.charge));
+    }
+    if case.approval_found {
+        return Err(RetryRefusal::ApprovedAtGateway);
+    }
+    if case.requests_in_doubt > 0 {
+        return Err(RetryRefusal::InDoubt(case.requests_in_doubt));
+    }
+    if !matches!(
+        case.subscription,
+        SubscriptionStatus::Active | SubscriptionStatus::PastDue
+    ) {
+        return Err(RetryRefusal::SubscriptionEnded(case.subscription));
+    }
+    if case.account != AccountState::Active {
+        return Err(RetryRefusal::AccountNotActive(case.account));
+    }
+    if case.reattempts_used >= case.reattempt_budget {
+        return Err(RetryRefusal::BudgetUsed {
+            used: case.reattempts_used,
+            budget: case.reattempt_budget,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed() -> RetryCase {
+        RetryCase {
+            charge: ChargeStatus::Failed,
+            subscription: SubscriptionStatus::PastDue,
+            account: AccountState::Active,
+            requests_in_doubt: 0,
+            approval_found: false,
+            reattempts_used: 3,
+            reattempt_budget: 15,
+        }
+    }
+
+    #[test]
+    fn a_settled_failure_with_budget_left_is_retried() {
+        assert_eq!(decide_retry(&failed()), Ok(()));
+        let active = RetryCase {
+            subscription: SubscriptionStatus::Active,
+            ..failed()
+        };
+        assert_eq!(decide_retry(&active), Ok(()));
+    }
+
+    #[test]
+    fn every_doubt_or_dead_end_refuses_with_its_reason() {
+        let cases = [
+            (
+                RetryCase {
+                    charge: ChargeStatus::Approved,
+                    ..failed()
+                },
+                RetryRefusal::NotFailed(ChargeStatus::Approved),
+            ),
+            (
+                RetryCase {
+                    requests_in_doubt: 1,
+                    ..failed()
+                },
+                RetryRefusal::InDoubt(1),
+            ),
+            (
+                RetryCase {
+                    approval_found: true,
+                    ..failed()
+                },
+                RetryRefusal::ApprovedAtGateway,
+            ),
+            (
+                RetryCase {
+                    subscription: SubscriptionStatus::Cancelled,
+                    ..failed()
+                },
+                RetryRefusal::SubscriptionEnded(SubscriptionStatus::Cancelled),
+            ),
+            (
+                RetryCase {
+                    account: AccountState::Suspended,
+                    ..failed()
+                },
+                RetryRefusal::AccountNotActive(AccountState::Suspended),
+            ),
+            (
+                RetryCase {
+                    reattempts_used: 15,
+                    ..failed()
+                },
+                RetryRefusal::BudgetUsed {
+                    used: 15,
+                    budget: 15,
+                },
+            ),
+        ];
+        for (case, refusal) in cases {
+            assert_eq!(decide_retry(&case), Err(refusal), "{case:?}");
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! A failed charge retried by hand: the case loaded under the charge's row lock, decided by
+//! `domain::recovery`, applied as a new attempt (a new Idempotency-Key and orderId).
+
+use jiff::{SignedDuration, Timestamp};
+use uuid::Uuid;
+
+use super::charges::Charge;
+use super::{Store, StoreError, to_db};
+use crate::billing::intent::fresh_intent;
+use crate::domain::recovery::{RetryCase, decide_retry};
+use crate::domain::states::{AccountState, ChargeStatus, SubscriptionStatus};
+
+/// The reattempt budget: so many new attempts per card within the window.
+#[derive(Debug, Clone, Copy)]
+pub struct ReattemptBudget {
+    pub max: u32,
+    pub window: SignedDuration,
+}
+
+/// The charge, its subscription and account, locked in that order (as billing locks them).
+const CASE: &str = "SELECT c.status, s.status, a.state, c.account_id, c.attempt_no, \
+       (SELECT count(*) FROM charge_attempts t WHERE t.charge_id = c.id \
+          AND (t.finished_at IS NULL OR t.outcome IS NULL OR t.outcome IN ('unknown', 'pending'))), \
+       EXISTS (SELECT 1 FROM reconciliation_findings f WHERE f.charge_id = c.id \
+          AND f.kind IN ('approved_not_recorded', 'duplicate_approval')) \
+     FROM charges c JOIN subscriptions s ON s.id = c.subscription_id \
+       JOIN payment_accounts a ON a.id = c.account_id \
+     WHERE c.id = $1 FOR UPDATE OF c, s, a";
+
+/// New attempts (first sends of attempt 2 and later) on the account's charges since $2.
+const REATTEMPTS: &str = "SELECT count(*) FROM charge_attempts t JOIN charges c ON c.id = t.charge_id \
+     WHERE c.account_id = $1 AND t.attempt_no > 1 AND t.send_no = 1 AND t.sent_at > $2";
+
+type CaseRow = (
+    ChargeStatus,
+    SubscriptionStatus,
+    AccountState,
+    Uuid,
+    i32,
+    i64,
+    bool,
+);
+
+impl Store {
+    /// Retries a failed charge now as a new attempt, or says why not (a `Conflict` naming the
+    /// reason). A past-due subscription becomes active again, as `resume` would make it: its
+    /// failed cycle is being paid.
+    pub async fn retry_failed_charge(
+        &self,
+        id: Uuid,
+        budget: ReattemptBudget,
+        now: Timestamp,
+    ) -> Result<Charge, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row: Option<CaseRow> = sqlx::query_as(CASE)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let (charge, subscription, account, account_id, attempt_no, in_doubt, approved) = row
+            .ok_or_else(|| StoreError::NotFound {
+                what: "charge",
+                id: id.to_string(),
+            })?;
+        let since = now.checked_sub(budget.window).unwrap_or(now);
+        let used: i64 = sqlx::query_scalar(REATTEMPTS)
+            .bind(account_id)
+            .bind(to_db(since))
+            .fetch_one(&mut *tx)
+            .await?;
+        let case = RetryCase {
+            charge,
+            subscription,
+            account,
+            requests_in_doubt: in_doubt as u32,
+            approval_found: approved,
+            reattempts_used: used as u32,
+            reattempt_budget: budget.max,
+        };
+        decide_retry(&case).map_err(|r| StoreError::Conflict(format!("charge {id} {r}")))?;
+        let (key, order_id) = fresh_intent(id, attempt_no + 1);
+        sqlx::query(
+            "UPDATE charges SET status = 'due', attempt_no = $2, idempotency_key = $3, \
+               order_id = $4, request_body = NULL, sequence = NULL, next_attempt_at = $5, \
+               failure_reason = NULL, settled_at = NULL, lease_owner = NULL, lease_expires_at = NULL \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(attempt_no + 1)
+        .bind(key)
+        .bind(&order_id)
+        .bind(to_db(now))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE subscriptions SET status = 'active', updated_at = $2 \
+             WHERE id = (SELECT subscription_id FROM charges WHERE id = $1) AND status = 'past_due'",
+        )
+        .bind(id)
+        .bind(to_db(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.charge(id).await
+    }
+}
