@@ -6,12 +6,15 @@
 //! twice, so any request without a definitive answer, or a reconciliation finding that the
 //! gateway approved one, refuses it.
 
+use super::outcome::Outcome;
 use super::states::{AccountState, ChargeStatus, SubscriptionStatus};
 
 /// What the decision needs to know about a charge, read under its row lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryCase {
     pub charge: ChargeStatus,
+    /// The answer that failed it.
+    pub last_outcome: Option<Outcome>,
     pub subscription: SubscriptionStatus,
     pub account: AccountState,
     /// Requests of the charge whose answer was not definitive (unknown, pending, never finished).
@@ -37,6 +40,11 @@ pub enum RetryRefusal {
          paid, not to be retried"
     )]
     ApprovedAtGateway,
+    #[error(
+        "was declined for good (a hard decline: the card networks forbid reattempting it, e.g. \
+         Visa category 1); the customer needs a new card, stored by re-initializing the account"
+    )]
+    DeclinedForGood,
     #[error("its subscription is {0}")]
     SubscriptionEnded(SubscriptionStatus),
     #[error("its payment account is {0}: it is re-initialized, not retried")]
@@ -52,6 +60,9 @@ pub enum RetryRefusal {
 pub fn decide_retry(case: &RetryCase) -> Result<(), RetryRefusal> {
     if case.charge != ChargeStatus::Failed {
         return Err(RetryRefusal::NotFailed(case.charge));
+    }
+    if case.last_outcome == Some(Outcome::DeclinedHard) {
+        return Err(RetryRefusal::DeclinedForGood);
     }
     if case.approval_found {
         return Err(RetryRefusal::ApprovedAtGateway);
@@ -84,6 +95,7 @@ mod tests {
     fn failed() -> RetryCase {
         RetryCase {
             charge: ChargeStatus::Failed,
+            last_outcome: Some(Outcome::DeclinedSoft),
             subscription: SubscriptionStatus::PastDue,
             account: AccountState::Active,
             requests_in_doubt: 0,
@@ -112,6 +124,13 @@ mod tests {
                     ..failed()
                 },
                 RetryRefusal::NotFailed(ChargeStatus::Approved),
+            ),
+            (
+                RetryCase {
+                    last_outcome: Some(Outcome::DeclinedHard),
+                    ..failed()
+                },
+                RetryRefusal::DeclinedForGood,
             ),
             (
                 RetryCase {

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::charges::Charge;
 use super::{Store, StoreError, to_db};
 use crate::billing::intent::fresh_intent;
+use crate::domain::outcome::Outcome;
 use crate::domain::recovery::{RetryCase, decide_retry};
 use crate::domain::states::{AccountState, ChargeStatus, SubscriptionStatus};
 
@@ -18,7 +19,7 @@ pub struct ReattemptBudget {
 }
 
 /// The charge, its subscription and account, locked in that order (as billing locks them).
-const CASE: &str = "SELECT c.status, s.status, a.state, c.account_id, c.attempt_no, \
+const CASE: &str = "SELECT c.status, c.last_outcome, s.status, a.state, c.account_id, c.attempt_no, \
        (SELECT count(*) FROM charge_attempts t WHERE t.charge_id = c.id \
           AND (t.finished_at IS NULL OR t.outcome IS NULL OR t.outcome IN ('unknown', 'pending'))), \
        EXISTS (SELECT 1 FROM reconciliation_findings f WHERE f.charge_id = c.id \
@@ -33,6 +34,7 @@ const REATTEMPTS: &str = "SELECT count(*) FROM charge_attempts t JOIN charges c 
 
 type CaseRow = (
     ChargeStatus,
+    Option<Outcome>,
     SubscriptionStatus,
     AccountState,
     Uuid,
@@ -56,11 +58,19 @@ impl Store {
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
-        let (charge, subscription, account, account_id, attempt_no, in_doubt, approved) = row
-            .ok_or_else(|| StoreError::NotFound {
-                what: "charge",
-                id: id.to_string(),
-            })?;
+        let (
+            charge,
+            last_outcome,
+            subscription,
+            account,
+            account_id,
+            attempt_no,
+            in_doubt,
+            approved,
+        ) = row.ok_or_else(|| StoreError::NotFound {
+            what: "charge",
+            id: id.to_string(),
+        })?;
         let since = now.checked_sub(budget.window).unwrap_or(now);
         let used: i64 = sqlx::query_scalar(REATTEMPTS)
             .bind(account_id)
@@ -69,6 +79,7 @@ impl Store {
             .await?;
         let case = RetryCase {
             charge,
+            last_outcome,
             subscription,
             account,
             requests_in_doubt: in_doubt as u32,

@@ -157,3 +157,35 @@ async fn an_unknown_charge_is_404_and_an_approved_one_409() {
         "",
     );
 }
+
+/// Visa category 1 (here 14, invalid card number): never reattempted, neither by billing nor by
+/// hand.
+#[tokio::test]
+async fn a_visa_category_one_decline_is_never_retried() {
+    let mut h = Harness::start().await;
+    let api = h.serve_api();
+    let account = api.account(CARD_OK).await;
+    let sub = api.monthly(&account, 1014, "2027-01-01T00:00").await;
+    for _ in 0..4 {
+        h.run().await;
+        h.advance_days(3);
+    }
+    assert_eq!(h.requests().await.len(), 1, "never retried by billing");
+    let charge = only_charge(&api, &sub).await;
+    assert_eq!(charge["status"], "failed");
+    let id = charge["id"].as_str().unwrap();
+    let refused = api
+        .post(&format!("/v1/charges/{id}/retry"), json!({}))
+        .await;
+    assert_problem(&refused, 409, "");
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("declined for good"),
+        "{}",
+        refused.body
+    );
+    h.run().await;
+    assert_eq!(h.requests().await.len(), 1, "nor by hand");
+}

@@ -31,6 +31,11 @@ const INSUFFICIENT_FUNDS: Outcome = Outcome::Declined {
     code: "51",
     message: "INSUFFICIENT FUNDS",
 };
+/// Visa category 1: the issuer will never approve this card number.
+const INVALID_CARD_NUMBER: Outcome = Outcome::Declined {
+    code: "14",
+    message: "INVALID CARD NUMBER",
+};
 const EXPIRED_CARD: Outcome = Outcome::Declined {
     code: "54",
     message: "EXPIRED CARD",
@@ -124,6 +129,7 @@ pub fn decide(token: TokenUse, amount: u64) -> Outcome {
         1 => DO_NOT_HONOR,
         2 => Outcome::Referral,
         3 => CVV_MISMATCH,
+        14 => INVALID_CARD_NUMBER,
         43 => Outcome::Pickup,
         46 => Outcome::ClosedAccount,
         51 => INSUFFICIENT_FUNDS,
