@@ -103,6 +103,26 @@ pub struct UpdateSubscription {
     metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+/// What resuming a past-due subscription does with the charge that failed.
+#[derive(Deserialize, ToSchema, Default, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FailedCycle {
+    /// It stays failed (unpaid, never billed again); billing goes on with the next cycle.
+    #[default]
+    Leave,
+    /// It is retried now as a new attempt, as `POST /v1/charges/{id}/retry` would (refused
+    /// with 409 and nothing changed when that would be).
+    Retry,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ResumeSubscription {
+    /// For a past-due subscription: `leave` (default) or `retry` its failed charge.
+    #[serde(default)]
+    failed_cycle: FailedCycle,
+}
+
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct CancelSubscription {
@@ -255,19 +275,35 @@ async fn pause_subscription(
     ))
 }
 
+/// A paused subscription bills again from the next cycle due after now. A past-due one goes on
+/// from where it stopped; its failed charge stays failed (`failed_cycle: "leave"`, the default)
+/// or is retried now as a new attempt (`"retry"`, subject to the same checks as
+/// `POST /v1/charges/{id}/retry`).
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/resume", tag = "subscriptions", params(("id" = Uuid, Path)),
+    request_body = ResumeSubscription,
     responses((status = 200, body = SubscriptionView), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn resume_subscription(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<Uuid>,
+    ApiJsonOrEmpty(body): ApiJsonOrEmpty<ResumeSubscription>,
 ) -> ApiResult<Json<SubscriptionView>> {
-    Ok(Json(
-        state
-            .store
-            .resume_subscription(id, state.clock.now())
-            .await?
-            .into(),
-    ))
+    let now = state.clock.now();
+    if body.failed_cycle == FailedCycle::Retry {
+        let sub = state.store.subscription(id).await?;
+        if sub.status == crate::domain::states::SubscriptionStatus::PastDue
+            && let Some(charge) = state.store.last_failed_charge(id).await?
+        {
+            let d = &state.settings.dunning;
+            let budget = crate::store::recovery::ReattemptBudget {
+                max: d.max_reattempts,
+                window: d.reattempt_window.signed(),
+            };
+            // Makes the subscription active with the retry, or refuses leaving it past due.
+            state.store.retry_failed_charge(charge, budget, now).await?;
+            return Ok(Json(state.store.subscription(id).await?.into()));
+        }
+    }
+    Ok(Json(state.store.resume_subscription(id, now).await?.into()))
 }
 
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/cancel", tag = "subscriptions", params(("id" = Uuid, Path)),

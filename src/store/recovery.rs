@@ -44,6 +44,17 @@ type CaseRow = (
 );
 
 impl Store {
+    /// The subscription's failed charge of its latest cycle, if any.
+    pub async fn last_failed_charge(&self, subscription: Uuid) -> Result<Option<Uuid>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM charges WHERE subscription_id = $1 AND status = 'failed' \
+             ORDER BY cycle DESC LIMIT 1",
+        )
+        .bind(subscription)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// Retries a failed charge now as a new attempt, or says why not (a `Conflict` naming the
     /// reason). A past-due subscription becomes active again, as `resume` would make it: its
     /// failed cycle is being paid.

@@ -189,3 +189,48 @@ async fn a_visa_category_one_decline_is_never_retried() {
     h.run().await;
     assert_eq!(h.requests().await.len(), 1, "nor by hand");
 }
+
+/// Resuming a past-due subscription says what happens to its failed charge: left failed (the
+/// default: billing goes on with the next cycle) or retried now.
+#[tokio::test]
+async fn resume_leaves_or_retries_the_failed_cycle_as_asked() {
+    let (h, api) = no_auto_retries().await;
+    let account = api.account(CARD_SOFT_TWICE).await;
+    let sub = api.monthly(&account, 1000, "2027-01-01T00:00").await;
+    let sub_id = sub["id"].as_str().unwrap();
+    h.run().await;
+    let resumed = api
+        .post(
+            &format!("/v1/subscriptions/{sub_id}/resume"),
+            json!({"failed_cycle": "retry"}),
+        )
+        .await;
+    assert_eq!(resumed.status, 200, "{}", resumed.body);
+    assert_eq!(resumed.body["status"], "active");
+    let charge = only_charge(&api, &sub).await;
+    assert_eq!(
+        (&charge["status"], &charge["attempt_no"]),
+        (&json!("due"), &json!(2))
+    );
+    h.run().await; // the card's second soft decline: past due again
+    assert_eq!(only_charge(&api, &sub).await["status"], "failed");
+
+    let resumed = api
+        .post(&format!("/v1/subscriptions/{sub_id}/resume"), json!({}))
+        .await;
+    assert_eq!(resumed.body["status"], "active", "{}", resumed.body);
+    h.run().await;
+    assert_eq!(
+        only_charge(&api, &sub).await["status"],
+        "failed",
+        "left as it was"
+    );
+    assert_eq!(h.requests().await.len(), 2);
+    let bad = api
+        .post(
+            &format!("/v1/subscriptions/{sub_id}/resume"),
+            json!({"failed_cycle": "forget"}),
+        )
+        .await;
+    assert_problem(&bad, 422, "failed_cycle");
+}
