@@ -1,6 +1,7 @@
 //! The billing domain: pure types and functions, no I/O.
 
 pub mod answer_class;
+pub mod dunning;
 pub mod forecast;
 pub mod import;
 pub mod lifecycle;
