@@ -1,5 +1,6 @@
 //! billingd end to end: real Postgres, the gateway simulator over HTTP, a manual clock.
 
+mod claim_helpers;
 mod support;
 
 mod api_accounts;
@@ -17,6 +18,7 @@ mod faults;
 mod image;
 mod metrics;
 mod no_nulls;
+mod plans;
 mod positions;
 mod reconcile;
 mod registration;
