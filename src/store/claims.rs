@@ -169,14 +169,7 @@ impl Store {
         let mut wraps_left = if cursor.at_start() { 0 } else { 1 };
         let mut claimed: Vec<ClaimedCharge> = Vec::new();
         while claimed.len() < limit as usize {
-            let rows: Vec<WindowRow> = sqlx::query_as(CLAIM_WINDOW_SQL)
-                .bind(now)
-                .bind(cursor.after.0)
-                .bind(cursor.after.1)
-                .bind(cursor.after.2)
-                .bind(window)
-                .fetch_all(&self.pool)
-                .await?;
+            let rows = self.read_window(now, cursor, window).await?;
             if let Some(&(id, next_at, due_at)) = rows.last() {
                 cursor.after = (next_at, due_at, id);
                 let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
@@ -213,6 +206,23 @@ impl Store {
             }
         }
         self.one_opening_per_series(claimed, worker).await
+    }
+
+    /// The next `window` open charges in sending order after the cursor.
+    async fn read_window(
+        &self,
+        now: DateTime<Utc>,
+        cursor: &QueueCursor,
+        window: i64,
+    ) -> Result<Vec<WindowRow>, sqlx::Error> {
+        sqlx::query_as(CLAIM_WINDOW_SQL)
+            .bind(now)
+            .bind(cursor.after.0)
+            .bind(cursor.after.1)
+            .bind(cursor.after.2)
+            .bind(window)
+            .fetch_all(&self.pool)
+            .await
     }
 
     /// Claims this one charge if it is claimable now by the same rules as `claim_charges_from`
