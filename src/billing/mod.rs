@@ -1,9 +1,10 @@
 //! One billing run: materialize due cycles → claim charges under a lease → send them, many at
 //! once → record each outcome. A tick calls `tick`, tests call `run_once` with a manual clock.
 
+mod dispatch;
 pub mod initialization;
-pub mod intent;
 pub mod notices;
+mod prepare;
 pub mod reconcile;
 mod recorder;
 pub mod registration;
@@ -12,28 +13,23 @@ mod summary;
 
 pub use summary::RunSummary;
 
+use dispatch::Dispatcher;
+use prepare::Prepared;
 use recorder::Recorder;
-use send::{Prepared, Ready, SendResult};
 
 use jiff::Timestamp;
-use std::collections::VecDeque;
 use std::sync::Arc;
-use tokio::sync::{Semaphore, watch};
-use tokio::task::JoinSet;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::clock::Clock;
 use crate::config::BillingSettings;
+use crate::domain::transition::RetryPolicy;
 use crate::gateway::Gateways;
 use crate::store::Store;
 use crate::store::claims::QueueCursor;
 use crate::store::materialize::Materialized;
-use crate::store::outcomes::RetryPolicy;
-
-/// While sends are finishing, the queue is passed over again for newly claimable charges at
-/// most this often once a pass found none.
-const REPASS_AFTER: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// Between a run that found work and the run that follows it.
 const FOLLOW_UP_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
@@ -196,122 +192,28 @@ impl Billing {
         }
     }
 
-    /// Claims and sends until nothing sendable is left (and materializing is done), keeping up to `max_in_flight` requests
-    /// at the gateway. Claimed charges are written down `claim_batch` at a time and wait in a ready
-    /// queue, topped up whenever it holds less than the in-flight limit, so a slot that frees
-    /// up is refilled at once and one slow answer does not stall the rest. Answers are recorded
-    /// by the run's recorder, in batches. Stops claiming on shutdown: what is in flight
-    /// finishes, what was written down but not sent is given back.
+    /// Claims and sends until nothing sendable is left (and materializing is done), keeping up
+    /// to `max_in_flight` requests at the gateway (`dispatch`). Answers are recorded by the
+    /// run's recorder, in batches. Stops claiming on shutdown: what is in flight finishes, what
+    /// was written down but not sent is given back — on every way out of the loop.
     async fn send_all(
         self: &Arc<Self>,
         summary: &mut RunSummary,
-        mut materialized: watch::Receiver<()>,
+        materialized: watch::Receiver<()>,
     ) -> anyhow::Result<()> {
-        let mut materializing = true;
-        let max_in_flight = self.settings.max_in_flight;
-        // Two bounds: requests at the gateway (`max_in_flight`, held only while a request is
-        // out), and charges past the ready queue — sending, or answered and waiting for the
-        // recorder — which bounds memory while the recorder writes a batch.
-        let gateway = Arc::new(Semaphore::new(max_in_flight));
-        let outstanding = Arc::new(Semaphore::new(
-            max_in_flight + self.settings.claim_batch as usize,
-        ));
         let (recorder, recording) = Recorder::start(
             self.store.clone(),
             Arc::clone(&self.clock),
             self.worker,
             self.policy.clone(),
-            max_in_flight + self.settings.claim_batch as usize,
+            self.settings.max_in_flight + self.settings.claim_batch as usize,
         );
-        let mut ready: VecDeque<Ready> = VecDeque::new();
-        let mut in_flight: JoinSet<SendResult> = JoinSet::new();
-        // Topped up once fewer than a slot-full wait, by a whole claim batch: claims and
-        // their writes are per batch, so larger batches are cheaper per charge.
-        let low_water = max_in_flight.max(1);
-        let mut cursor = QueueCursor::default();
-        // Nothing claimable in the last pass over the queue. A finishing send may unblock the
-        // next cycle of its subscription, or its account's other charges, so the queue is
-        // passed over again — at most every `REPASS_AFTER` while sends are finishing (a pass
-        // reads the whole queue), and always once nothing is in flight.
-        let mut drained = false;
-        let mut last_pass = std::time::Instant::now();
-        let outcome = loop {
-            if self.shutdown.is_cancelled() {
-                break Ok(());
-            }
-            // Sends first: while the next batch is claimed and written down, the charges
-            // already dispatched are at the gateway or being recorded.
-            while outstanding.available_permits() > 0
-                && let Some(next) = ready.pop_front()
-            {
-                let permit = Arc::clone(&outstanding).acquire_owned().await?;
-                let this = Arc::clone(self);
-                let recorder = recorder.clone();
-                let gateway = Arc::clone(&gateway);
-                in_flight.spawn(async move {
-                    let result = this.send_one(next, recorder, gateway).await;
-                    drop(permit);
-                    result
-                });
-            }
-            if ready.len() < low_water && !drained {
-                let want = (self.settings.claim_batch as usize).max(1);
-                match self.claim_ready(&mut cursor, want as u32).await {
-                    Ok((claimed, prepared)) => {
-                        drained = claimed == 0;
-                        last_pass = std::time::Instant::now();
-                        summary.errors += prepared.failed;
-                        ready.extend(prepared.ready);
-                        // Dispatch what was claimed before anything else.
-                        if claimed > 0 {
-                            continue;
-                        }
-                    }
-                    Err(e) => break Err(e),
-                }
-            }
-            if in_flight.is_empty() && !(ready.is_empty() && drained) {
-                continue;
-            }
-            if in_flight.is_empty() && !materializing {
-                break Ok(());
-            }
-            // Wait for a send to finish, or for more charges to be materialized.
-            tokio::select! {
-                done = in_flight.join_next(), if !in_flight.is_empty() => {
-                    if let Some(done) = done {
-                        summary.add(done?);
-                    }
-                }
-                more = materialized.changed(), if materializing => {
-                    materializing = more.is_ok();
-                    drained = false;
-                    continue;
-                }
-            }
-            while let Some(done) = in_flight.try_join_next() {
-                summary.add(done?);
-            }
-            if in_flight.is_empty() || last_pass.elapsed() >= REPASS_AFTER {
-                drained = false;
-            }
-        };
-        let unsent: Vec<_> = ready
-            .iter()
-            .filter_map(|r| match r {
-                Ready::Send(r) => Some(r.unsent()),
-                Ready::Lookup(_) => None,
-            })
-            .collect();
-        if let Err(e) = self.store.release_unsent(self.worker, &unsent).await {
-            tracing::warn!(error = %e, charges = unsent.len(), "unsent charges not given back; they are sent when their leases expire");
-        }
-        while let Some(done) = in_flight.join_next().await {
-            summary.add(done?);
-        }
-        drop(recorder);
+        let mut dispatcher = Dispatcher::new(self, summary, recorder);
+        let outcome = dispatcher.run(materialized).await;
+        let finished = dispatcher.finish().await;
+        // Every sender is gone: the recorder writes what it holds and stops.
         recording.await?;
-        outcome
+        outcome.and(finished)
     }
 
     /// One claim, written down: how many charges were claimed, and what is ready to go.

@@ -10,10 +10,11 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::clock::Clock;
+use crate::domain::transition::RetryPolicy;
 use crate::gateway::GatewayAnswer;
 use crate::store::Store;
 use crate::store::claims::ClaimedCharge;
-use crate::store::outcomes::{Recorded, RetryPolicy};
+use crate::store::outcomes::Recorded;
 use crate::store::recording::Answered;
 
 /// Answers recorded in one transaction at most.

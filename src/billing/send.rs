@@ -1,118 +1,53 @@
-//! Sending claimed charges: a claimed batch has its requests (body and key) written down
-//! together first (`prepare`), then each is sent on its own; while an outcome is unknown, the
-//! very same bytes are resent under the very same key, with bounded backoff; the final answer
-//! goes to the run's recorder.
+//! Sending claimed charges, once a claimed batch has its requests written down (`prepare`):
+//! each is sent on its own; while an outcome is unknown, the very same bytes are resent under
+//! the very same key, with bounded backoff; the final answer goes to the run's recorder.
 
 use backon::BackoffBuilder;
 use std::sync::Arc;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tracing::Instrument;
 
 use super::Billing;
+use super::prepare::{Ready, ReadyCharge};
 use super::recorder::Recorder;
 use crate::domain::outcome::Outcome;
-use crate::domain::position::{ParseEnumError, ProcessingModel};
-use crate::domain::series::{self, SeriesDecision};
-use crate::gateway::{GatewayAnswer, Resend, ResendContext, SaleSpec};
+use crate::gateway::{GatewayAnswer, Resend, ResendContext};
 use crate::metrics;
 use crate::store::StoreError;
 use crate::store::claims::ClaimedCharge;
 use crate::store::outcomes::Recorded;
-use crate::store::sends::PlannedSend;
 
 pub(super) enum SendResult {
     Recorded(Recorded),
     Error,
 }
 
-/// A claimed charge whose request is written down, with the attempt row of its next send.
-pub(super) struct ReadyCharge {
+/// A charge being sent: its request as last stored, and where its sends stand.
+struct Sending {
     charge: ClaimedCharge,
     sequence: String,
     body: String,
-    attempt_id: i64,
+    /// The number of the send under way (or last made).
     send_no: i32,
+    /// The attempt row logged with the batch, until the first send takes it.
+    logged: Option<i64>,
+    first_sent_at: Option<jiff::Timestamp>,
 }
 
-impl ReadyCharge {
-    /// What `Store::release_unsent` needs to give it back.
-    pub(super) fn unsent(&self) -> (uuid::Uuid, i64, i64) {
-        (self.charge.id, self.charge.lease_token, self.attempt_id)
+impl From<ReadyCharge> for Sending {
+    fn from(r: ReadyCharge) -> Self {
+        Sending {
+            first_sent_at: r.charge.first_sent_at.map(crate::store::from_db),
+            charge: r.charge,
+            sequence: r.sequence,
+            body: r.body,
+            send_no: r.send_no,
+            logged: Some(r.attempt_id),
+        }
     }
-}
-
-/// Work for a slot: a send, or a lookup of a payment the gateway reported pending.
-pub(super) enum Ready {
-    Send(ReadyCharge),
-    Lookup(ClaimedCharge),
-}
-
-/// A claimed batch after `prepare`.
-#[derive(Default)]
-pub(super) struct Prepared {
-    pub ready: Vec<Ready>,
-    /// Charges whose request could not be built (logged); their leases expire.
-    pub failed: u64,
 }
 
 impl Billing {
-    /// Builds the requests of a claimed batch (the stored one when a request is already written
-    /// down) and writes them, with an attempt row each, in one statement. A charge whose claim
-    /// was lost meanwhile is left out: not sent.
-    pub(super) async fn prepare(&self, claimed: Vec<ClaimedCharge>) -> anyhow::Result<Prepared> {
-        let mut prepared = Prepared::default();
-        let mut planned: Vec<(ClaimedCharge, String, String)> = Vec::with_capacity(claimed.len());
-        for mut charge in claimed {
-            if charge.last_outcome == Some(Outcome::Pending) && charge.gateway_payment_id.is_some()
-            {
-                prepared.ready.push(Ready::Lookup(charge));
-                continue;
-            }
-            let request = match (charge.sequence.take(), charge.request_body.take()) {
-                (Some(sequence), Some(body)) => Ok((sequence, body)),
-                _ => self.build_request(&charge),
-            };
-            match request {
-                Ok((sequence, body)) => planned.push((charge, sequence, body)),
-                Err(e) => {
-                    tracing::error!(charge_id = %charge.id, subscription_id = %charge.subscription_id,
-                        error = %e, "request not built; not sent, retried when its lease expires");
-                    prepared.failed += 1;
-                }
-            }
-        }
-        let sends: Vec<PlannedSend<'_>> = planned
-            .iter()
-            .map(|(charge, sequence, body)| PlannedSend {
-                charge,
-                sequence,
-                body,
-                send_no: charge.next_send_no(),
-            })
-            .collect();
-        let started = self
-            .store
-            .start_sends(self.worker, &sends, self.clock.now())
-            .await?;
-        drop(sends);
-        for (mut charge, sequence, body) in planned {
-            let Some(&attempt_id) = started.get(&charge.id) else {
-                tracing::warn!(charge_id = %charge.id, "lease lost before sending; not sent");
-                continue;
-            };
-            charge.sequence = Some(sequence.clone());
-            let send_no = charge.next_send_no();
-            prepared.ready.push(Ready::Send(ReadyCharge {
-                charge,
-                sequence,
-                body,
-                attempt_id,
-                send_no,
-            }));
-        }
-        Ok(prepared)
-    }
-
     /// Sends (or looks up) one charge, holding a `gateway` slot only while a request is out.
     pub(super) async fn send_one(
         self: Arc<Self>,
@@ -154,119 +89,40 @@ impl Billing {
         }
     }
 
+    /// Sends one written-down charge and records its final answer. While the outcome is
+    /// unknown, the very same request is resent under the same key, with bounded backoff.
     async fn try_send(
         &self,
         ready: ReadyCharge,
         recorder: &Recorder,
         gateway: &Semaphore,
     ) -> anyhow::Result<Recorded> {
-        let ReadyCharge {
-            charge,
-            sequence,
-            mut body,
-            attempt_id: first_attempt,
-            mut send_no,
-        } = ready;
-        let mut backoff = backon::ExponentialBuilder::default()
-            .with_min_delay(self.settings.unknown_backoff_min.get())
-            .with_max_delay(self.settings.unknown_backoff_max.get())
-            .with_max_times(self.settings.unknown_resends as usize)
-            .with_jitter()
-            .build();
-        let mut written = Some(first_attempt);
-        let mut first_sent_at = charge.first_sent_at.map(crate::store::from_db);
-        // The first send waited for a gateway slot since its batch was written down: with a
-        // slow gateway that can be long. Not sent on a lease half gone — another daemon could
-        // take the charge over mid-request — but given back, to be claimed again at once.
-        let slot = gateway.acquire().await?;
-        if self.lease_half_gone(&charge) {
-            drop(slot);
-            tracing::warn!("lease half gone while waiting for a gateway slot; given back unsent");
-            self.store
-                .release_unsent(
-                    self.worker,
-                    &[(charge.id, charge.lease_token, first_attempt)],
-                )
-                .await?;
+        let mut backoff = self.unknown_backoff();
+        let Some(first_slot) = self.first_slot(&ready, gateway).await? else {
             return Ok(Recorded::LeaseLost);
-        }
-        let mut slot = Some(slot);
+        };
+        let mut slot = Some(first_slot);
+        let mut s = Sending::from(ready);
         loop {
-            // The first send was logged with the batch; every resend logs its own.
-            let attempt_id = match written.take() {
-                Some(id) => id,
-                None => {
-                    send_no += 1;
-                    let logged = self
-                        .store
-                        .start_send(&charge, self.worker, send_no, &sequence, self.clock.now())
-                        .await?;
-                    let Some(id) = logged else {
-                        tracing::warn!(send_no, "lease lost before sending; not sent");
-                        return Ok(Recorded::LeaseLost);
-                    };
-                    id
-                }
+            let Some(attempt_id) = self.log_send(&mut s).await? else {
+                return Ok(Recorded::LeaseLost);
             };
             let slot = match slot.take() {
                 Some(slot) => slot,
                 None => gateway.acquire().await?,
             };
-            let started = std::time::Instant::now();
-            let in_flight = metrics::InFlight::start(charge.gateway.as_str());
-            let now = self.clock.now();
-            let first_sent_at = *first_sent_at.get_or_insert(now);
-            let ctx = ResendContext {
-                send_no,
-                first_sent_at: Some(first_sent_at),
-                now,
-            };
-            let answer = match self.gateways.before_send(charge.gateway, &body, &ctx).await {
-                Resend::AsStored => {
-                    self.gateways
-                        .send_sale(charge.gateway, charge.idempotency_key, &body)
-                        .await
-                }
-                Resend::Restamped(restamped) => {
-                    match self
-                        .store
-                        .restamp_request(&charge, self.worker, &restamped, self.clock.now())
-                        .await
-                    {
-                        Ok(()) => {}
-                        Err(StoreError::Conflict(_)) => {
-                            tracing::warn!(
-                                send_no,
-                                "lease lost before a re-stamped resend; not sent"
-                            );
-                            let not_sent = GatewayAnswer::unknown("lease lost; not sent");
-                            self.store
-                                .finish_send(attempt_id, &not_sent, self.clock.now())
-                                .await?;
-                            return Ok(Recorded::LeaseLost);
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                    body = restamped;
-                    self.gateways
-                        .send_sale(charge.gateway, charge.idempotency_key, &body)
-                        .await
-                }
-                Resend::Answered(answer) => answer,
-            };
-            drop(in_flight);
+            let exchanged = self.exchange(&mut s, attempt_id).await?;
             drop(slot);
-            // Every send is timed, resends included: a slow or failing gateway shows up here
-            // before any outcome is recorded.
-            let elapsed = started.elapsed();
-            metrics::observe_gateway(charge.gateway.as_str(), "sale", elapsed);
-            let latency_ms = elapsed.as_millis() as u64;
+            let Some((answer, latency)) = exchanged else {
+                return Ok(Recorded::LeaseLost);
+            };
+            let latency_ms = latency.as_millis() as u64;
             if answer.outcome == Outcome::Unknown
                 && !self.shutdown.is_cancelled()
                 && let Some(delay) = backoff.next()
             {
                 tracing::warn!(
-                    send_no,
+                    send_no = s.send_no,
                     latency_ms,
                     error = answer.error.as_deref().unwrap_or(""),
                     retry_in_ms = delay.as_millis() as u64,
@@ -278,26 +134,167 @@ impl Billing {
                 tokio::time::sleep(delay).await;
                 continue;
             }
-            let recorded = recorder.record(&charge, attempt_id, &answer).await?;
-            count_outcome(&charge, &answer, recorded);
-            if recorded == Recorded::Suspended {
-                self.request_reinitialization(charge.account_id).await;
-            }
-            tracing::info!(
-                event = "charge.sent",
-                sequence = %sequence,
-                send_no,
-                latency_ms,
-                outcome = answer.outcome.as_str(),
-                http_status = answer.http_status,
-                processor_response_code = answer.processor_response_code.as_deref(),
-                payment_id = answer.payment_id.as_deref(),
-                error = answer.error.as_deref(),
-                recorded = ?recorded,
-                "charge attempt recorded"
-            );
-            return Ok(recorded);
+            return self
+                .record_final(&s, attempt_id, &answer, latency_ms, recorder)
+                .await;
         }
+    }
+
+    /// The resend schedule of an unknown outcome.
+    fn unknown_backoff(&self) -> backon::ExponentialBackoff {
+        backon::ExponentialBuilder::default()
+            .with_min_delay(self.settings.unknown_backoff_min.get())
+            .with_max_delay(self.settings.unknown_backoff_max.get())
+            .with_max_times(self.settings.unknown_resends as usize)
+            .with_jitter()
+            .build()
+    }
+
+    /// A gateway slot for the first send, which waited for one since its batch was written
+    /// down: with a slow gateway that can be long. Not sent on a lease half gone — another
+    /// daemon could take the charge over mid-request — but given back, to be claimed again at
+    /// once (None).
+    async fn first_slot<'g>(
+        &self,
+        ready: &ReadyCharge,
+        gateway: &'g Semaphore,
+    ) -> anyhow::Result<Option<SemaphorePermit<'g>>> {
+        let slot = gateway.acquire().await?;
+        if !self.lease_half_gone(&ready.charge) {
+            return Ok(Some(slot));
+        }
+        drop(slot);
+        tracing::warn!("lease half gone while waiting for a gateway slot; given back unsent");
+        self.store
+            .release_unsent(self.worker, &[ready.unsent()])
+            .await?;
+        Ok(None)
+    }
+
+    /// The attempt row of the next send: the first send was logged with the batch; every
+    /// resend logs its own, fenced (None: the lease is lost, nothing is sent).
+    async fn log_send(&self, s: &mut Sending) -> anyhow::Result<Option<i64>> {
+        if let Some(id) = s.logged.take() {
+            return Ok(Some(id));
+        }
+        s.send_no += 1;
+        let logged = self
+            .store
+            .start_send(
+                &s.charge,
+                self.worker,
+                s.send_no,
+                &s.sequence,
+                self.clock.now(),
+            )
+            .await?;
+        if logged.is_none() {
+            tracing::warn!(send_no = s.send_no, "lease lost before sending; not sent");
+        }
+        Ok(logged)
+    }
+
+    /// One request and its answer, timed (resends included: a slow or failing gateway shows up
+    /// before any outcome is recorded). The gateway may answer from what it already knows, or
+    /// ask for a re-stamped request, stored before it is sent. None: the lease was lost before
+    /// a re-stamped request could be stored; nothing was sent.
+    async fn exchange(
+        &self,
+        s: &mut Sending,
+        attempt_id: i64,
+    ) -> anyhow::Result<Option<(GatewayAnswer, std::time::Duration)>> {
+        let gateway = s.charge.gateway;
+        let started = std::time::Instant::now();
+        let in_flight = metrics::InFlight::start(gateway.as_str());
+        let now = self.clock.now();
+        let ctx = ResendContext {
+            send_no: s.send_no,
+            first_sent_at: Some(*s.first_sent_at.get_or_insert(now)),
+            now,
+        };
+        let answer = match self.gateways.before_send(gateway, &s.body, &ctx).await {
+            Resend::AsStored => self.send_sale(s).await,
+            Resend::Restamped(restamped) => {
+                if !self.restamp(s, attempt_id, restamped).await? {
+                    return Ok(None);
+                }
+                self.send_sale(s).await
+            }
+            Resend::Answered(answer) => answer,
+        };
+        drop(in_flight);
+        let elapsed = started.elapsed();
+        metrics::observe_gateway(gateway.as_str(), "sale", elapsed);
+        Ok(Some((answer, elapsed)))
+    }
+
+    async fn send_sale(&self, s: &Sending) -> GatewayAnswer {
+        let c = &s.charge;
+        self.gateways
+            .send_sale(c.gateway, c.idempotency_key, &s.body)
+            .await
+    }
+
+    /// Stores a re-stamped request, fenced, so that later resends repeat what was last sent;
+    /// false if the lease was lost (the send is then logged as not sent).
+    async fn restamp(
+        &self,
+        s: &mut Sending,
+        attempt_id: i64,
+        restamped: String,
+    ) -> anyhow::Result<bool> {
+        let stored = self
+            .store
+            .restamp_request(&s.charge, self.worker, &restamped, self.clock.now())
+            .await;
+        match stored {
+            Ok(()) => {
+                s.body = restamped;
+                Ok(true)
+            }
+            Err(StoreError::Conflict(_)) => {
+                tracing::warn!(
+                    send_no = s.send_no,
+                    "lease lost before a re-stamped resend; not sent"
+                );
+                let not_sent = GatewayAnswer::unknown("lease lost; not sent");
+                self.store
+                    .finish_send(attempt_id, &not_sent, self.clock.now())
+                    .await?;
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Hands the final answer to the run's recorder; a suspension asks for re-initialization.
+    async fn record_final(
+        &self,
+        s: &Sending,
+        attempt_id: i64,
+        answer: &GatewayAnswer,
+        latency_ms: u64,
+        recorder: &Recorder,
+    ) -> anyhow::Result<Recorded> {
+        let recorded = recorder.record(&s.charge, attempt_id, answer).await?;
+        count_outcome(&s.charge, answer, recorded);
+        if recorded == Recorded::Suspended {
+            self.request_reinitialization(s.charge.account_id).await;
+        }
+        tracing::info!(
+            event = "charge.sent",
+            sequence = %s.sequence,
+            send_no = s.send_no,
+            latency_ms,
+            outcome = answer.outcome.as_str(),
+            http_status = answer.http_status,
+            processor_response_code = answer.processor_response_code.as_deref(),
+            payment_id = answer.payment_id.as_deref(),
+            error = answer.error.as_deref(),
+            recorded = ?recorded,
+            "charge attempt recorded"
+        );
+        Ok(recorded)
     }
 
     fn lease_half_gone(&self, charge: &ClaimedCharge) -> bool {
@@ -306,29 +303,6 @@ impl Billing {
         };
         let half = self.settings.lease.signed() / 2;
         crate::store::from_db(expires).duration_since(self.clock.now()) < half
-    }
-
-    /// Decides the charge's position in its subscription's series as the series is now (none
-    /// on record → this one opens it; `domain::series`) and builds the body; `prepare` writes
-    /// both down before any send.
-    fn build_request(&self, charge: &ClaimedCharge) -> anyhow::Result<(String, String)> {
-        let bad = |e: ParseEnumError| anyhow::anyhow!("charge {}: {e}", charge.id);
-        let plan: ProcessingModel = charge.processing_model.parse().map_err(bad)?;
-        let position = match series::place(&charge.series().map_err(bad)?, plan) {
-            SeriesDecision::Send(position) => position,
-            // The claim lets no charge through while its series' first payment is out.
-            SeriesDecision::Wait => anyhow::bail!(
-                "charge {}: its series' first payment is still out",
-                charge.id
-            ),
-        };
-        let body = self.gateways.sale_body(&SaleSpec {
-            charge,
-            sequence: position.sequence,
-            model: position.model,
-            first: position.first.as_ref(),
-        })?;
-        Ok((position.sequence.as_str().to_owned(), body))
     }
 
     /// A pending payment is settled by asking the gateway about it, never by a new sale.

@@ -159,14 +159,8 @@ impl Default for NoticeSettings {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CatchUp {
-    /// Charge every missed cycle, oldest first.
-    All,
-    /// Charge only the latest missed cycle; record the older ones as skipped.
-    Latest,
-}
+/// The catch-up policy is a billing rule: it lives with the rule (`domain::materialize`).
+pub use crate::domain::materialize::CatchUp;
 
 /// What to do, on re-initialization, with the cycles the terminated account refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

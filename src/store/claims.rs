@@ -143,26 +143,14 @@ impl QueueCursor {
 }
 
 impl Store {
-    /// Claims up to `limit` sendable charges for `worker`. A charge is sendable when it is due,
-    /// its retry time has come, nobody holds a live lease on it, its account and subscription
-    /// are active (or its request is already written down: that one may have reached the
-    /// gateway, so it is completed under its key whatever happened to the account or the
-    /// subscription since), and no earlier cycle of the same subscription is still open — a
-    /// series is charged in order, so a subsequent payment always finds its first payment.
-    pub async fn claim_charges(
-        &self,
-        worker: Uuid,
-        now: Timestamp,
-        lease: SignedDuration,
-        limit: u32,
-    ) -> Result<Vec<ClaimedCharge>, StoreError> {
-        let mut cursor = QueueCursor::default();
-        self.claim_charges_from(&mut cursor, worker, now, lease, limit)
-            .await
-    }
-
-    /// `claim_charges`, reading the queue from `cursor` on, a window at a time, until `limit`
-    /// charges are claimed or one whole pass over the queue is done.
+    /// Claims up to `limit` sendable charges for `worker`, reading the queue from `cursor` on, a
+    /// window at a time, until `limit` charges are claimed or one whole pass over the queue is
+    /// done. A charge is sendable when it is due, its retry time has come, nobody holds a live
+    /// lease on it, its account and subscription are active (or its request is already written
+    /// down: that one may have reached the gateway, so it is completed under its key whatever
+    /// happened to the account or the subscription since), and no earlier cycle of the same
+    /// subscription is still open — a series is charged in order, so a subsequent payment
+    /// always finds its first payment.
     pub async fn claim_charges_from(
         &self,
         cursor: &mut QueueCursor,
@@ -181,14 +169,7 @@ impl Store {
         let mut wraps_left = if cursor.at_start() { 0 } else { 1 };
         let mut claimed: Vec<ClaimedCharge> = Vec::new();
         while claimed.len() < limit as usize {
-            let rows: Vec<WindowRow> = sqlx::query_as(CLAIM_WINDOW_SQL)
-                .bind(now)
-                .bind(cursor.after.0)
-                .bind(cursor.after.1)
-                .bind(cursor.after.2)
-                .bind(window)
-                .fetch_all(&self.pool)
-                .await?;
+            let rows = self.read_window(now, cursor, window).await?;
             if let Some(&(id, next_at, due_at)) = rows.last() {
                 cursor.after = (next_at, due_at, id);
                 let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
@@ -227,7 +208,24 @@ impl Store {
         self.one_opening_per_series(claimed, worker).await
     }
 
-    /// Claims this one charge if it is claimable now by the same rules as `claim_charges`
+    /// The next `window` open charges in sending order after the cursor.
+    async fn read_window(
+        &self,
+        now: DateTime<Utc>,
+        cursor: &QueueCursor,
+        window: i64,
+    ) -> Result<Vec<WindowRow>, sqlx::Error> {
+        sqlx::query_as(CLAIM_WINDOW_SQL)
+            .bind(now)
+            .bind(cursor.after.0)
+            .bind(cursor.after.1)
+            .bind(cursor.after.2)
+            .bind(window)
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    /// Claims this one charge if it is claimable now by the same rules as `claim_charges_from`
     /// (reconciliation records an approval it found through the ordinary fenced path).
     pub async fn claim_charge(
         &self,
@@ -279,42 +277,6 @@ impl Store {
             .await?;
         }
         Ok(rows)
-    }
-
-    /// Writes one charge's exact request body and its sequence, without logging a send (billing
-    /// writes a whole claimed batch, with its attempt rows, through `start_sends`; this is the
-    /// one-charge form the regression tests drive step by step). Fenced like every write of a
-    /// claim (`STILL_OURS`): it fails if the lease was lost or expired, or the charge was
-    /// settled (cancelled, skipped, held) meanwhile.
-    pub async fn fix_request(
-        &self,
-        charge: &ClaimedCharge,
-        worker: Uuid,
-        sequence: &str,
-        body: &str,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE charges SET request_body = $6, sequence = $7 \
-             WHERE {STILL_OURS} AND request_body IS NULL"
-        )))
-        .bind(charge.id)
-        .bind(worker)
-        .bind(charge.attempt_no)
-        .bind(to_db(now))
-        .bind(charge.lease_token)
-        .bind(body)
-        .bind(sequence)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        if done == 0 {
-            return Err(StoreError::Conflict(format!(
-                "charge {}: lease lost before its request was written",
-                charge.id
-            )));
-        }
-        Ok(())
     }
 
     /// Replaces the stored request of the current attempt by the same request re-stamped
@@ -379,14 +341,37 @@ impl Store {
     }
 }
 
+/// The lease fence, written once for every statement that acts for a claim: the charge is still
+/// leased by this worker (`owner`) under this very claim (`token`: every claim increments it),
+/// still at the claim's attempt, and still due. A daemon whose charge was taken over — by
+/// another daemon or by itself, maybe for a newer attempt under a new key — matches no row.
+/// With `unexpired_at`, the lease must also not have run out: a claim that sends or writes down
+/// a request must still hold it, while an answer already received still counts when the lease
+/// expired and nobody took the charge over. `row` prefixes each column ("" or "c."); the other
+/// arguments are SQL expressions (parameters, or columns of an `unnest`). A macro, so SQL
+/// constants can `concat!` it.
+macro_rules! lease_fence {
+    (row: $c:literal, id: $id:literal, owner: $owner:literal, attempt: $attempt:literal,
+     token: $token:literal) => {
+        concat!(
+            $c, "id = ", $id, " AND ", $c, "lease_owner = ", $owner, " AND ",
+            $c, "attempt_no = ", $attempt, " AND ", $c, "lease_token = ", $token, " AND ",
+            $c, $crate::store::charge_is_due!()
+        )
+    };
+    (row: $c:literal, id: $id:literal, owner: $owner:literal, attempt: $attempt:literal,
+     token: $token:literal, unexpired_at: $now:literal) => {
+        concat!(
+            $crate::store::claims::lease_fence!(row: $c, id: $id, owner: $owner,
+                attempt: $attempt, token: $token),
+            " AND ", $c, "lease_expires_at > ", $now
+        )
+    };
+}
+pub(crate) use lease_fence;
+
 /// The fence on every write a claim makes before or while sending ($1 charge, $2 worker,
-/// $3 attempt number, $4 now, $5 the claim's lease token): the charge is still due, still this
-/// attempt, still leased by this very claim (every claim increments the token), the lease
-/// unexpired. A daemon that was stalled past its lease, or whose charge was taken over — by
-/// another daemon or by itself, maybe for a newer attempt under a new key — can neither send
-/// nor write.
-pub(crate) const STILL_OURS: &str = concat!(
-    "id = $1 AND lease_owner = $2 AND attempt_no = $3 AND ",
-    charge_is_due!(),
-    " AND lease_expires_at > $4 AND lease_token = $5"
-);
+/// $3 attempt number, $4 now, $5 the claim's lease token). Public for the tests' one-step
+/// write-down, which is fenced the same way.
+pub const STILL_OURS: &str = lease_fence!(row: "", id: "$1", owner: "$2", attempt: "$3",
+    token: "$5", unexpired_at: "$4");

@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::accounts::{Account, record_event};
 use super::series::close_series;
 use super::{Store, StoreError, to_db};
-use crate::billing::intent::fresh_intent;
 use crate::config::RefusedCycles;
+use crate::domain::intent::fresh_intent;
 use crate::webhooks::{EventKind, enqueue, events};
 
 /// An initialization waiting for the customer.

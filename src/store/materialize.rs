@@ -6,8 +6,9 @@ use uuid::Uuid;
 
 use super::subscriptions::{COLUMNS, Subscription};
 use super::{Store, StoreError, to_db};
-use crate::billing::intent::fresh_intent;
-use crate::config::CatchUp;
+use crate::domain::intent::fresh_intent;
+use crate::domain::materialize::{self, CatchUp, CyclePlan, DueCycle, DueSubscription};
+use crate::domain::states::ChargeStatus;
 
 /// A runaway backlog (a daily plan left for decades) is materialized in slices of this many
 /// cycles per subscription per pass, so one transaction stays small.
@@ -88,57 +89,67 @@ fn plan_subscription(
     rows: &mut Batch,
     report: &mut Materialized,
 ) {
-    let schedule = match sub.schedule() {
-        Ok(s) => s,
-        Err(e) => {
-            // Stored schedules were validated on insert; if the time-zone database lost a zone,
-            // park the subscription (nothing more is due) rather than spin on it every tick.
-            tracing::error!(subscription_id = %sub.id, error = %e, "unusable schedule; subscription parked");
-            rows.advanced.push(sub.id);
-            rows.next_cycles.push(sub.next_cycle);
-            rows.next_dues.push(None);
-            return;
-        }
-    };
-    let from = sub.next_cycle as u32;
-    if sub.cancel_at_period_end {
-        // The period ended: the subscription ends instead of billing its next cycle.
-        rows.cancelled.push(sub.id);
-        return;
+    let schedule = sub.schedule();
+    if let Err(e) = &schedule {
+        // Stored schedules were validated on insert; if the time-zone database lost a zone,
+        // the subscription is parked rather than spun on every tick.
+        tracing::error!(subscription_id = %sub.id, error = %e, "unusable schedule; subscription parked");
     }
-    let cycles = schedule.due_cycles(from, now, MAX_CYCLES_PER_PASS);
-    let last = cycles.last().copied().unwrap_or(from.saturating_sub(1));
-    for &cycle in &cycles {
-        let (Some(due_at), Some(position)) = (schedule.due_at(cycle), schedule.position(cycle))
-        else {
-            continue;
-        };
-        let skipped = catch_up == CatchUp::Latest && cycle != last;
+    let due = DueSubscription {
+        schedule: schedule.as_ref().ok(),
+        next_cycle: sub.next_cycle as u32,
+        cancel_at_period_end: sub.cancel_at_period_end,
+    };
+    match materialize::plan(due, now, catch_up, MAX_CYCLES_PER_PASS) {
+        CyclePlan::Park => rows.advance(sub.id, sub.next_cycle as u32, None),
+        CyclePlan::CancelAtPeriodEnd => rows.cancelled.push(sub.id),
+        CyclePlan::Bill {
+            cycles,
+            next_cycle,
+            next_due_at,
+        } => {
+            for cycle in &cycles {
+                rows.charge(sub, cycle);
+                if cycle.skipped {
+                    report.skipped += 1;
+                } else {
+                    report.charges += 1;
+                }
+            }
+            rows.advance(sub.id, next_cycle, next_due_at);
+        }
+    }
+}
+
+impl Batch {
+    /// A charge row for `cycle`, with the Idempotency-Key and orderId of its first attempt.
+    fn charge(&mut self, sub: &Subscription, cycle: &DueCycle) {
         let id = Uuid::new_v4();
         let (key, order_id) = fresh_intent(id, 1);
-        rows.ids.push(id);
-        rows.subscription_ids.push(sub.id);
-        rows.account_ids.push(sub.account_id);
-        rows.cycles.push(cycle as i32);
-        rows.due_ats.push(to_db(due_at));
-        rows.amounts.push(sub.amount_minor);
-        rows.currencies.push(sub.currency.clone());
-        rows.models.push(position.model.as_str().to_owned());
-        rows.is_lasts.push(position.is_last);
-        rows.statuses
-            .push(if skipped { "skipped" } else { "due" }.to_owned());
-        rows.keys.push(key);
-        rows.order_ids.push(order_id);
-        if skipped {
-            report.skipped += 1;
+        let status = if cycle.skipped {
+            ChargeStatus::Skipped
         } else {
-            report.charges += 1;
-        }
+            ChargeStatus::Due
+        };
+        self.ids.push(id);
+        self.subscription_ids.push(sub.id);
+        self.account_ids.push(sub.account_id);
+        self.cycles.push(cycle.cycle as i32);
+        self.due_ats.push(to_db(cycle.due_at));
+        self.amounts.push(sub.amount_minor);
+        self.currencies.push(sub.currency.clone());
+        self.models.push(cycle.position.model.as_str().to_owned());
+        self.is_lasts.push(cycle.position.is_last);
+        self.statuses.push(status.as_str().to_owned());
+        self.keys.push(key);
+        self.order_ids.push(order_id);
     }
-    let next = last + 1;
-    rows.advanced.push(sub.id);
-    rows.next_cycles.push(next as i32);
-    rows.next_dues.push(schedule.due_at(next).map(to_db));
+
+    fn advance(&mut self, id: Uuid, next_cycle: u32, next_due_at: Option<Timestamp>) {
+        self.advanced.push(id);
+        self.next_cycles.push(next_cycle as i32);
+        self.next_dues.push(next_due_at.map(to_db));
+    }
 }
 
 async fn insert_charges(

@@ -2,26 +2,21 @@
 //! the account — in one transaction, fenced by the lease so a daemon that lost its claim
 //! cannot overwrite the work of the one that took it over.
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use uuid::Uuid;
 
 use super::accounts::{hold_account, record_event, reinitialization_needed};
-use super::claims::ClaimedCharge;
-use super::{Store, StoreError, charge_is_due, to_db};
-use crate::billing::intent::fresh_intent;
-use crate::domain::outcome::Outcome;
-use crate::domain::position::Sequence;
+use super::claims::{ClaimedCharge, lease_fence};
+use super::recording::finish_attempt;
+use super::{Store, StoreError, to_db};
+use crate::domain::intent::fresh_intent;
+use crate::domain::states::AccountState;
+use crate::domain::transition::{self, ChargeFacts, FailReason, Suspension, Transition};
 use crate::gateway::GatewayAnswer;
 use crate::webhooks::events::{self, SuspendedBy};
 use crate::webhooks::{EventKind, enqueue};
 
-/// When to try again after answers that allow it.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    pub soft_decline_retries: Vec<SignedDuration>,
-    pub unknown_retry_after: SignedDuration,
-    pub pending_recheck_after: SignedDuration,
-}
+pub use crate::domain::transition::RetryPolicy;
 
 /// What recording an answer did, for the run summary and the logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,17 +34,6 @@ pub enum Recorded {
 }
 
 impl Store {
-    /// Stores the raw answer on the attempt row.
-    pub async fn finish_send(
-        &self,
-        attempt_id: i64,
-        answer: &GatewayAnswer,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        finish_attempt(self.pool(), attempt_id, answer, now).await?;
-        Ok(())
-    }
-
     /// Stores the final answer of this claim and moves the charge on.
     pub async fn record_outcome(
         &self,
@@ -72,9 +56,8 @@ impl Store {
 /// The charge, locked, if this claim still holds it ($1 charge, $2 worker, $3 attempt number,
 /// $4 lease token) and it is still due.
 const STILL_HELD_SQL: &str = concat!(
-    "SELECT id FROM charges WHERE id = $1 AND lease_owner = $2 AND attempt_no = $3 \
-     AND lease_token = $4 AND ",
-    charge_is_due!(),
+    "SELECT id FROM charges WHERE ",
+    lease_fence!(row: "", id: "$1", owner: "$2", attempt: "$3", token: "$4"),
     " FOR UPDATE"
 );
 
@@ -102,57 +85,41 @@ pub(super) async fn record_claimed(
     if owned.is_none() {
         return Ok(Recorded::LeaseLost);
     }
+    let transition = transition::decide(
+        facts(charge),
+        answer.outcome,
+        answer.payment_id.is_some(),
+        policy,
+        now,
+    );
     // Webhook events are written in this transaction: announced if and only if recorded.
-    Ok(match answer.outcome {
-        Outcome::Approved => approve(tx, hooks, charge, answer, now).await?,
-        Outcome::DeclinedSoft => {
-            let slot = (charge.attempt_no - 1).max(0) as usize;
-            match policy.soft_decline_retries.get(slot) {
-                Some(delay) => retry_later(tx, hooks, charge, answer, *delay, now).await?,
-                None => {
-                    let why = "soft decline retries exhausted";
-                    fail(tx, hooks, charge, answer, why, now).await?
-                }
+    Ok(match transition {
+        Transition::Approve {
+            opens_series,
+            completes_subscription,
+        } => {
+            approve(tx, hooks, charge, answer, opens_series, now).await?;
+            if completes_subscription {
+                complete_subscription(tx, hooks, charge, now).await?;
             }
+            Recorded::Approved
         }
-        Outcome::DeclinedHard => fail(tx, hooks, charge, answer, "declined", now).await?,
-        Outcome::RequestError => fail(tx, hooks, charge, answer, "request rejected", now).await?,
-        Outcome::AccountTerminated => suspend(tx, hooks, charge, answer, now).await?,
-        Outcome::Unknown => keep_open(tx, charge, answer, policy.unknown_retry_after, now).await?,
-        Outcome::Pending => {
-            keep_open(tx, charge, answer, policy.pending_recheck_after, now).await?
+        Transition::RetryLater { attempt_no, at } => {
+            retry_later(tx, hooks, charge, answer, attempt_no, at, now).await?
         }
+        Transition::Fail { reason } => fail(tx, hooks, charge, answer, reason, now).await?,
+        Transition::Suspend => suspend(tx, hooks, charge, answer, now).await?,
+        Transition::KeepOpen { at } => keep_open(tx, charge, answer, at).await?,
     })
 }
 
-pub(super) async fn finish_attempt(
-    conn: impl sqlx::PgExecutor<'_>,
-    attempt_id: i64,
-    a: &GatewayAnswer,
-    now: Timestamp,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE charge_attempts SET finished_at = $2, http_status = $3, outcome = $4, \
-         gateway_payment_id = $5, gateway_status = $6, response_code = $7, \
-         processor_response_code = $8, response_message = $9, approval_code = $10, \
-         authorized_amount = $11, scheme_reference = $12, error = $13 WHERE id = $1",
-    )
-    .bind(attempt_id)
-    .bind(to_db(now))
-    .bind(a.http_status.map(i32::from))
-    .bind(a.outcome.as_str())
-    .bind(&a.payment_id)
-    .bind(&a.status)
-    .bind(&a.response_code)
-    .bind(&a.processor_response_code)
-    .bind(&a.response_message)
-    .bind(&a.approval_code)
-    .bind(a.authorized_amount)
-    .bind(&a.scheme_reference)
-    .bind(&a.error)
-    .execute(conn)
-    .await?;
-    Ok(())
+/// What the transition rules need to know of a claimed charge.
+pub(super) fn facts(c: &ClaimedCharge) -> ChargeFacts {
+    ChargeFacts {
+        attempt_no: c.attempt_no,
+        sent_as: c.sent_as(),
+        is_last: c.is_last,
+    }
 }
 
 pub(super) type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
@@ -162,8 +129,9 @@ async fn approve(
     hooks: &[String],
     c: &ClaimedCharge,
     a: &GatewayAnswer,
+    opens_series: bool,
     now: Timestamp,
-) -> Result<Recorded, sqlx::Error> {
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE charges SET status = 'approved', last_outcome = 'approved', settled_at = $2, \
          gateway_payment_id = $3, lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
@@ -173,30 +141,38 @@ async fn approve(
     .bind(&a.payment_id)
     .execute(&mut **tx)
     .await?;
-    // An approval without a payment id leaves nothing to refer to: no series is opened.
-    if c.sent_as() == Some(Sequence::First) && a.payment_id.is_some() {
+    if opens_series {
         open_series(tx, c, a, now).await?;
     }
     let data = events::charge(c, a, None);
     enqueue(tx, hooks, EventKind::ChargeApproved, data, now).await?;
-    if c.is_last {
-        let completed = sqlx::query(
-            "UPDATE subscriptions SET status = 'completed', updated_at = $2 \
-             WHERE id = $1 AND status = 'active'",
-        )
-        .bind(c.subscription_id)
-        .bind(to_db(now))
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if completed > 0 {
-            let data = events::subscription(c, None);
-            enqueue(tx, hooks, EventKind::SubscriptionCompleted, data, now).await?;
-            tracing::info!(event = "subscription.completed", subscription_id = %c.subscription_id,
-                cycle = c.cycle, "last installment approved; subscription completed");
-        }
+    Ok(())
+}
+
+/// The last installment was approved: the subscription is completed, unless the merchant
+/// moved it out of `active` meanwhile.
+async fn complete_subscription(
+    tx: &mut Tx<'_>,
+    hooks: &[String],
+    c: &ClaimedCharge,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    let completed = sqlx::query(
+        "UPDATE subscriptions SET status = 'completed', updated_at = $2 \
+         WHERE id = $1 AND status = 'active'",
+    )
+    .bind(c.subscription_id)
+    .bind(to_db(now))
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if completed > 0 {
+        let data = events::subscription(c, None);
+        enqueue(tx, hooks, EventKind::SubscriptionCompleted, data, now).await?;
+        tracing::info!(event = "subscription.completed", subscription_id = %c.subscription_id,
+            cycle = c.cycle, "last installment approved; subscription completed");
     }
-    Ok(Recorded::Approved)
+    Ok(())
 }
 
 /// The first approved payment of a series is what every later payment of the subscription
@@ -235,11 +211,11 @@ async fn retry_later(
     hooks: &[String],
     c: &ClaimedCharge,
     a: &GatewayAnswer,
-    delay: SignedDuration,
+    next_no: i32,
+    at: Timestamp,
     now: Timestamp,
 ) -> Result<Recorded, sqlx::Error> {
-    let next_no = c.attempt_no + 1;
-    let next_at = to_db(now.checked_add(delay).unwrap_or(now));
+    let next_at = to_db(at);
     let (key, order_id) = fresh_intent(c.id, next_no);
     sqlx::query(
         "UPDATE charges SET attempt_no = $2, idempotency_key = $3, order_id = $4, \
@@ -264,10 +240,10 @@ async fn fail(
     hooks: &[String],
     c: &ClaimedCharge,
     a: &GatewayAnswer,
-    why: &str,
+    why: FailReason,
     now: Timestamp,
 ) -> Result<Recorded, sqlx::Error> {
-    let reason = describe(why, a);
+    let reason = describe(why.as_str(), a);
     sqlx::query(
         "UPDATE charges SET status = 'failed', last_outcome = $2, failure_reason = $3, \
          settled_at = $4, gateway_payment_id = $5, lease_owner = NULL, lease_expires_at = NULL \
@@ -319,13 +295,12 @@ async fn suspend(
     .await?;
     // A request written down before the account was suspended is still completed; its answer
     // holds the charge with the others, without announcing the suspension a second time.
-    let active: bool = sqlx::query_scalar(
-        "SELECT state = 'active' FROM payment_accounts WHERE id = $1 FOR NO KEY UPDATE",
-    )
-    .bind(c.account_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    if !active {
+    let state: AccountState =
+        sqlx::query_scalar("SELECT state FROM payment_accounts WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(c.account_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    if transition::on_account_terminated(state) == Suspension::HoldChargeOnly {
         return Ok(Recorded::Held);
     }
     let held = hold_account(tx, c.account_id, &reason, now).await?;
@@ -358,8 +333,7 @@ async fn keep_open(
     tx: &mut Tx<'_>,
     c: &ClaimedCharge,
     a: &GatewayAnswer,
-    after: SignedDuration,
-    now: Timestamp,
+    at: Timestamp,
 ) -> Result<Recorded, sqlx::Error> {
     sqlx::query(
         "UPDATE charges SET last_outcome = $2, next_attempt_at = $3, \
@@ -368,25 +342,19 @@ async fn keep_open(
     )
     .bind(c.id)
     .bind(a.outcome.as_str())
-    .bind(to_db(now.checked_add(after).unwrap_or(now)))
+    .bind(to_db(at))
     .bind(&a.payment_id)
     .execute(&mut **tx)
     .await?;
     Ok(Recorded::StillOpen)
 }
 
+/// The stored reason: the rule's words and what the gateway said.
 fn describe(why: &str, a: &GatewayAnswer) -> String {
-    let mut s = why.to_owned();
-    if let Some(code) = &a.processor_response_code {
-        s.push_str(&format!(" (code {code}"));
-        if let Some(m) = &a.response_message {
-            s.push_str(&format!(": {m}"));
-        }
-        s.push(')');
-    }
-    if let Some(e) = &a.error {
-        s.push_str(": ");
-        s.push_str(e);
-    }
-    s
+    transition::reason_text(
+        why,
+        a.processor_response_code.as_deref(),
+        a.response_message.as_deref(),
+        a.error.as_deref(),
+    )
 }

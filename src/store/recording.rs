@@ -9,11 +9,10 @@ use std::collections::HashSet;
 use jiff::Timestamp;
 use uuid::Uuid;
 
-use super::claims::ClaimedCharge;
-use super::outcomes::{Recorded, RetryPolicy, Tx, record_claimed};
-use super::{Store, StoreError, charge_is_due, to_db};
-use crate::domain::outcome::Outcome;
-use crate::domain::position::Sequence;
+use super::claims::{ClaimedCharge, lease_fence};
+use super::outcomes::{Recorded, RetryPolicy, Tx, facts, record_claimed};
+use super::{Store, StoreError, to_db};
+use crate::domain::transition::is_plain_approval;
 use crate::gateway::GatewayAnswer;
 use crate::webhooks::events;
 use crate::webhooks::{EventKind, enqueue_many};
@@ -31,9 +30,8 @@ pub const APPROVE_MANY_SQL: &str = concat!(
        gateway_payment_id = u.payment_id, lease_owner = NULL, lease_expires_at = NULL \
      FROM unnest($3::uuid[], $4::int[], $5::bigint[], $6::text[]) \
        AS u(id, attempt_no, token, payment_id) \
-     WHERE c.id = u.id AND c.lease_owner = $1 AND c.attempt_no = u.attempt_no \
-       AND c.lease_token = u.token AND c.",
-    charge_is_due!(),
+     WHERE ",
+    lease_fence!(row: "c.", id: "u.id", owner: "$1", attempt: "u.attempt_no", token: "u.token"),
     " RETURNING c.id"
 );
 
@@ -55,6 +53,17 @@ const FINISH_MANY_SQL: &str = "UPDATE charge_attempts t SET finished_at = $1, \
 const DEADLOCK_RETRIES: usize = 3;
 
 impl Store {
+    /// Stores the raw answer on the attempt row.
+    pub async fn finish_send(
+        &self,
+        attempt_id: i64,
+        answer: &GatewayAnswer,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        finish_attempt(self.pool(), attempt_id, answer, now).await?;
+        Ok(())
+    }
+
     /// Records a batch of answers in one transaction; the results are in the batch's order.
     pub async fn record_outcomes(
         &self,
@@ -98,7 +107,7 @@ impl Store {
         // installment, declines, suspensions), then the plain approvals: a suspension decides
         // what becomes of the account's other charges before any of them is approved.
         for (i, a) in batch.iter().enumerate() {
-            if is_plain_approval(a) {
+            if is_plain_approval(facts(a.charge), a.answer.outcome) {
                 plain.push(i);
             } else {
                 results[i] =
@@ -121,14 +130,6 @@ impl Store {
         tx.commit().await?;
         Ok(results)
     }
-}
-
-/// An approval that touches nothing but the charge: not the first payment of a series (which
-/// the subscription records) and not a last installment (which completes the subscription).
-fn is_plain_approval(a: &Answered<'_>) -> bool {
-    a.answer.outcome == Outcome::Approved
-        && a.charge.sent_as() == Some(Sequence::Subsequent)
-        && !a.charge.is_last
 }
 
 async fn approve_many(
@@ -158,6 +159,37 @@ async fn approve_many(
         .fetch_all(&mut **tx)
         .await?;
     Ok(done.into_iter().collect())
+}
+
+/// Stores one answer on its attempt row.
+pub(super) async fn finish_attempt(
+    conn: impl sqlx::PgExecutor<'_>,
+    attempt_id: i64,
+    a: &GatewayAnswer,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE charge_attempts SET finished_at = $2, http_status = $3, outcome = $4, \
+         gateway_payment_id = $5, gateway_status = $6, response_code = $7, \
+         processor_response_code = $8, response_message = $9, approval_code = $10, \
+         authorized_amount = $11, scheme_reference = $12, error = $13 WHERE id = $1",
+    )
+    .bind(attempt_id)
+    .bind(to_db(now))
+    .bind(a.http_status.map(i32::from))
+    .bind(a.outcome.as_str())
+    .bind(&a.payment_id)
+    .bind(&a.status)
+    .bind(&a.response_code)
+    .bind(&a.processor_response_code)
+    .bind(&a.response_message)
+    .bind(&a.approval_code)
+    .bind(a.authorized_amount)
+    .bind(&a.scheme_reference)
+    .bind(&a.error)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 async fn finish_many(

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::charges::Charge;
 use super::{Store, StoreError, to_db};
-use crate::billing::intent::fresh_intent;
+use crate::domain::intent::fresh_intent;
 use crate::domain::outcome::Outcome;
 use crate::domain::recovery::{RetryCase, decide_retry};
 use crate::domain::states::{AccountState, ChargeStatus, SubscriptionStatus};

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use uuid::Uuid;
 
-use super::claims::ClaimedCharge;
-use super::{Store, StoreError, charge_is_due, to_db};
+use super::claims::{ClaimedCharge, lease_fence};
+use super::{Store, StoreError, to_db};
 
 /// One charge of a batch about to be sent.
 pub struct PlannedSend<'a> {
@@ -28,9 +28,9 @@ pub const START_SENDS_SQL: &str = concat!(
        $6::text[], $7::int[]) AS i(id, attempt_no, token, sequence, body, send_no)), \
      ours AS ( \
        UPDATE charges c SET request_body = i.body, sequence = i.sequence FROM i \
-       WHERE c.id = i.id AND c.lease_owner = $1 AND c.attempt_no = i.attempt_no \
-         AND c.lease_token = i.token AND c.lease_expires_at > $8 AND c.",
-    charge_is_due!(),
+       WHERE ",
+    lease_fence!(row: "c.", id: "i.id", owner: "$1", attempt: "i.attempt_no", token: "i.token",
+        unexpired_at: "$8"),
     " AND (c.request_body IS NULL OR c.request_body = i.body) \
        RETURNING c.id, c.attempt_no, c.idempotency_key, c.order_id) \
      INSERT INTO charge_attempts (charge_id, attempt_no, send_no, idempotency_key, order_id, \

@@ -1,5 +1,6 @@
 //! billingd end to end: real Postgres, the gateway simulator over HTTP, a manual clock.
 
+mod claim_helpers;
 mod support;
 
 mod api_accounts;
@@ -20,6 +21,7 @@ mod import;
 mod metrics;
 mod no_nulls;
 mod notices;
+mod plans;
 mod positions;
 mod reconcile;
 mod recovery;

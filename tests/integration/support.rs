@@ -1,6 +1,7 @@
 //! The test harness: a fresh Postgres database per test, the gateway simulator on an ephemeral
 //! port, and the real `App` driven by a manual clock.
 
+pub use crate::claim_helpers::TestClaims;
 use billingd::billing::RunSummary;
 use billingd::clock::{Clock, ManualClock};
 use billingd::config::{self, Delay, Settings};

@@ -1,0 +1,187 @@
+//! The statements on the hot path keep their plans: on a database seeded large enough that the
+//! planner weighs indexes against scans (50,000 subscriptions, 51,000 charges), and analyzed,
+//! the due scan, the claim's window and the claim itself are planned through the indexes they
+//! were written for. A change to the SQL, the indexes or their predicates that makes one of them
+//! scan a table fails here rather than in production, where it shows as a tick that takes
+//! seconds.
+
+use crate::support::*;
+use billingd::store::claims::{CLAIM_SQL, CLAIM_WINDOW_SQL};
+use billingd::store::materialize::due_scan_sql;
+use billingd::store::{Store, db_min, to_db};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+const SUBSCRIPTIONS: i64 = 50_000;
+/// One subscription in this many has its second cycle open (`due`); every first cycle is
+/// approved.
+const OPEN_EVERY: i64 = 50;
+
+/// Accounts, then subscriptions spread over them — due one a minute from an hour ago, so 60
+/// are due now — each with its approved first cycle, and one in `OPEN_EVERY` with its second
+/// cycle open since yesterday.
+async fn seed(pool: &PgPool, now: Timestamp) {
+    let now = to_db(now);
+    sqlx::query(
+        "INSERT INTO payment_accounts (id, gateway, state, payroc_terminal_id, payroc_token, \
+           created_at, updated_at) \
+         SELECT gen_random_uuid(), 'payroc', 'active', '3204001', 'tok' || i, $1, $1 \
+         FROM generate_series(1, 500) i",
+    )
+    .bind(now)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "WITH a AS (SELECT array_agg(id ORDER BY id) AS ids FROM payment_accounts) \
+         INSERT INTO subscriptions (id, account_id, amount_minor, currency, anchor_local, \
+           time_zone, interval_unit, interval_count, status, next_cycle, next_due_at, \
+           created_at, updated_at) \
+         SELECT gen_random_uuid(), a.ids[1 + i % cardinality(a.ids)], 1500, 'USD', \
+           '2026-01-01T00:00:00', 'UTC', 'month', 1, 'active', 3, \
+           $1 - interval '1 hour' + make_interval(mins => i::int), $1, $1 \
+         FROM generate_series(0, $2 - 1) i, a",
+    )
+    .bind(now)
+    .bind(SUBSCRIPTIONS)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO charges (id, subscription_id, account_id, cycle, due_at, amount_minor, \
+           currency, processing_model, status, idempotency_key, order_id, next_attempt_at, \
+           created_at, settled_at) \
+         SELECT gen_random_uuid(), s.id, s.account_id, c, $1 - make_interval(days => 60 - c), \
+           1500, 'USD', 'recurring', CASE WHEN c = 1 THEN 'approved' ELSE 'due' END, \
+           gen_random_uuid(), left(md5(random()::text), 16) || '-1', \
+           $1 - make_interval(days => 2 - c), $1, CASE WHEN c = 1 THEN $1 END \
+         FROM (SELECT s.*, row_number() OVER (ORDER BY s.id) AS n FROM subscriptions s) s \
+         CROSS JOIN generate_series(1, CASE WHEN s.n % $2 = 0 THEN 2 ELSE 1 END) c",
+    )
+    .bind(now)
+    .bind(OPEN_EVERY)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::raw_sql("ANALYZE payment_accounts, subscriptions, charges")
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
+/// Every (node type, relation, index) in a JSON plan, sub-plans and init-plans included.
+fn nodes(plan: &Value, out: &mut Vec<(String, String, String)>) {
+    let text = |key: &str| plan[key].as_str().unwrap_or_default().to_owned();
+    if plan.get("Node Type").is_some() {
+        out.push((text("Node Type"), text("Relation Name"), text("Index Name")));
+    }
+    for child in plan["Plans"].as_array().into_iter().flatten() {
+        nodes(child, out);
+    }
+}
+
+fn plan_nodes(explained: &Value) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    nodes(&explained[0]["Plan"], &mut out);
+    out
+}
+
+/// Whether any node reads `index` (of `table`; a bitmap index scan names only the index, and
+/// index names are unique in the schema).
+fn uses_index(nodes: &[(String, String, String)], table: &str, index: &str) -> bool {
+    nodes
+        .iter()
+        .any(|(_, t, i)| i == index && (t == table || t.is_empty()))
+}
+
+/// Fails on any sequential scan of the tables that grow.
+fn assert_no_scan_of_big_tables(what: &str, nodes: &[(String, String, String)]) {
+    for (kind, table, _) in nodes {
+        assert!(
+            !(kind == "Seq Scan" && (table == "charges" || table == "subscriptions")),
+            "{what} scans {table} whole: {nodes:#?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_due_scan_and_the_claim_keep_their_indexes() {
+    let db = TestDb::create().await;
+    let store = Store::new(PgPool::connect(&db.url).await.unwrap());
+    store.migrate().await.unwrap();
+    let now = ts("2026-06-01T12:00:00Z");
+    seed(store.pool(), now).await;
+    let pool = store.pool();
+
+    let due: (Value,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN (FORMAT JSON) {}",
+        due_scan_sql()
+    )))
+    .bind(to_db(now))
+    .bind(100_i64)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let due = plan_nodes(&due.0);
+    assert!(
+        uses_index(&due, "subscriptions", "subscriptions_due"),
+        "the due scan reads subscriptions_due: {due:#?}"
+    );
+    assert_no_scan_of_big_tables("the due scan", &due);
+
+    let start = db_min();
+    let window_sql = format!("EXPLAIN (FORMAT JSON) {CLAIM_WINDOW_SQL}");
+    let window: (Value,) = sqlx::query_as(sqlx::AssertSqlSafe(window_sql))
+        .bind(to_db(now))
+        .bind(start)
+        .bind(start)
+        .bind(Uuid::nil())
+        .bind(256_i64)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let window = plan_nodes(&window.0);
+    assert!(
+        uses_index(&window, "charges", "charges_claim_order"),
+        "the claim's window reads charges_claim_order: {window:#?}"
+    );
+    assert_no_scan_of_big_tables("the claim's window", &window);
+
+    // The claim among a real window of open charges.
+    let ids: Vec<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM ({CLAIM_WINDOW_SQL}) w"
+    )))
+    .bind(to_db(now))
+    .bind(start)
+    .bind(start)
+    .bind(Uuid::nil())
+    .bind(256_i64)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(ids.len(), 256, "the seed leaves a full window open");
+    let until = now + SignedDuration::from_mins(5);
+    let claim: (Value,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN (FORMAT JSON) {CLAIM_SQL}"
+    )))
+    .bind(to_db(now))
+    .bind(256_i64)
+    .bind(Uuid::new_v4())
+    .bind(to_db(until))
+    .bind(&ids)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let claim = plan_nodes(&claim.0);
+    assert!(
+        uses_index(&claim, "charges", "charges_pkey"),
+        "the claim reaches its window's charges by primary key: {claim:#?}"
+    );
+    assert!(
+        uses_index(&claim, "charges", "one_charge_per_cycle"),
+        "the claim's series rules probe one_charge_per_cycle: {claim:#?}"
+    );
+    assert_no_scan_of_big_tables("the claim", &claim);
+}
