@@ -1,6 +1,8 @@
 //! The billing domain: pure types and functions, no I/O.
 
 pub mod answer_class;
+pub mod charge;
+pub mod credential;
 pub mod lifecycle;
 pub mod money;
 pub mod outcome;

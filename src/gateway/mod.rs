@@ -7,18 +7,20 @@ pub mod certitrade;
 #[cfg(test)]
 mod no_nulls;
 pub mod payroc;
+pub mod rules;
 pub mod step;
 
 pub use answer::GatewayAnswer;
+pub use rules::{GatewayRules, fresh_intent, reinitialization_needed, rules};
 pub use step::{StepResend, StepResult};
 
 use uuid::Uuid;
 
+use crate::domain::charge::ClaimedCharge;
 use crate::domain::position::{ProcessingModel, Sequence};
 use crate::domain::reconcile::LedgerSale;
 use crate::domain::series::FirstPayment;
 use crate::domain::states::GatewayKind;
-use crate::store::claims::ClaimedCharge;
 
 /// The HTTP client of one gateway adapter: its timeouts, and a user agent naming billingd.
 pub fn http_client(

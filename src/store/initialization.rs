@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::accounts::{Account, record_event};
 use super::series::close_series;
 use super::{Store, StoreError, to_db};
-use crate::billing::intent::fresh_intent;
 use crate::config::RefusedCycles;
+use crate::gateway::fresh_intent;
 use crate::webhooks::{EventKind, enqueue, events};
 
 /// An initialization waiting for the customer.
@@ -132,7 +132,7 @@ impl Store {
         // A new initialization is a new credential: every subscription opens a new series.
         let series_closed = close_series(&mut tx, id, now).await?;
         let (kind, detail) = if state == AccountState::Suspended {
-            let (resumed, refused_count) = resume_held(&mut tx, id, refused, now).await?;
+            let (resumed, refused_count) = resume_held(&mut tx, id, gateway, refused, now).await?;
             let data = events::reactivated(
                 id,
                 gateway,
@@ -243,6 +243,7 @@ impl Store {
 pub async fn resume_held(
     tx: &mut sqlx::PgConnection,
     id: Uuid,
+    gateway: GatewayKind,
     refused: RefusedCycles,
     now: Timestamp,
 ) -> Result<(u64, usize), sqlx::Error> {
@@ -264,7 +265,7 @@ pub async fn resume_held(
     for (charge_id, attempt_no) in &held {
         match refused {
             RefusedCycles::Charge => {
-                let (key, order_id) = fresh_intent(*charge_id, attempt_no + 1);
+                let (key, order_id) = fresh_intent(gateway, *charge_id, attempt_no + 1);
                 sqlx::query(
                     "UPDATE charges SET status = 'due', attempt_no = $2, idempotency_key = $3, \
                      order_id = $4, request_body = NULL, sequence = NULL, next_attempt_at = $5, \

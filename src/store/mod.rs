@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod charges;
 pub mod claims;
+pub mod credential;
 pub mod gauges;
 pub mod idempotency;
 pub mod initialization;
