@@ -13,7 +13,7 @@ use crate::domain::outcome::Outcome;
 use crate::gateway::Gateways;
 use crate::gateway::certitrade::transformers::classify_payment;
 use crate::gateway::reinitialization_needed;
-use crate::gateway::rules::{Reinitialization, rules};
+use crate::gateway::{Reinitialization, rules};
 use crate::store::Store;
 use crate::store::accounts::Account;
 

@@ -1,11 +1,10 @@
 //! What each gateway decides without being asked over the network: the merchant reference of an
 //! attempt, and how a suspended account comes back. One implementation per adapter
-//! (`payroc::Rules`, `certitrade::Rules`); `rules(kind)` is the one place that picks it, so a
-//! new gateway is one arm here.
+//! (`payroc::Rules`, `certitrade::Rules`); `gateway::rules(kind)` is the one place that picks
+//! it, so a new gateway is one arm there.
 
 use uuid::Uuid;
 
-use super::{certitrade, payroc};
 use crate::domain::states::GatewayKind;
 
 /// How a suspended account of a gateway is brought back.
@@ -32,29 +31,10 @@ pub trait GatewayRules: Sync {
     fn reinitialization(&self) -> Reinitialization;
 }
 
-/// The rules of `kind`'s adapter.
-pub fn rules(kind: GatewayKind) -> &'static dyn GatewayRules {
-    match kind {
-        GatewayKind::Payroc => &payroc::Rules,
-        GatewayKind::CertiTrade => &certitrade::Rules,
-    }
-}
-
-/// A fresh Idempotency-Key (UUID v4, as Payroc requires) and the gateway's orderId of attempt
-/// `attempt_no` of a charge. A new attempt (a retry after a decline) is a new sale: new key,
-/// new orderId; resends of the same attempt reuse both.
-pub fn fresh_intent(kind: GatewayKind, charge_id: Uuid, attempt_no: i32) -> (Uuid, String) {
-    (Uuid::new_v4(), rules(kind).order_id(charge_id, attempt_no))
-}
-
-/// What the customer must do to bring a suspended account back, in its gateway's words.
-pub fn reinitialization_needed(kind: GatewayKind) -> &'static str {
-    rules(kind).reinitialization_needed()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gateway::{fresh_intent, reinitialization_needed, rules};
 
     #[test]
     fn each_gateway_answers_for_itself() {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::credential::{CREDENTIAL_COLUMNS, columns};
-use super::initialization::resume_held;
+use super::resume::resume_held;
 use super::series::close_series;
 use super::{Store, StoreError, to_db};
 pub use crate::config::RefusedCycles;

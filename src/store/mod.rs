@@ -17,6 +17,7 @@ pub mod reconcile;
 pub mod recording;
 pub mod registration;
 pub mod registration_answers;
+pub mod resume;
 pub mod retention;
 pub mod sends;
 pub mod series;
