@@ -251,7 +251,10 @@ async fn reinitialize_account(
                 "a CertiTrade account is re-initialized by the customer at the link returned, not with card details",
             ));
         }
-        if !matches!(current.state.as_str(), "suspended" | "initializing") {
+        if !matches!(
+            current.state,
+            AccountState::Suspended | AccountState::Initializing
+        ) {
             return Err(ApiError::conflict(format!(
                 "payment account {} is {}; only a suspended (or never initialized) account can be re-initialized",
                 current.id, current.state
