@@ -18,8 +18,8 @@ use super::problem::{ApiError, ApiResult, Problem};
 use super::registration;
 use super::views::AccountView;
 use crate::config::RefusedCycles;
+use crate::domain::credential::{CardOnFile, Credential, PayrocToken};
 use crate::gateway::payroc::CardDetails;
-use crate::store::accounts::PayrocCredential;
 
 pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
@@ -168,10 +168,7 @@ async fn create_account(
         }
         (token, card) => existing_token(terminal, token, card.is_some())?,
     };
-    let account = state
-        .store
-        .insert_payroc_account(&cred, state.clock.now())
-        .await?;
+    let account = state.store.insert_account(&cred, state.clock.now()).await?;
     Ok((
         StatusCode::CREATED,
         Json(AccountView::of(account, Some(Vec::new()))),
@@ -254,7 +251,10 @@ async fn reinitialize_account(
                 "a CertiTrade account is re-initialized by the customer at the link returned, not with card details",
             ));
         }
-        if !matches!(current.state.as_str(), "suspended" | "initializing") {
+        if !matches!(
+            current.state,
+            AccountState::Suspended | AccountState::Initializing
+        ) {
             return Err(ApiError::conflict(format!(
                 "payment account {} is {}; only a suspended (or never initialized) account can be re-initialized",
                 current.id, current.state
@@ -270,7 +270,7 @@ async fn reinitialize_account(
     }
     let terminal = match body.processing_terminal_id.as_deref() {
         Some(t) => terminal_id(t)?.to_owned(),
-        None => current.payroc_terminal_id.clone().unwrap_or_default(),
+        None => terminal_of(&current.credential).unwrap_or_default(),
     };
     let refused = body
         .refused_cycles
@@ -293,7 +293,7 @@ async fn reinitialize_account(
     };
     let account = state
         .store
-        .reinitialize_payroc(id, &cred, refused, state.clock.now())
+        .reinitialize_with(id, &cred, refused, state.clock.now())
         .await?;
     let history = state.store.account_events(id).await?;
     Ok((
@@ -308,12 +308,14 @@ fn existing_token(
     terminal: &str,
     token: Option<ExistingToken>,
     card_too: bool,
-) -> ApiResult<PayrocCredential> {
+) -> ApiResult<CardOnFile> {
     match (token, card_too) {
-        (Some(t), false) => Ok(PayrocCredential {
-            terminal_id: terminal.to_owned(),
-            secure_token_id: t.secure_token_id,
-            token: non_empty("secure_token.token", &t.token, 200)?.to_owned(),
+        (Some(t), false) => Ok(CardOnFile {
+            credential: Credential::Payroc(PayrocToken {
+                terminal_id: Some(terminal.to_owned()),
+                secure_token_id: t.secure_token_id,
+                token: Some(non_empty("secure_token.token", &t.token, 200)?.to_owned()),
+            }),
             card_masked: t.card_masked,
             card_expiry: t.card_expiry,
         }),
@@ -325,6 +327,14 @@ fn existing_token(
             "secure_token",
             "send a secure_token or card details",
         )),
+    }
+}
+
+/// The Payroc terminal an account's token is on, if it has one.
+fn terminal_of(credential: &Credential) -> Option<String> {
+    match credential {
+        Credential::Payroc(t) => t.terminal_id.clone(),
+        Credential::CertiTrade(_) => None,
     }
 }
 

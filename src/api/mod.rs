@@ -20,7 +20,7 @@ mod reconciliation;
 mod registration;
 mod schedule_input;
 mod subscriptions;
-mod views;
+pub mod views;
 mod webhooks;
 
 use crate::config::rotating::RotatingSecret;

@@ -14,7 +14,9 @@ use super::problem::{ApiError, ApiResult};
 use super::views::AccountView;
 use crate::billing::registration::{Progress, advance};
 use crate::config::RefusedCycles;
+use crate::domain::credential::{Credential, PayrocToken};
 use crate::domain::registration::RegistrationStep;
+use crate::domain::states::GatewayKind;
 use crate::gateway::payroc::{CardDetails, TokenRequest};
 use crate::store::accounts::Account;
 use crate::store::registration::{ClaimedStep, NewRegistration};
@@ -136,10 +138,9 @@ pub async fn create_certitrade(
     }
     let new = NewRegistration {
         id: Uuid::new_v4(),
-        gateway: "certitrade",
+        credential: Credential::empty(GatewayKind::CertiTrade),
         step: RegistrationStep::GatewayAccount,
         key,
-        payroc_terminal_id: None,
         request: None,
     };
     let registering = claim_or_insert(state, &new).await?;
@@ -165,10 +166,12 @@ pub async fn create_payroc(
     let request = TokenRequest::new(terminal, id).to_stored();
     let new = NewRegistration {
         id,
-        gateway: "payroc",
+        credential: Credential::Payroc(PayrocToken {
+            terminal_id: Some(terminal.to_owned()),
+            ..PayrocToken::default()
+        }),
         step: RegistrationStep::SecureToken,
         key,
-        payroc_terminal_id: Some(terminal),
         request: Some(&request),
     };
     let registering = claim_or_insert(state, &new).await?;
@@ -226,7 +229,15 @@ pub async fn reinitialize_payroc(
     let request = TokenRequest::new(terminal, current.id).to_stored();
     let registering = match state
         .store
-        .begin_payroc_reinitialization(current.id, key, &request, refused, now, lease_until)
+        .begin_reinitialization_at(
+            current.id,
+            RegistrationStep::SecureToken,
+            key,
+            &request,
+            refused,
+            now,
+            lease_until,
+        )
         .await?
     {
         Some(claimed) => Registering::Claimed(Box::new(claimed)),

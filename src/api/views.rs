@@ -1,13 +1,15 @@
 //! What the API shows of stored rows: amounts in minor units, timestamps RFC 3339, tokens
 //! masked. One view per resource, shared by every route that returns it.
 
+use crate::domain::credential::Credential;
 use crate::domain::states::AccountState;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::store::accounts::{Account, AccountEvent, mask_token, reinitialization_needed};
+use crate::gateway::reinitialization_needed;
+use crate::store::accounts::{Account, AccountEvent, mask_token};
 use crate::store::charges::{Charge, ChargeAttempt};
 use crate::store::subscriptions::Subscription;
 
@@ -109,16 +111,17 @@ impl AccountView {
                         Idempotency-Key: the stored request is resent or what it made is looked up"
                 .to_owned(),
         });
+        let shown = CredentialFields::of(&a.credential);
         AccountView {
             id: a.id,
             registration,
-            certitrade_payment_account_id: a.certitrade_account_id.clone(),
+            token_masked: a.credential.secret().map(mask_token),
+            certitrade_payment_account_id: shown.payment_account,
             initialization,
-            token_masked: a.payroc_token.as_deref().map(mask_token),
             gateway: a.gateway.to_string(),
             state: a.state.to_string(),
-            processing_terminal_id: a.payroc_terminal_id,
-            secure_token_id: a.payroc_secure_token_id,
+            processing_terminal_id: shown.terminal_id,
+            secure_token_id: shown.secure_token_id,
             card_masked: a.card_masked,
             card_expiry: a.card_expiry,
             suspended_at: a.suspended_at,
@@ -135,6 +138,30 @@ impl AccountView {
             }),
             created_at: a.created_at,
             updated_at: a.updated_at,
+        }
+    }
+}
+
+/// The API's fields for a credential (their names are the public API's), one gateway's filled.
+#[derive(Default)]
+struct CredentialFields {
+    terminal_id: Option<String>,
+    secure_token_id: Option<String>,
+    payment_account: Option<String>,
+}
+
+impl CredentialFields {
+    fn of(c: &Credential) -> Self {
+        match c.clone() {
+            Credential::Payroc(t) => CredentialFields {
+                terminal_id: t.terminal_id,
+                secure_token_id: t.secure_token_id,
+                ..Default::default()
+            },
+            Credential::CertiTrade(a) => CredentialFields {
+                payment_account: a.payment_account,
+                ..Default::default()
+            },
         }
     }
 }

@@ -12,8 +12,16 @@ use crate::config::RefusedCycles;
 use crate::domain::outcome::Outcome;
 use crate::gateway::Gateways;
 use crate::gateway::certitrade::transformers::classify_payment;
+use crate::gateway::reinitialization_needed;
+use crate::gateway::{Reinitialization, rules};
 use crate::store::Store;
-use crate::store::accounts::{Account, reinitialization_needed};
+use crate::store::accounts::Account;
+
+/// Whether the gateway's accounts come back through its payment window (an initializing
+/// payment the customer completes), which billingd then asks for and polls.
+fn by_payment_window(gateway: GatewayKind) -> bool {
+    rules(gateway).reinitialization() == Reinitialization::PaymentWindow
+}
 
 /// What became of an initializing payment.
 #[derive(Debug, Clone)]
@@ -79,12 +87,15 @@ pub async fn settle(
 }
 
 impl Billing {
-    /// After a suspension: CertiTrade accounts get a new initializing payment at once; Payroc
-    /// accounts need new card details from the customer, which the history records.
+    /// After a suspension: an account of a gateway with a payment window (CertiTrade) gets a
+    /// new initializing payment at once; otherwise (Payroc) the customer's new card details
+    /// are needed, which the history records.
     pub(super) async fn request_reinitialization(&self, account_id: Uuid) {
         let now = self.clock.now();
         let result = match self.store.account(account_id).await {
-            Ok(account) if account.gateway == GatewayKind::CertiTrade => self.reinitialize_certitrade(account.id, now).await,
+            Ok(account) if by_payment_window(account.gateway) => {
+                self.reinitialize_in_payment_window(account.id, now).await
+            }
             Ok(account) => self
                 .store
                 .note_account_event(
@@ -104,9 +115,9 @@ impl Billing {
         }
     }
 
-    /// A new initializing payment on a suspended CertiTrade account; an unknown outcome stays
+    /// A new initializing payment on a suspended account; an unknown outcome stays
     /// owed and the next run settles it.
-    async fn reinitialize_certitrade(&self, id: Uuid, now: Timestamp) -> anyhow::Result<()> {
+    async fn reinitialize_in_payment_window(&self, id: Uuid, now: Timestamp) -> anyhow::Result<()> {
         let lease_until = now + self.settings.lease.signed();
         let Some(claimed) = self
             .store
@@ -136,10 +147,7 @@ impl Billing {
                 return;
             }
         };
-        for p in pending
-            .into_iter()
-            .filter(|p| p.gateway == GatewayKind::CertiTrade)
-        {
+        for p in pending.into_iter().filter(|p| by_payment_window(p.gateway)) {
             match settle(
                 &self.store,
                 &self.gateways,

@@ -7,9 +7,11 @@ use jiff::Timestamp;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::api::views::AccountView;
 use crate::config::{RefusedCycles, Settings};
+use crate::domain::credential::{CardOnFile, Credential, PayrocToken};
 use crate::gateway::payroc::{CardDetails, PayrocClient};
-use crate::store::accounts::{Account, PayrocCredential};
+use crate::store::accounts::Account;
 
 #[derive(Debug, Subcommand)]
 pub enum AccountsCommand {
@@ -78,7 +80,7 @@ pub async fn run(cmd: AccountsCommand, settings: &Settings, now: Timestamp) -> a
             credential,
         } => {
             let cred = credential.resolve(settings, &terminal).await?;
-            let account = store.insert_payroc_account(&cred, now).await?;
+            let account = store.insert_account(&cred, now).await?;
             super::print_json(&shown(&account))
         }
         AccountsCommand::Show { id } => {
@@ -99,34 +101,34 @@ pub async fn run(cmd: AccountsCommand, settings: &Settings, now: Timestamp) -> a
             refused_cycles,
         } => {
             let current = store.account(id).await?;
-            let terminal = terminal
-                .or(current.payroc_terminal_id.clone())
-                .ok_or_else(|| {
-                    anyhow::anyhow!("account {id} has no Payroc terminal; pass --terminal")
-                })?;
+            let current_terminal = match current.credential {
+                Credential::Payroc(t) => t.terminal_id,
+                Credential::CertiTrade(_) => None,
+            };
+            let terminal = terminal.or(current_terminal).ok_or_else(|| {
+                anyhow::anyhow!("account {id} has no Payroc terminal; pass --terminal")
+            })?;
             let cred = credential.resolve(settings, &terminal).await?;
             let refused = match refused_cycles {
                 Some(RefusedCyclesArg::Charge) => RefusedCycles::Charge,
                 Some(RefusedCyclesArg::Skip) => RefusedCycles::Skip,
                 None => settings.billing.refused_cycles,
             };
-            let account = store.reinitialize_payroc(id, &cred, refused, now).await?;
+            let account = store.reinitialize_with(id, &cred, refused, now).await?;
             super::print_json(&shown(&account))
         }
     }
 }
 
 impl CredentialArgs {
-    async fn resolve(
-        self,
-        settings: &Settings,
-        terminal: &str,
-    ) -> anyhow::Result<PayrocCredential> {
+    async fn resolve(self, settings: &Settings, terminal: &str) -> anyhow::Result<CardOnFile> {
         if let Some(token) = self.token {
-            return Ok(PayrocCredential {
-                terminal_id: terminal.to_owned(),
-                secure_token_id: self.secure_token_id,
-                token,
+            return Ok(CardOnFile {
+                credential: Credential::Payroc(PayrocToken {
+                    terminal_id: Some(terminal.to_owned()),
+                    secure_token_id: self.secure_token_id,
+                    token: Some(token),
+                }),
                 card_masked: self.card_masked,
                 card_expiry: self.card_expiry,
             });
@@ -138,13 +140,11 @@ impl CredentialArgs {
         })?;
         let client = PayrocClient::new(&settings.payroc, settings.outcomes.clone())?;
         let created = client.create_secure_token(terminal, &card).await?;
-        Ok(PayrocCredential::created(terminal, created))
+        Ok(created.on_file(terminal))
     }
 }
 
-/// An account as shown to operators: the token masked.
+/// An account as shown to operators: as the API shows it (the token masked).
 fn shown(a: &Account) -> serde_json::Value {
-    let mut value = serde_json::to_value(a).unwrap_or_else(|_| json!({}));
-    value["payroc_token"] = json!(a.masked_token());
-    value
+    serde_json::to_value(AccountView::of(a.clone(), None)).unwrap_or_else(|_| json!({}))
 }

@@ -1,10 +1,11 @@
 //! The billing domain: pure types and functions, no I/O.
 
 pub mod answer_class;
+pub mod charge;
+pub mod credential;
 pub mod dunning;
 pub mod forecast;
 pub mod import;
-pub mod intent;
 pub mod lifecycle;
 pub mod materialize;
 pub mod money;

@@ -7,18 +7,40 @@ pub mod certitrade;
 #[cfg(test)]
 mod no_nulls;
 pub mod payroc;
+pub mod rules;
 pub mod step;
 
 pub use answer::GatewayAnswer;
+pub use rules::{GatewayRules, Reinitialization};
 pub use step::{StepResend, StepResult};
 
 use uuid::Uuid;
 
+use crate::domain::charge::ClaimedCharge;
 use crate::domain::position::{ProcessingModel, Sequence};
 use crate::domain::reconcile::LedgerSale;
 use crate::domain::series::FirstPayment;
 use crate::domain::states::GatewayKind;
-use crate::store::claims::ClaimedCharge;
+
+/// The rules of `kind`'s adapter.
+pub fn rules(kind: GatewayKind) -> &'static dyn GatewayRules {
+    match kind {
+        GatewayKind::Payroc => &payroc::Rules,
+        GatewayKind::CertiTrade => &certitrade::Rules,
+    }
+}
+
+/// A fresh Idempotency-Key (UUID v4, as Payroc requires) and the gateway's orderId of attempt
+/// `attempt_no` of a charge. A new attempt (a retry after a decline) is a new sale: new key,
+/// new orderId; resends of the same attempt reuse both.
+pub fn fresh_intent(kind: GatewayKind, charge_id: Uuid, attempt_no: i32) -> (Uuid, String) {
+    (Uuid::new_v4(), rules(kind).order_id(charge_id, attempt_no))
+}
+
+/// What the customer must do to bring a suspended account back, in its gateway's words.
+pub fn reinitialization_needed(kind: GatewayKind) -> &'static str {
+    rules(kind).reinitialization_needed()
+}
 
 /// The HTTP client of one gateway adapter: its timeouts, and a user agent naming billingd.
 pub fn http_client(

@@ -7,36 +7,36 @@ use jiff::Timestamp;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::initialization::resume_held;
+use super::credential::{CREDENTIAL_COLUMNS, columns};
+use super::resume::resume_held;
 use super::series::close_series;
 use super::{Store, StoreError, to_db};
 pub use crate::config::RefusedCycles;
+use crate::domain::credential::{CardOnFile, Credential};
 use crate::domain::registration::RegistrationStep;
+// Re-exported for callers that still name it here; the words are the gateway adapters'.
+pub use crate::gateway::reinitialization_needed;
 use crate::webhooks::events::{self, SuspendedBy};
 use crate::webhooks::{EventKind, enqueue};
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Account {
     pub id: Uuid,
     pub gateway: GatewayKind,
     pub state: AccountState,
-    pub payroc_terminal_id: Option<String>,
-    pub payroc_secure_token_id: Option<String>,
-    /// The gateway token is a credential: shown only masked, never logged.
-    #[serde(skip)]
-    pub payroc_token: Option<String>,
+    /// What the gateway holds for the card (its secret is shown only masked, never logged).
+    #[sqlx(flatten)]
+    pub credential: Credential,
     pub card_masked: Option<String>,
     pub card_expiry: Option<String>,
     pub suspended_at: Option<DateTime<Utc>>,
     pub suspension_reason: Option<String>,
-    pub certitrade_account_id: Option<String>,
     /// A (re-)initialization waiting for the customer: the gateway's payment and its link.
     pub init_payment_id: Option<String>,
     pub init_link: Option<String>,
     pub init_requested_at: Option<DateTime<Utc>>,
     /// Where the account's (re-)registration stands.
     #[sqlx(try_from = "String")]
-    #[serde(skip)]
     pub registration_step: RegistrationStep,
     /// Since when an owed step's outcome has been unknown, and what was seen.
     pub registration_unknown_since: Option<DateTime<Utc>>,
@@ -46,8 +46,8 @@ pub struct Account {
 }
 
 impl Account {
-    pub fn masked_token(&self) -> Option<String> {
-        self.payroc_token.as_deref().map(mask_token)
+    pub fn masked_secret(&self) -> Option<String> {
+        self.credential.secret().map(mask_token)
     }
 }
 
@@ -64,52 +64,33 @@ pub fn mask_token(token: &str) -> String {
     format!("****{tail}")
 }
 
-/// A Payroc secure token and what to display about the card behind it.
-#[derive(Debug, Clone)]
-pub struct PayrocCredential {
-    pub terminal_id: String,
-    pub secure_token_id: Option<String>,
-    pub token: String,
-    pub card_masked: Option<String>,
-    pub card_expiry: Option<String>,
-}
-
-impl PayrocCredential {
-    /// The credential of a token just created at Payroc on `terminal_id`.
-    pub fn created(terminal_id: &str, token: crate::gateway::payroc::CreatedToken) -> Self {
-        PayrocCredential {
-            terminal_id: terminal_id.to_owned(),
-            secure_token_id: Some(token.secure_token_id),
-            token: token.token,
-            card_masked: token.card_masked,
-            card_expiry: token.card_expiry,
-        }
-    }
-}
-
 pub(crate) const COLUMNS: &str = "id, gateway, state, payroc_terminal_id, payroc_secure_token_id, \
      payroc_token, card_masked, card_expiry, suspended_at, suspension_reason, certitrade_account_id, \
      init_payment_id, init_link, init_requested_at, registration_step, registration_unknown_since, \
      registration_error, created_at, updated_at";
 
 impl Store {
-    pub async fn insert_payroc_account(
+    /// An account registered with a credential its gateway already made: active at once.
+    pub async fn insert_account(
         &self,
-        cred: &PayrocCredential,
+        card: &CardOnFile,
         now: Timestamp,
     ) -> Result<Account, StoreError> {
         let sql = format!(
-            "INSERT INTO payment_accounts (id, gateway, payroc_terminal_id, payroc_secure_token_id, \
-             payroc_token, card_masked, card_expiry, created_at, updated_at) \
-             VALUES ($1, 'payroc', $2, $3, $4, $5, $6, $7, $7) RETURNING {COLUMNS}"
+            "INSERT INTO payment_accounts (id, gateway, {CREDENTIAL_COLUMNS}, card_masked, \
+             card_expiry, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {COLUMNS}"
         );
+        let cols = columns(&card.credential);
         let account = sqlx::query_as::<_, Account>(sqlx::AssertSqlSafe(sql))
             .bind(Uuid::new_v4())
-            .bind(&cred.terminal_id)
-            .bind(&cred.secure_token_id)
-            .bind(&cred.token)
-            .bind(&cred.card_masked)
-            .bind(&cred.card_expiry)
+            .bind(card.credential.gateway())
+            .bind(cols.terminal_id)
+            .bind(cols.secure_token_id)
+            .bind(cols.token)
+            .bind(cols.payment_account)
+            .bind(&card.card_masked)
+            .bind(&card.card_expiry)
             .bind(to_db(now))
             .fetch_one(&self.pool)
             .await?;
@@ -137,21 +118,23 @@ impl Store {
             .await?)
     }
 
-    /// Brings a suspended Payroc account back with a new secure token. Every subscription's
-    /// next charge opens a new series (`first`) on it, held subscriptions resume, and the refused cycles are charged
-    /// again or skipped — all in one transaction, with the event kept in the account's history.
-    pub async fn reinitialize_payroc(
+    /// Brings a suspended account back with a new credential (Payroc: a new secure token).
+    /// Every subscription's next charge opens a new series (`first`) on it, held subscriptions
+    /// resume, and the refused cycles are charged again or skipped — all in one transaction,
+    /// with the event kept in the account's history.
+    pub async fn reinitialize_with(
         &self,
         id: Uuid,
-        cred: &PayrocCredential,
+        card: &CardOnFile,
         refused: RefusedCycles,
         now: Timestamp,
     ) -> Result<Account, StoreError> {
         let mut tx = self.pool.begin().await?;
         let (gateway, state) = lock_account(&mut tx, id).await?;
-        if gateway != GatewayKind::Payroc {
+        let given = card.credential.gateway();
+        if gateway != given {
             return Err(StoreError::Invalid(format!(
-                "payment account {id} is a {gateway} account; a Payroc secure token cannot re-initialize it"
+                "payment account {id} is a {gateway} account; a {given} credential cannot re-initialize it"
             )));
         }
         if state != AccountState::Suspended {
@@ -160,33 +143,33 @@ impl Store {
             )));
         }
         let db_now = to_db(now);
+        let cols = columns(&card.credential);
         sqlx::query(
             "UPDATE payment_accounts SET state = 'active', payroc_terminal_id = $2, \
-             payroc_secure_token_id = $3, payroc_token = $4, \
-             card_masked = COALESCE($5, card_masked), card_expiry = COALESCE($6, card_expiry), \
+             payroc_secure_token_id = $3, payroc_token = $4, certitrade_account_id = $5, \
+             card_masked = COALESCE($6, card_masked), card_expiry = COALESCE($7, card_expiry), \
              suspended_at = NULL, suspension_reason = NULL, registration_step = 'done', \
              registration_request = NULL, registration_lease_until = NULL, \
              registration_unknown_since = NULL, registration_error = NULL, \
-             registration_refused_cycles = NULL, updated_at = $7 WHERE id = $1",
+             registration_refused_cycles = NULL, updated_at = $8 WHERE id = $1",
         )
         .bind(id)
-        .bind(&cred.terminal_id)
-        .bind(&cred.secure_token_id)
-        .bind(&cred.token)
-        .bind(&cred.card_masked)
-        .bind(&cred.card_expiry)
+        .bind(cols.terminal_id)
+        .bind(cols.secure_token_id)
+        .bind(cols.token)
+        .bind(cols.payment_account)
+        .bind(&card.card_masked)
+        .bind(&card.card_expiry)
         .bind(db_now)
         .execute(&mut *tx)
         .await?;
         let series_closed = close_series(&mut tx, id, now).await?;
-        let (resumed, refused_count) = resume_held(&mut tx, id, refused, now).await?;
-        let detail = serde_json::json!({
-            "secure_token_id": cred.secure_token_id,
-            "series_closed": series_closed,
-            "subscriptions_resumed": resumed,
-            "refused_cycles": refused_count,
-            "refused_cycles_policy": refused,
-        });
+        let (resumed, refused_count) = resume_held(&mut tx, id, gateway, refused, now).await?;
+        let mut detail = card.credential.history_detail();
+        detail["series_closed"] = serde_json::json!(series_closed);
+        detail["subscriptions_resumed"] = serde_json::json!(resumed);
+        detail["refused_cycles"] = serde_json::json!(refused_count);
+        detail["refused_cycles_policy"] = serde_json::json!(refused);
         record_event(&mut tx, id, "account.reactivated", &detail, now).await?;
         let data = events::reactivated(id, gateway, None, resumed, refused_count, refused);
         let hooks = self.webhook_endpoints();
@@ -232,16 +215,6 @@ pub async fn record_event(
     .execute(tx)
     .await?;
     Ok(())
-}
-
-/// What the customer must do to bring a suspended account back, by gateway.
-pub fn reinitialization_needed(gateway: GatewayKind) -> &'static str {
-    match gateway {
-        GatewayKind::Payroc => {
-            "new card details from the customer: a new secure token, then a new `first` payment"
-        }
-        GatewayKind::CertiTrade => "a new initializing payment by the customer",
-    }
 }
 
 /// Suspends an account and holds everything on it, inside the caller's transaction: the

@@ -3,58 +3,12 @@
 //! transaction. A daemon that dies mid-send loses its lease, and whoever claims the charge next
 //! resends the same body under the same Idempotency-Key.
 
-use crate::domain::outcome::Outcome;
-use crate::domain::states::GatewayKind;
 use chrono::{DateTime, Utc};
 use jiff::{SignedDuration, Timestamp};
 use uuid::Uuid;
 
 use super::{Store, StoreError, charge_is_due, db_min, to_db};
-
-/// A claimed charge with what is needed to send it: its current intent, the account's
-/// credential and the subscription's series.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ClaimedCharge {
-    pub id: Uuid,
-    pub subscription_id: Uuid,
-    pub account_id: Uuid,
-    pub cycle: i32,
-    pub due_at: DateTime<Utc>,
-    pub amount_minor: i64,
-    pub currency: String,
-    pub processing_model: String,
-    pub is_last: bool,
-    pub attempt_no: i32,
-    pub idempotency_key: Uuid,
-    pub order_id: String,
-    pub sequence: Option<String>,
-    pub request_body: Option<String>,
-    pub last_outcome: Option<Outcome>,
-    pub gateway_payment_id: Option<String>,
-    /// Requests already sent under the current key (0 for a fresh attempt).
-    pub sends_so_far: i64,
-    /// When the first request under the current key went out (None before it has).
-    pub first_sent_at: Option<DateTime<Utc>>,
-    /// This claim's fencing token (see `STILL_OURS`).
-    pub lease_token: i64,
-    /// When this claim's lease runs out.
-    pub lease_expires_at: Option<DateTime<Utc>>,
-    pub gateway: GatewayKind,
-    pub certitrade_account_id: Option<String>,
-    pub payroc_terminal_id: Option<String>,
-    pub payroc_token: Option<String>,
-    /// The subscription's series (see `subscriptions.series_*`): a series is one agreement.
-    pub series_payment_id: Option<String>,
-    pub series_scheme_reference: Option<String>,
-    pub series_processing_model: Option<String>,
-}
-
-impl ClaimedCharge {
-    /// The number of the next request under the current key.
-    pub fn next_send_no(&self) -> i32 {
-        self.sends_so_far as i32 + 1
-    }
-}
+pub use crate::domain::charge::ClaimedCharge;
 
 /// One window of the queue: the next open charges in sending order after a keyset position
 /// ($2, $3, $4). A single-table scan of `charges_claim_order` that stops after $5 rows: no join

@@ -6,9 +6,10 @@ use uuid::Uuid;
 
 use super::subscriptions::{COLUMNS, Subscription};
 use super::{Store, StoreError, to_db};
-use crate::domain::intent::fresh_intent;
 use crate::domain::materialize::{self, CatchUp, CyclePlan, DueCycle, DueSubscription};
 use crate::domain::states::ChargeStatus;
+use crate::domain::states::GatewayKind;
+use crate::gateway::fresh_intent;
 
 /// A runaway backlog (a daily plan left for decades) is materialized in slices of this many
 /// cycles per subscription per pass, so one transaction stays small.
@@ -68,10 +69,23 @@ impl Store {
             .bind(batch as i64)
             .fetch_all(&mut *tx)
             .await?;
+        // Each gateway words its orderIds its own way (`GatewayRules::order_id`).
+        let accounts: Vec<Uuid> = due.iter().map(|s| s.account_id).collect();
+        let gateways: std::collections::HashMap<Uuid, GatewayKind> =
+            sqlx::query_as("SELECT id, gateway FROM payment_accounts WHERE id = ANY($1)")
+                .bind(&accounts)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect();
         let mut rows = Batch::default();
         let mut report = Materialized::default();
         for sub in &due {
-            plan_subscription(sub, now, catch_up, &mut rows, &mut report);
+            let gateway = gateways.get(&sub.account_id).copied();
+            let gateway = gateway.ok_or_else(|| {
+                StoreError::Invalid(format!("subscription {}: no payment account", sub.id))
+            })?;
+            plan_subscription((sub, gateway), now, catch_up, &mut rows, &mut report);
         }
         insert_charges(&mut tx, &rows, now).await?;
         advance_subscriptions(&mut tx, &rows, now).await?;
@@ -83,7 +97,7 @@ impl Store {
 }
 
 fn plan_subscription(
-    sub: &Subscription,
+    (sub, gateway): (&Subscription, GatewayKind),
     now: Timestamp,
     catch_up: CatchUp,
     rows: &mut Batch,
@@ -109,7 +123,7 @@ fn plan_subscription(
             next_due_at,
         } => {
             for cycle in &cycles {
-                rows.charge(sub, cycle);
+                rows.charge(sub, gateway, cycle);
                 if cycle.skipped {
                     report.skipped += 1;
                 } else {
@@ -123,9 +137,9 @@ fn plan_subscription(
 
 impl Batch {
     /// A charge row for `cycle`, with the Idempotency-Key and orderId of its first attempt.
-    fn charge(&mut self, sub: &Subscription, cycle: &DueCycle) {
+    fn charge(&mut self, sub: &Subscription, gateway: GatewayKind, cycle: &DueCycle) {
         let id = Uuid::new_v4();
-        let (key, order_id) = fresh_intent(id, 1);
+        let (key, order_id) = fresh_intent(gateway, id, 1);
         let status = if cycle.skipped {
             ChargeStatus::Skipped
         } else {

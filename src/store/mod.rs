@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod charges;
 pub mod claims;
+pub mod credential;
 mod forecast;
 pub mod gauges;
 pub mod idempotency;
@@ -20,6 +21,7 @@ pub mod recording;
 pub mod recovery;
 pub mod registration;
 pub mod registration_answers;
+pub mod resume;
 pub mod retention;
 pub mod sends;
 pub mod series;

@@ -9,10 +9,10 @@ use super::accounts::{hold_account, record_event, reinitialization_needed};
 use super::claims::{ClaimedCharge, lease_fence};
 use super::recording::finish_attempt;
 use super::{Store, StoreError, to_db};
-use crate::domain::intent::fresh_intent;
 use crate::domain::states::AccountState;
 use crate::domain::transition::{self, ChargeFacts, FailReason, Suspension, Transition};
 use crate::gateway::GatewayAnswer;
+use crate::gateway::fresh_intent;
 use crate::webhooks::events::{self, SuspendedBy};
 use crate::webhooks::{EventKind, enqueue};
 
@@ -216,7 +216,7 @@ async fn retry_later(
     now: Timestamp,
 ) -> Result<Recorded, sqlx::Error> {
     let next_at = to_db(at);
-    let (key, order_id) = fresh_intent(c.id, next_no);
+    let (key, order_id) = fresh_intent(c.gateway, c.id, next_no);
     sqlx::query(
         "UPDATE charges SET attempt_no = $2, idempotency_key = $3, order_id = $4, \
          request_body = NULL, sequence = NULL, next_attempt_at = $5, last_outcome = 'declined_soft', \

@@ -6,10 +6,10 @@ use uuid::Uuid;
 
 use super::charges::Charge;
 use super::{Store, StoreError, to_db};
-use crate::domain::intent::fresh_intent;
 use crate::domain::outcome::Outcome;
 use crate::domain::recovery::{RetryCase, decide_retry};
-use crate::domain::states::{AccountState, ChargeStatus, SubscriptionStatus};
+use crate::domain::states::{AccountState, ChargeStatus, GatewayKind, SubscriptionStatus};
+use crate::gateway::fresh_intent;
 
 /// The reattempt budget: so many new attempts per card within the window.
 #[derive(Debug, Clone, Copy)]
@@ -19,7 +19,7 @@ pub struct ReattemptBudget {
 }
 
 /// The charge, its subscription and account, locked in that order (as billing locks them).
-const CASE: &str = "SELECT c.status, c.last_outcome, s.status, a.state, c.account_id, c.attempt_no, \
+const CASE: &str = "SELECT c.status, c.last_outcome, s.status, a.state, a.gateway, c.account_id, c.attempt_no, \
        (SELECT count(*) FROM charge_attempts t WHERE t.charge_id = c.id \
           AND (t.finished_at IS NULL OR t.outcome IS NULL OR t.outcome IN ('unknown', 'pending'))), \
        EXISTS (SELECT 1 FROM reconciliation_findings f WHERE f.charge_id = c.id \
@@ -37,6 +37,7 @@ type CaseRow = (
     Option<Outcome>,
     SubscriptionStatus,
     AccountState,
+    GatewayKind,
     Uuid,
     i32,
     i64,
@@ -74,6 +75,7 @@ impl Store {
             last_outcome,
             subscription,
             account,
+            gateway,
             account_id,
             attempt_no,
             in_doubt,
@@ -99,7 +101,7 @@ impl Store {
             reattempt_budget: budget.max,
         };
         decide_retry(&case).map_err(|r| StoreError::Conflict(format!("charge {id} {r}")))?;
-        let (key, order_id) = fresh_intent(id, attempt_no + 1);
+        let (key, order_id) = fresh_intent(gateway, id, attempt_no + 1);
         sqlx::query(
             "UPDATE charges SET status = 'due', attempt_no = $2, idempotency_key = $3, \
                order_id = $4, request_body = NULL, sequence = NULL, next_attempt_at = $5, \

@@ -7,8 +7,10 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use super::accounts::{Account, COLUMNS};
+use super::credential::{CREDENTIAL_COLUMNS, columns};
 use super::{Store, StoreError, to_db};
 use crate::config::RefusedCycles;
+use crate::domain::credential::Credential;
 use crate::domain::registration::{RegistrationStep, reinitialization_start};
 
 /// The pending steps as SQL text, for `= ANY($n)`.
@@ -32,12 +34,12 @@ pub struct ClaimedStep {
 /// A new account whose registration starts with a gateway call.
 pub struct NewRegistration<'a> {
     pub id: Uuid,
-    /// `payroc` | `certitrade`
-    pub gateway: &'a str,
+    /// The credential as far as it is known before the first step (its gateway; for Payroc,
+    /// the terminal).
+    pub credential: Credential,
     pub step: RegistrationStep,
     /// The merchant's Idempotency-Key, if the API call carried one.
     pub key: Option<&'a str>,
-    pub payroc_terminal_id: Option<&'a str>,
     pub request: Option<&'a str>,
 }
 
@@ -80,17 +82,21 @@ impl Store {
         lease_until: Timestamp,
     ) -> Result<Option<ClaimedStep>, StoreError> {
         let sql = format!(
-            "INSERT INTO payment_accounts (id, gateway, state, payroc_terminal_id, registration_step, \
-             registration_key, registration_request, registration_lease_until, created_at, \
-             updated_at) \
-             VALUES ($1, $2, 'initializing', $3, $4, $5, $6, $7, $8, $8) \
+            "INSERT INTO payment_accounts (id, gateway, state, {CREDENTIAL_COLUMNS}, \
+             registration_step, registration_key, registration_request, registration_lease_until, \
+             created_at, updated_at) \
+             VALUES ($1, $2, 'initializing', $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
              ON CONFLICT (registration_key) WHERE registration_key IS NOT NULL DO NOTHING \
              RETURNING {COLUMNS}"
         );
+        let cols = columns(&new.credential);
         let inserted = sqlx::query_as::<_, Account>(sqlx::AssertSqlSafe(sql))
             .bind(new.id)
-            .bind(new.gateway)
-            .bind(new.payroc_terminal_id)
+            .bind(new.credential.gateway())
+            .bind(cols.terminal_id)
+            .bind(cols.secure_token_id)
+            .bind(cols.token)
+            .bind(cols.payment_account)
             .bind(new.step.as_str())
             .bind(new.key)
             .bind(new.request)
@@ -170,15 +176,17 @@ impl Store {
         self.claim_registration_step(id, now, lease_until).await
     }
 
-    /// A Payroc re-initialization with card details: the secure-token step and its request are
-    /// stored (with `key`, the call's Idempotency-Key, and the refused-cycles choice) and claimed
-    /// until `lease_until`. A secure-token step already owed is continued only by a repeat of
-    /// the call that started it (the same key, so the same card): any other call is a conflict,
-    /// since a different card could not be sent under that step's key. `None`: someone else is
-    /// working on it.
-    pub async fn begin_payroc_reinitialization(
+    /// A re-initialization whose first step carries what the merchant gave (Payroc: card
+    /// details for a secure token): `step` and its request are stored (with `key`, the call's
+    /// Idempotency-Key, and the refused-cycles choice) and claimed until `lease_until`. That
+    /// step already owed is continued only by a repeat of the call that started it (the same
+    /// key, so the same card): any other call is a conflict, since a different card could not
+    /// be sent under that step's key. `None`: someone else is working on it.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn begin_reinitialization_at(
         &self,
         id: Uuid,
+        step: RegistrationStep,
         key: Option<&str>,
         request: &str,
         refused: RefusedCycles,
@@ -186,7 +194,7 @@ impl Store {
         lease_until: Timestamp,
     ) -> Result<Option<ClaimedStep>, StoreError> {
         let current = self.account(id).await?;
-        if current.registration_step == RegistrationStep::SecureToken {
+        if current.registration_step == step {
             let owner: Option<(Option<String>,)> =
                 sqlx::query_as("SELECT registration_key FROM payment_accounts WHERE id = $1")
                     .bind(id)
@@ -195,13 +203,14 @@ impl Store {
             let owner = owner.and_then(|(k,)| k);
             if key.is_none() || owner.as_deref() != key {
                 return Err(StoreError::Conflict(format!(
-                    "payment account {id} has a re-initialization whose secure-token answer was lost; \
-                     repeat that call with its Idempotency-Key, or wait for billingd to settle it"
+                    "payment account {id} has a re-initialization whose {} answer was lost; \
+                     repeat that call with its Idempotency-Key, or wait for billingd to settle it",
+                    step.as_str().replace('_', "-")
                 )));
             }
         } else {
             sqlx::query(
-                "UPDATE payment_accounts SET registration_step = 'secure_token', \
+                "UPDATE payment_accounts SET registration_step = $7, \
                  registration_request = $3, registration_key = $4, registration_refused_cycles = $5, \
                  registration_unknown_since = NULL, registration_error = NULL, updated_at = $6 \
                  WHERE id = $1 AND registration_step = $2",
@@ -212,6 +221,7 @@ impl Store {
             .bind(key)
             .bind(refused_text(refused))
             .bind(to_db(now))
+            .bind(step.as_str())
             .execute(self.pool())
             .await?;
         }

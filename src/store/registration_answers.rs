@@ -5,8 +5,10 @@
 use jiff::Timestamp;
 use uuid::Uuid;
 
-use super::accounts::{PayrocCredential, record_event};
+use super::accounts::record_event;
+use super::credential::columns;
 use super::{Store, StoreError, to_db};
+use crate::domain::credential::{CardOnFile, Credential};
 use crate::domain::registration::RegistrationStep;
 
 /// What a refused step did to the account.
@@ -68,13 +70,15 @@ impl Store {
         Ok(())
     }
 
-    /// CertiTrade made the payment_account: the initializing payment is next.
+    /// The gateway made the account's credential at its first step (CertiTrade: the
+    /// payment_account): the initializing payment is next.
     pub async fn gateway_account_made(
         &self,
         id: Uuid,
-        certitrade_account_id: &str,
+        credential: &Credential,
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        let cols = columns(credential);
         sqlx::query(
             "UPDATE payment_accounts SET certitrade_account_id = $2, \
              registration_step = 'initializing_payment', registration_request = NULL, \
@@ -82,22 +86,23 @@ impl Store {
              WHERE id = $1 AND registration_step = 'gateway_account'",
         )
         .bind(id)
-        .bind(certitrade_account_id)
+        .bind(cols.payment_account)
         .bind(to_db(now))
         .execute(self.pool())
         .await?;
         Ok(())
     }
 
-    /// Payroc made the secure token of a new account: it is active. The history says so when
-    /// the token was settled after an unknown answer.
+    /// The gateway made the credential of a new account (Payroc: the secure token): it is
+    /// active. The history says so when it was settled after an unknown answer.
     pub async fn secure_token_made(
         &self,
         id: Uuid,
-        cred: &PayrocCredential,
+        card: &CardOnFile,
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
+        let cols = columns(&card.credential);
         let settled_late: Option<(bool,)> = sqlx::query_as(
             "UPDATE payment_accounts p SET state = 'active', payroc_terminal_id = $2, \
              payroc_secure_token_id = $3, payroc_token = $4, card_masked = $5, card_expiry = $6, \
@@ -109,17 +114,18 @@ impl Store {
              RETURNING old.late",
         )
         .bind(id)
-        .bind(&cred.terminal_id)
-        .bind(&cred.secure_token_id)
-        .bind(&cred.token)
-        .bind(&cred.card_masked)
-        .bind(&cred.card_expiry)
+        .bind(cols.terminal_id)
+        .bind(cols.secure_token_id)
+        .bind(cols.token)
+        .bind(&card.card_masked)
+        .bind(&card.card_expiry)
         .bind(to_db(now))
         .fetch_optional(&mut *tx)
         .await?;
         if let Some((true,)) = settled_late {
-            let detail = serde_json::json!({"secure_token_id": cred.secure_token_id,
-                "settled": "the secure token's answer was lost; it was found or replayed"});
+            let mut detail = card.credential.history_detail();
+            detail["settled"] =
+                "the secure token's answer was lost; it was found or replayed".into();
             record_event(&mut tx, id, "account.registered", &detail, now).await?;
         }
         tx.commit().await?;

@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::config::RefusedCycles;
+use crate::domain::charge::ClaimedCharge;
 use crate::gateway::GatewayAnswer;
-use crate::store::accounts::reinitialization_needed;
-use crate::store::claims::ClaimedCharge;
+use crate::gateway::reinitialization_needed;
 
 /// `charge.approved`, `charge.declined`, `charge.failed`: the charge and the gateway's answer.
 /// `attempt` is the attempt the answer is about (a retry after a decline is a new attempt).

@@ -417,8 +417,10 @@ async fn serve_charges_on_its_heartbeat_and_exits_cleanly_on_sigterm() {
         .account(account_id.parse().unwrap())
         .await
         .unwrap()
-        .payroc_token
-        .unwrap();
+        .credential
+        .secret()
+        .unwrap()
+        .to_owned();
     assert!(!logs.contains(&token), "the secure token was logged");
     assert_eq!(sim_ledger_len(&sim).await, 1);
 }

@@ -98,11 +98,7 @@ async fn a_request_the_gateway_rejects_fails_with_the_gateways_words() {
     let h = Harness::start().await;
     let real = h.account(CARD_OK).await;
     let cred = existing_token("296753000000"); // never issued by the gateway
-    let bogus = h
-        .store()
-        .insert_payroc_account(&cred, h.now())
-        .await
-        .unwrap();
+    let bogus = h.store().insert_account(&cred, h.now()).await.unwrap();
     let sub = h.monthly(&bogus, 1000, "2027-01-01T00:00").await;
     let ok = h.monthly(&real, 1000, "2027-01-01T00:00").await;
     let summary = h.run().await;

@@ -15,8 +15,10 @@ async fn legacy_first_payment(h: &Harness, account: &str) -> (String, Option<Str
         .account(account.parse().unwrap())
         .await
         .unwrap()
-        .payroc_token
-        .unwrap();
+        .credential
+        .secret()
+        .unwrap()
+        .to_owned();
     let payroc = h.app.gateways.payroc.as_ref().unwrap();
     let body = json!({"channel": "web", "processingTerminalId": "3204001",
         "order": {"orderId": "legacy-first-1", "amount": 2500, "currency": "USD",

@@ -44,11 +44,7 @@ async fn reconcile_finds_a_sale_planted_behind_billingds_back() {
     let mut h = Harness::start().await;
     align_clocks(&h).await;
     let cred = h.tokenize(CARD_OK).await;
-    let account = h
-        .store()
-        .insert_payroc_account(&cred, h.now())
-        .await
-        .unwrap();
+    let account = h.store().insert_account(&cred, h.now()).await.unwrap();
     let sub = h.monthly(&account, 1000, "2027-01-01T00:00").await;
     assert_eq!(h.run().await.approved, 1);
     // Someone charges the same card on the same terminal, under an order billingd never sent.
@@ -56,7 +52,7 @@ async fn reconcile_finds_a_sale_planted_behind_billingds_back() {
         "channel": "web", "processingTerminalId": "3204001",
         "order": {"orderId": "planted-1", "amount": 4242, "currency": "USD",
             "standingInstructions": {"sequence": "first", "processingModel": "unscheduled"}},
-        "paymentMethod": {"type": "secureToken", "token": cred.token},
+        "paymentMethod": {"type": "secureToken", "token": cred.credential.secret()},
     });
     let answer = h
         .app

@@ -61,12 +61,8 @@ async fn a_charge_in_flight_when_its_account_is_suspended_is_completed_under_its
 async fn a_terminated_answer_after_a_merchant_suspension_holds_the_charge_quietly() {
     let h = Harness::with(SimConfig::default(), |s| s.billing.unknown_resends = 0).await;
     let cred = h.tokenize(CARD_OK).await;
-    let token = cred.token.clone();
-    let account = h
-        .store()
-        .insert_payroc_account(&cred, h.now())
-        .await
-        .unwrap();
+    let token = cred.credential.secret().unwrap().to_owned();
+    let account = h.store().insert_account(&cred, h.now()).await.unwrap();
     let sub = h.monthly(&account, 1500, "2027-01-01T00:00:00").await;
     // A 500 page: not processed, outcome unknown.
     h.sim_post("/_sim/faults", json!({"fail_next": 1})).await;

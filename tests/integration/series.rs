@@ -176,7 +176,7 @@ async fn a_first_payment_on_the_old_credential_opens_no_series_after_a_reinitial
         .unwrap();
     let cred = h.tokenize(CARD_OK).await;
     h.store()
-        .reinitialize_payroc(account.id, &cred, RefusedCycles::Charge, h.now())
+        .reinitialize_with(account.id, &cred, RefusedCycles::Charge, h.now())
         .await
         .unwrap();
     h.clock.advance(SignedDuration::from_secs(5));
@@ -209,7 +209,7 @@ async fn a_first_payment_on_the_old_credential_opens_no_series_after_a_reinitial
     let sales = h.ledger().await;
     assert_eq!(sales.len(), 1, "{sales:#?}");
     assert_eq!(sales[0]["sequence"], "first");
-    assert_eq!(sales[0]["token"], cred.token.as_str());
+    assert_eq!(sales[0]["token"], cred.credential.secret().unwrap());
     let events = h.store().account_events(account.id).await.unwrap();
     let reactivated = events.last().unwrap();
     assert_eq!(reactivated.kind, "account.reactivated");
@@ -228,8 +228,10 @@ async fn a_subscription_continues_an_agreements_existing_series() {
         .account(account.parse().unwrap())
         .await
         .unwrap()
-        .payroc_token
-        .unwrap();
+        .credential
+        .secret()
+        .unwrap()
+        .to_owned();
     // The agreement's first payment, made by the merchant's previous system.
     let payroc = h.app.gateways.payroc.as_ref().unwrap();
     let body = json!({"channel": "web", "processingTerminalId": "3204001",

@@ -5,12 +5,13 @@ pub use crate::claim_helpers::TestClaims;
 use billingd::billing::RunSummary;
 use billingd::clock::{Clock, ManualClock};
 use billingd::config::{self, Delay, Settings};
+use billingd::domain::credential::{CardOnFile, Credential, PayrocToken};
 use billingd::domain::money::Money;
 use billingd::domain::schedule::{IntervalUnit, Schedule};
 use billingd::gateway::payroc::CardDetails;
 use billingd::startup::App;
 use billingd::store::Store;
-use billingd::store::accounts::{Account, PayrocCredential};
+use billingd::store::accounts::Account;
 use billingd::store::charges::Charge;
 use billingd::store::subscriptions::{NewSubscription, Subscription};
 use gateway_sim::{RunningSim, SimConfig};
@@ -187,7 +188,7 @@ impl Harness {
     }
 
     /// Tokenizes a card at the simulator, as `--card-stdin` does.
-    pub async fn tokenize(&self, card: &str) -> PayrocCredential {
+    pub async fn tokenize(&self, card: &str) -> CardOnFile {
         let details: CardDetails = serde_json::from_value(
             serde_json::json!({"number": card, "expiry": "1230", "cvv": "123"}),
         )
@@ -197,20 +198,14 @@ impl Harness {
             .create_secure_token("3204001", &details)
             .await
             .expect("secure token");
-        PayrocCredential {
-            terminal_id: "3204001".into(),
-            secure_token_id: Some(created.secure_token_id),
-            token: created.token,
-            card_masked: created.card_masked,
-            card_expiry: created.card_expiry,
-        }
+        created.on_file("3204001")
     }
 
     /// Registers an account for a freshly tokenized card.
     pub async fn account(&self, card: &str) -> Account {
         let cred = self.tokenize(card).await;
         self.store()
-            .insert_payroc_account(&cred, self.now())
+            .insert_account(&cred, self.now())
             .await
             .expect("account")
     }
@@ -288,11 +283,13 @@ impl Harness {
 }
 
 /// A credential for a token the test already knows (or a bogus one).
-pub fn existing_token(token: &str) -> PayrocCredential {
-    PayrocCredential {
-        terminal_id: "3204001".into(),
-        secure_token_id: None,
-        token: token.into(),
+pub fn existing_token(token: &str) -> CardOnFile {
+    CardOnFile {
+        credential: Credential::Payroc(PayrocToken {
+            terminal_id: Some("3204001".into()),
+            secure_token_id: None,
+            token: Some(token.into()),
+        }),
         card_masked: None,
         card_expiry: None,
     }

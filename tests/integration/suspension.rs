@@ -54,7 +54,7 @@ async fn a_terminated_account_is_suspended_and_nothing_more_is_sent_until_reinit
     );
 
     // Months pass: the healthy account is charged, the suspended one is not contacted.
-    let token = account.payroc_token.clone().unwrap();
+    let token = account.credential.secret().unwrap().to_owned();
     let before = h.requests_for_token(&token).await;
     h.clock.set(ts("2027-04-20T00:00:00Z"));
     let later = h.run().await;
@@ -73,7 +73,7 @@ async fn a_terminated_account_is_suspended_and_nothing_more_is_sent_until_reinit
     let cred = h.tokenize(CARD_OK).await;
     let back = h
         .store()
-        .reinitialize_payroc(account.id, &cred, RefusedCycles::Charge, h.now())
+        .reinitialize_with(account.id, &cred, RefusedCycles::Charge, h.now())
         .await
         .unwrap();
     assert_eq!(back.state.as_str(), "active");
@@ -89,7 +89,7 @@ async fn a_terminated_account_is_suspended_and_nothing_more_is_sent_until_reinit
     let ledger = h.ledger().await;
     let new_sales: Vec<_> = ledger
         .iter()
-        .filter(|e| e["token"] == cred.token.as_str())
+        .filter(|e| e["token"] == cred.credential.secret().unwrap())
         .collect();
     assert_eq!(new_sales.len(), 7);
     assert_eq!(
@@ -128,10 +128,10 @@ async fn a_terminated_account_is_suspended_and_nothing_more_is_sent_until_reinit
 async fn a_pickup_answer_terminates_the_account_and_reinitializing_an_active_one_is_refused() {
     let h = Harness::start().await;
     let account = h.account(CARD_OK).await;
-    let cred = existing_token(account.payroc_token.as_deref().unwrap());
+    let cred = existing_token(account.credential.secret().unwrap());
     let err = h
         .store()
-        .reinitialize_payroc(account.id, &cred, RefusedCycles::Skip, h.now())
+        .reinitialize_with(account.id, &cred, RefusedCycles::Skip, h.now())
         .await
         .unwrap_err();
     assert!(
@@ -148,7 +148,7 @@ async fn a_pickup_answer_terminates_the_account_and_reinitializing_an_active_one
     );
 
     h.store()
-        .reinitialize_payroc(account.id, &cred, RefusedCycles::Skip, h.now())
+        .reinitialize_with(account.id, &cred, RefusedCycles::Skip, h.now())
         .await
         .unwrap();
     assert_eq!(
@@ -185,9 +185,9 @@ async fn a_charge_whose_outcome_is_unknown_keeps_its_key_through_a_suspension() 
     );
     assert_eq!(during.idempotency_key, before.idempotency_key);
 
-    let cred = existing_token(account.payroc_token.as_deref().unwrap());
+    let cred = existing_token(account.credential.secret().unwrap());
     h.store()
-        .reinitialize_payroc(account.id, &cred, RefusedCycles::Skip, h.now())
+        .reinitialize_with(account.id, &cred, RefusedCycles::Skip, h.now())
         .await
         .unwrap();
     h.clock.set(ts("2027-02-01T13:00:00Z")); // past unknown_retry_after

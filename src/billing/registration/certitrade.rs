@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use super::{stored_or_new, to_send};
+use crate::domain::credential::{CertiTradeAccount, Credential};
 use crate::domain::registration::RegistrationStep;
 use crate::gateway::certitrade::CertiTradeClient;
 use crate::gateway::{Gateways, StepResult};
@@ -38,9 +39,10 @@ pub(super) async fn gateway_account(
     };
     Ok(match result {
         StepResult::Done(payment_account) => {
-            store
-                .gateway_account_made(id, &payment_account, now)
-                .await?;
+            let credential = Credential::CertiTrade(CertiTradeAccount {
+                payment_account: Some(payment_account),
+            });
+            store.gateway_account_made(id, &credential, now).await?;
             StepResult::Done(())
         }
         StepResult::Refused(e) => StepResult::Refused(e),
@@ -56,7 +58,11 @@ pub(super) async fn initializing_payment(
     now: Timestamp,
 ) -> anyhow::Result<StepResult<()>> {
     let step = RegistrationStep::InitializingPayment;
-    let Some(payment_account) = account.certitrade_account_id.as_deref() else {
+    let made = match &account.credential {
+        Credential::CertiTrade(a) => a.payment_account.as_deref(),
+        Credential::Payroc(_) => None,
+    };
+    let Some(payment_account) = made else {
         return Ok(StepResult::Refused(format!(
             "payment account {} has no CertiTrade payment_account",
             account.id

@@ -9,7 +9,7 @@ use crate::domain::registration::{StepAnswer, found_nothing};
 use crate::gateway::payroc::{CardDetails, PayrocClient, TokenRequest};
 use crate::gateway::{Gateways, StepResult};
 use crate::store::Store;
-use crate::store::accounts::{Account, PayrocCredential};
+use crate::store::accounts::Account;
 use crate::store::from_db;
 
 pub(super) fn client(gateways: &Gateways) -> anyhow::Result<&PayrocClient> {
@@ -76,15 +76,15 @@ pub(super) async fn secure_token(
     };
     Ok(match result {
         StepResult::Done(token) => {
-            let cred = PayrocCredential::created(&request.terminal_id, token);
+            let card = token.on_file(&request.terminal_id);
             match refused_cycles {
                 // A re-initialization: the account comes back, its held subscriptions resume.
                 Some(refused) => {
                     store
-                        .reinitialize_payroc(account.id, &cred, refused, now)
+                        .reinitialize_with(account.id, &card, refused, now)
                         .await?;
                 }
-                None => store.secure_token_made(account.id, &cred, now).await?,
+                None => store.secure_token_made(account.id, &card, now).await?,
             }
             StepResult::Done(())
         }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use super::sign::{authorization, http_date, parse_http_date};
 use super::transformers::{self, Payment, PaymentAccount};
 use crate::config::CertiTradeSettings;
+use crate::domain::credential::Credential;
 use crate::domain::outcome::{Outcome, OutcomeTable};
 use crate::gateway::{GatewayAnswer, GatewayError, Resend, SaleSpec};
 
@@ -157,7 +158,11 @@ impl CertiTradeClient {
     /// The stored request of an attempt: its Date and exact body, fixed before the first send.
     pub fn sale_request(&self, spec: &SaleSpec<'_>) -> Result<String, GatewayError> {
         let c = spec.charge;
-        let account = c.certitrade_account_id.as_deref().ok_or_else(|| {
+        let held = match &c.credential {
+            Credential::CertiTrade(a) => a.payment_account.as_deref(),
+            Credential::Payroc(_) => None,
+        };
+        let account = held.ok_or_else(|| {
             GatewayError::BadAccount(format!(
                 "payment account {} has no CertiTrade payment_account",
                 c.account_id

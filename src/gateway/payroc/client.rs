@@ -10,6 +10,7 @@ use super::transformers::{
 };
 use crate::config::PayrocSettings;
 use crate::config::rotating::RotatingSecret;
+use crate::domain::credential::Credential;
 use crate::domain::outcome::OutcomeTable;
 use crate::gateway::{GatewayAnswer, GatewayError, SaleSpec};
 
@@ -71,12 +72,15 @@ impl PayrocClient {
                 c.account_id
             ))
         };
-        let terminal = c
-            .payroc_terminal_id
+        let Credential::Payroc(held) = &c.credential else {
+            return Err(missing("secure token"));
+        };
+        let terminal = held
+            .terminal_id
             .as_deref()
             .ok_or_else(|| missing("terminal"))?;
-        let token = c
-            .payroc_token
+        let token = held
+            .token
             .as_deref()
             .ok_or_else(|| missing("secure token"))?;
         let reference = match spec.sequence {

@@ -15,3 +15,43 @@ mod transformers_tests;
 
 pub use client::PayrocClient;
 pub use secure_token::{CardDetails, CreatedToken, TokenError, TokenRequest};
+
+/// Payroc's rules: see `gateway::rules`.
+pub struct Rules;
+
+impl crate::gateway::rules::GatewayRules for Rules {
+    fn kind(&self) -> crate::domain::states::GatewayKind {
+        crate::domain::states::GatewayKind::Payroc
+    }
+
+    /// 16 hex digits of the charge id plus the attempt number: within Payroc's 24 characters.
+    fn order_id(&self, charge_id: uuid::Uuid, attempt_no: i32) -> String {
+        format!("{}-{attempt_no}", &charge_id.simple().to_string()[..16])
+    }
+
+    /// Payroc has no payment window: the merchant collects new card details.
+    fn reinitialization_needed(&self) -> &'static str {
+        "new card details from the customer: a new secure token, then a new `first` payment"
+    }
+
+    fn reinitialization(&self) -> crate::gateway::rules::Reinitialization {
+        crate::gateway::rules::Reinitialization::NewCardFromMerchant
+    }
+}
+
+#[cfg(test)]
+mod rules_tests {
+    use crate::gateway::rules::GatewayRules;
+
+    #[test]
+    fn an_order_id_fits_payrocs_24_characters_and_names_its_charge() {
+        let charge = uuid::Uuid::new_v4();
+        let (o1, o2) = (
+            super::Rules.order_id(charge, 1),
+            super::Rules.order_id(charge, 999),
+        );
+        assert!(o1.len() <= 24 && o2.len() <= 24);
+        assert_eq!(&o1[..16], &charge.simple().to_string()[..16]);
+        assert_eq!(&o1[..16], &o2[..16]);
+    }
+}

@@ -10,6 +10,7 @@ pub use super::token_request::CardDetails;
 use super::token_request::SecureTokenRequest;
 use super::transformers::problem_message;
 use crate::domain::answer_class::{self, AnswerClass};
+use crate::domain::credential::{CardOnFile, Credential, PayrocToken};
 use crate::gateway::StepResult;
 
 /// Why a card could not be tokenized.
@@ -30,6 +31,21 @@ pub struct CreatedToken {
     pub token: String,
     pub card_masked: Option<String>,
     pub card_expiry: Option<String>,
+}
+
+impl CreatedToken {
+    /// The account's credential: this token on `terminal_id`.
+    pub fn on_file(self, terminal_id: &str) -> CardOnFile {
+        CardOnFile {
+            credential: Credential::Payroc(PayrocToken {
+                terminal_id: Some(terminal_id.to_owned()),
+                secure_token_id: Some(self.secure_token_id),
+                token: Some(self.token),
+            }),
+            card_masked: self.card_masked,
+            card_expiry: self.card_expiry,
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -33,7 +33,7 @@ async fn a_receiver_failing_its_first_three_deliveries_still_gets_every_event_on
     assert_eq!((run.approved, run.suspended), (2, 1), "{run:?}");
     let card = h.tokenize(CARD_OK).await;
     h.store()
-        .reinitialize_payroc(stolen.id, &card, RefusedCycles::Skip, h.now())
+        .reinitialize_with(stolen.id, &card, RefusedCycles::Skip, h.now())
         .await
         .unwrap();
 
@@ -79,7 +79,11 @@ async fn a_receiver_failing_its_first_three_deliveries_still_gets_every_event_on
     }
     // Nothing of the card or its tokens is in any event.
     let all = serde_json::to_string(&received.iter().map(|r| &r.body).collect::<Vec<_>>()).unwrap();
-    for secret in [approved.payroc_token.unwrap(), card.token, CARD_OK.into()] {
+    for secret in [
+        approved.credential.secret().unwrap().to_owned(),
+        card.credential.secret().unwrap().to_owned(),
+        CARD_OK.into(),
+    ] {
         assert!(!all.contains(&secret), "{secret} in {all}");
     }
 

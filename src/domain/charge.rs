@@ -1,0 +1,55 @@
+//! A charge as claimed for sending: its current intent, the account's gateway and credential,
+//! and the subscription's series. The store loads it (`store::claims`); the gateway adapters
+//! build requests from it and the webhook events describe it, so it lives below both.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::credential::Credential;
+use super::outcome::Outcome;
+use super::states::GatewayKind;
+
+/// A claimed charge with what is needed to send it: its current intent, the account's
+/// credential and the subscription's series.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedCharge {
+    pub id: Uuid,
+    pub subscription_id: Uuid,
+    pub account_id: Uuid,
+    pub cycle: i32,
+    pub due_at: DateTime<Utc>,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub processing_model: String,
+    pub is_last: bool,
+    pub attempt_no: i32,
+    pub idempotency_key: Uuid,
+    pub order_id: String,
+    pub sequence: Option<String>,
+    pub request_body: Option<String>,
+    pub last_outcome: Option<Outcome>,
+    pub gateway_payment_id: Option<String>,
+    /// Requests already sent under the current key (0 for a fresh attempt).
+    pub sends_so_far: i64,
+    /// When the first request under the current key went out (None before it has).
+    pub first_sent_at: Option<DateTime<Utc>>,
+    /// This claim's fencing token (see `STILL_OURS`).
+    pub lease_token: i64,
+    /// When this claim's lease runs out.
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    pub gateway: GatewayKind,
+    /// The account's credential, which the gateway's adapter puts in the request.
+    #[sqlx(flatten)]
+    pub credential: Credential,
+    /// The subscription's series (see `subscriptions.series_*`): a series is one agreement.
+    pub series_payment_id: Option<String>,
+    pub series_scheme_reference: Option<String>,
+    pub series_processing_model: Option<String>,
+}
+
+impl ClaimedCharge {
+    /// The number of the next request under the current key.
+    pub fn next_send_no(&self) -> i32 {
+        self.sends_so_far as i32 + 1
+    }
+}
