@@ -6,6 +6,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+pub use super::console::ConsoleSettings;
 use super::delay::Delay;
 use crate::domain::outcome::OutcomeTable;
 
@@ -20,6 +21,7 @@ pub struct Settings {
     pub certitrade: CertiTradeSettings,
     pub webhooks: WebhookSettings,
     pub reconcile: ReconcileSettings,
+    pub console: ConsoleSettings,
     pub outcomes: OutcomeTable,
     pub log: LogSettings,
 }

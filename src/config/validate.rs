@@ -7,8 +7,18 @@ type Check = fn(&Settings) -> Result<(), ConfigError>;
 
 /// Every section's first problem, all at once: an operator fixes a config in one pass.
 pub fn settings(s: &Settings) -> Vec<ConfigError> {
-    let checks: [Check; 10] = [
-        database, api, scheduler, billing, payroc, certitrade, webhooks, reconcile, outcomes, log,
+    let checks: [Check; 11] = [
+        database,
+        api,
+        scheduler,
+        billing,
+        payroc,
+        certitrade,
+        webhooks,
+        reconcile,
+        super::console::check,
+        outcomes,
+        log,
     ];
     checks.iter().filter_map(|check| check(s).err()).collect()
 }
