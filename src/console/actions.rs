@@ -155,7 +155,7 @@ pub async fn perform(
     Path((kind, id, action)): Path<(String, String, String)>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    if let Err(refused) = super::csrf::check(&c, &session, &form.csrf) {
+    if let Some(refused) = super::csrf::refusal(&c, &session, &form.csrf) {
         return refused;
     }
     let (Some(action), Ok(id), Ok(key)) = (

@@ -10,17 +10,18 @@ use super::Console;
 use super::render;
 use super::session::Session;
 
-pub fn check(c: &Console, session: &Session, presented: &str) -> Result<(), Response> {
+/// The refusal page when `presented` is not the session's token; None when it is.
+pub fn refusal(c: &Console, session: &Session, presented: &str) -> Option<Response> {
     let same = presented.len() == session.csrf.len()
         && bool::from(presented.as_bytes().ct_eq(session.csrf.as_bytes()));
     if same {
-        return Ok(());
+        return None;
     }
     tracing::warn!(
         event = "console.csrf_refused",
         "console form without its CSRF token"
     );
-    Err(render::failure(
+    Some(render::failure(
         c,
         Some(session),
         StatusCode::FORBIDDEN,

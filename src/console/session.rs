@@ -181,7 +181,7 @@ pub async fn sign_out(
     headers: HeaderMap,
     Form(f): Form<SignOut>,
 ) -> Response {
-    if let Err(refused) = super::csrf::check(&c, &session, &f.csrf) {
+    if let Some(refused) = super::csrf::refusal(&c, &session, &f.csrf) {
         return refused;
     }
     if let Some(id) = cookie(&headers) {

@@ -145,6 +145,12 @@ async fn seed(h: &Harness, api: &Api) -> (String, String, String) {
     let payroc = api.account(CARD_OK).await;
     let plan = api.monthly(&payroc, 1000, "2027-01-01T00:00:00").await;
     api.monthly(&payroc, 1054, "2027-01-01T00:00:00").await;
+    // A weekly plan for the overview's chart of the next 30 days.
+    let weekly = api
+        .post("/v1/subscriptions", json!({"account_id": payroc, "amount": 500, "currency": "EUR",
+            "schedule": {"anchor": "2027-01-01T10:00:00", "time_zone": "Europe/Paris", "interval": "week"}}))
+        .await;
+    assert_eq!(weekly.status, 201, "{}", weekly.body);
     let run = h.run().await;
     assert_eq!((run.approved, run.suspended), (1, 1), "{run:?}");
     (fraud, payroc, plan["id"].as_str().unwrap().to_owned())

@@ -1,6 +1,7 @@
 //! One module per area of the console; each loads what it shows and renders one template.
 
 pub mod account;
+mod attention;
 pub mod charge;
 pub mod overview;
 pub mod search;

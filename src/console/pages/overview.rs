@@ -6,16 +6,15 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{DateTime, Utc};
 use jiff::{SignedDuration, Timestamp};
 use std::collections::BTreeMap;
-use uuid::Uuid;
 
 use super::super::Console;
 use super::super::forecast::{self, Billable};
 use super::super::format;
 use super::super::render::{self, Layout};
 use super::super::session::Session;
+use super::attention::{self, DeliveryRow, FailedRow, FindingRow, SuspendedRow};
 use crate::domain::schedule::Schedule;
 use crate::store::{StoreError, from_db_local, to_db};
 
@@ -29,39 +28,6 @@ pub struct ForecastRow {
     pub currency: String,
     pub count: u64,
     pub amount: String,
-}
-
-pub struct SuspendedRow {
-    pub id: Uuid,
-    pub since: String,
-    pub reason: String,
-    pub waiting_for_customer: bool,
-}
-
-pub struct FailedRow {
-    pub id: Uuid,
-    pub subscription_id: Uuid,
-    pub due: String,
-    pub amount: String,
-    pub reason: String,
-}
-
-pub struct DeliveryRow {
-    pub kind: String,
-    pub endpoint: String,
-    pub status: String,
-    pub attempts: i32,
-    pub last: String,
-}
-
-pub struct FindingRow {
-    pub found: String,
-    pub gateway: String,
-    pub kind: String,
-    pub order_ref: String,
-    pub amount: String,
-    pub detail: String,
-    pub charge_id: Option<Uuid>,
 }
 
 #[derive(Template)]
@@ -107,10 +73,10 @@ async fn load(c: &Console, session: &Session) -> Result<Overview, StoreError> {
         chart,
         forecast,
         forecast_truncated,
-        suspended: suspended(c).await?,
-        failed: failed(c).await?,
-        deliveries: deliveries(c).await?,
-        findings: findings(c).await?,
+        suspended: attention::suspended(c).await?,
+        failed: attention::failed(c).await?,
+        deliveries: attention::deliveries(c).await?,
+        findings: attention::findings(c).await?,
     })
 }
 
@@ -198,115 +164,4 @@ async fn next_days(
         .collect();
     let first = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     Ok((forecast::svg(first, DAYS, &counts), rows, truncated))
-}
-
-async fn suspended(c: &Console) -> Result<Vec<SuspendedRow>, StoreError> {
-    let rows: Vec<(Uuid, Option<DateTime<Utc>>, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT id, suspended_at, suspension_reason, init_link FROM payment_accounts \
-         WHERE state = 'suspended' ORDER BY suspended_at DESC NULLS LAST, id LIMIT 50",
-    )
-    .fetch_all(c.api.store.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, since, reason, link)| SuspendedRow {
-            id,
-            since: format::utc_opt(since),
-            reason: format::opt(reason),
-            waiting_for_customer: link.is_some(),
-        })
-        .collect())
-}
-
-async fn failed(c: &Console) -> Result<Vec<FailedRow>, StoreError> {
-    let rows: Vec<(
-        Uuid,
-        Uuid,
-        DateTime<Utc>,
-        i64,
-        String,
-        Option<String>,
-        String,
-    )> = sqlx::query_as(
-        "SELECT c.id, c.subscription_id, c.due_at, c.amount_minor, c.currency, c.failure_reason, \
-         s.time_zone FROM charges c JOIN subscriptions s ON s.id = c.subscription_id \
-         WHERE c.status = 'failed' ORDER BY c.settled_at DESC NULLS LAST, c.id LIMIT 20",
-    )
-    .fetch_all(c.api.store.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, subscription_id, due, amount, currency, reason, zone)| FailedRow {
-                id,
-                subscription_id,
-                due: format::both(due, &zone),
-                amount: format::money(amount, &currency),
-                reason: format::opt(reason),
-            },
-        )
-        .collect())
-}
-
-async fn deliveries(c: &Console) -> Result<Vec<DeliveryRow>, StoreError> {
-    let rows: Vec<(String, String, String, i32, Option<i32>, Option<String>)> = sqlx::query_as(
-        "SELECT e.kind, d.endpoint, d.status, d.attempts, d.last_http_status, d.last_error \
-         FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id \
-         WHERE d.status = 'failed' OR (d.status = 'pending' AND d.attempts > 0) \
-         ORDER BY d.id DESC LIMIT 20",
-    )
-    .fetch_all(c.api.store.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(kind, endpoint, status, attempts, http, error)| DeliveryRow {
-                kind,
-                endpoint: crate::config::mask_url_password(&endpoint),
-                status,
-                attempts,
-                last: match (http, error) {
-                    (Some(h), _) => format!("HTTP {h}"),
-                    (None, Some(e)) => e,
-                    (None, None) => "—".into(),
-                },
-            },
-        )
-        .collect())
-}
-
-async fn findings(c: &Console) -> Result<Vec<FindingRow>, StoreError> {
-    type Row = (
-        DateTime<Utc>,
-        String,
-        String,
-        String,
-        Option<i64>,
-        Option<String>,
-        String,
-        Option<Uuid>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT found_at, gateway, kind, order_ref, amount_minor, currency, detail, charge_id \
-         FROM reconciliation_findings ORDER BY found_at DESC, id DESC LIMIT 20",
-    )
-    .fetch_all(c.api.store.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(found, gateway, kind, order_ref, amount, currency, detail, charge_id)| FindingRow {
-                found: format::utc(found),
-                gateway,
-                kind,
-                order_ref,
-                amount: match (amount, currency) {
-                    (Some(a), Some(cur)) => format::money(a, &cur),
-                    _ => "—".into(),
-                },
-                detail,
-                charge_id,
-            },
-        )
-        .collect())
 }
