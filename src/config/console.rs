@@ -77,3 +77,39 @@ pub(super) fn check(s: &Settings) -> Result<(), ConfigError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_console_path_is_one_plain_absolute_path_clear_of_the_api() {
+        let mut s = Settings::default();
+        assert!(check(&s).is_ok());
+        for good in ["/ops", "/admin/console", "/b-2_x"] {
+            s.console.path = good.into();
+            assert!(check(&s).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "/",
+            "console",
+            "/console/",
+            "//x",
+            "/a b",
+            "/v1",
+            "/healthz/x",
+            "/métier",
+        ] {
+            s.console.path = bad.into();
+            assert!(check(&s).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn a_session_lasts_at_least_a_minute() {
+        let mut s = Settings::default();
+        s.console.session_lifetime = Delay::secs(59);
+        assert!(check(&s).is_err());
+    }
+}
