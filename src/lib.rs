@@ -4,14 +4,15 @@
 //!
 //! Layers, each using only those below it: `domain` (pure rules and typed states) ← `config` ←
 //! `gateway` (one folder per gateway) ← `store` (loads, applies, fences) ← `billing` (runs,
-//! sends, reconciliation) ← `api` ← `cli`; `clock`, `metrics`, `webhooks` and `startup` sit
-//! beside them. docs/architecture.md draws the map.
+//! sends, reconciliation) ← `api` (with `console`, the operator's pages, beside it) ← `cli`;
+//! `clock`, `metrics`, `webhooks` and `startup` sit beside them. docs/architecture.md draws the map.
 
 pub mod api;
 pub mod billing;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod domain;
 pub mod gateway;
 pub mod metrics;

@@ -150,7 +150,8 @@ impl App {
                 shutdown.cancelled().await
             }));
         }
-        let (router, _) = crate::api::router(state);
+        let (router, _) = crate::api::router(state.clone());
+        let router = crate::console::mount(router, state);
         let shutdown = self.shutdown.clone();
         tracing::info!(listen = %self.api_addr?, "admin API listening");
         Some(tokio::spawn(crate::api::serve(

@@ -86,10 +86,10 @@ pub struct CardInput {
 pub struct SuspendAccount {
     /// Why, for the account's history.
     #[schema(max_length = 500, pattern = "\\S")]
-    reason: String,
+    pub(crate) reason: String,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ReinitializeAccount {
     /// Default: the account's current terminal.
@@ -211,7 +211,7 @@ async fn get_account(
 #[utoipa::path(post, path = "/v1/accounts/{id}/suspend", tag = "accounts", params(("id" = Uuid, Path)),
     request_body = SuspendAccount,
     responses((status = 200, body = AccountView), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn suspend_account(
+pub(crate) async fn suspend_account(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<SuspendAccount>,
@@ -234,7 +234,7 @@ async fn suspend_account(
 The daemon completes it; a retry (with the same Idempotency-Key) continues it"),
         (status = 404, body = Problem), (status = 409, body = Problem),
         (status = 422, body = Problem), (status = 502, body = Problem)))]
-async fn reinitialize_account(
+pub(crate) async fn reinitialize_account(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,

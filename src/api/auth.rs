@@ -6,7 +6,7 @@
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -20,20 +20,20 @@ pub async fn require_admin(State(state): State<ApiState>, req: Request, next: Ne
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    let ok = presented.is_some_and(|p| {
-        let digest = Sha256::digest(p.as_bytes());
-        state
-            .admin_tokens
-            .current()
-            .iter()
-            .fold(false, |any, token| {
-                let expected = Sha256::digest(token.expose_secret().as_bytes());
-                any | bool::from(digest.ct_eq(&expected))
-            })
-    });
+    let ok = presented.is_some_and(|p| token_matches(p, &state.admin_tokens.current()));
     if ok {
         next.run(req).await
     } else {
         ApiError::unauthorized().into_response()
     }
+}
+
+/// Whether `presented` is one of `tokens`, in constant time over their SHA-256 digests (the
+/// console's sign-in uses the same check).
+pub fn token_matches(presented: &str, tokens: &[SecretString]) -> bool {
+    let digest = Sha256::digest(presented.as_bytes());
+    tokens.iter().fold(false, |any, token| {
+        let expected = Sha256::digest(token.expose_secret().as_bytes());
+        any | bool::from(digest.ct_eq(&expected))
+    })
 }

@@ -52,13 +52,8 @@ async fn handle(
     let bytes = read_body(body, BodyLimit::from_ref(&state))
         .await
         .map_err(IntoResponse::into_response)?;
-    let mut hasher = Sha256::new();
-    hasher.update(parts.method.as_str());
-    hasher.update(b" ");
-    hasher.update(parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or(""));
-    hasher.update(b"\n");
-    hasher.update(&bytes);
-    let fingerprint = hasher.finalize();
+    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("");
+    let fingerprint = fingerprint(parts.method.as_str(), path, &bytes);
 
     let claim = state
         .store
@@ -112,4 +107,60 @@ fn stored(status: u16, body: Vec<u8>) -> Response {
         .headers_mut()
         .insert("idempotent-replayed", HeaderValue::from_static("true"));
     response
+}
+
+/// What identifies a request under its key: method, path with query, body bytes.
+fn fingerprint(method: &str, path: &str, body: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(method);
+    hasher.update(b" ");
+    hasher.update(path);
+    hasher.update(b"\n");
+    hasher.update(body);
+    hasher.finalize().into()
+}
+
+/// The console's actions: `run` (an API handler) under `key` with the same record as a POST
+/// of `body` to `path` with that Idempotency-Key, so a form submitted twice acts once and the
+/// repeat gets the first answer. Returns the answer's status and body, and whether it was
+/// replayed.
+pub(crate) async fn once(
+    state: &ApiState,
+    key: &str,
+    path: &str,
+    body: &[u8],
+    run: impl Future<Output = Response>,
+) -> Result<(StatusCode, Vec<u8>, bool), ApiError> {
+    let fingerprint = fingerprint("POST", path, body);
+    let claim = state
+        .store
+        .claim_idempotency_key(key, &fingerprint, state.clock.now())
+        .await?;
+    match claim {
+        Claim::Replay { status, body } => Ok((
+            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            body,
+            true,
+        )),
+        Claim::Mismatch => Err(ApiError::conflict(
+            "this form was already used for a different action; open the action again",
+        )),
+        Claim::InProgress => Err(ApiError::conflict(
+            "this action is still being processed; reload in a moment",
+        )),
+        Claim::Fresh => {
+            let (head, answer) = run.await.into_parts();
+            let answer = to_bytes(answer, usize::MAX)
+                .await
+                .map_err(ApiError::internal)?
+                .to_vec();
+            if head.status.is_server_error() {
+                state.store.release_idempotency_key(key).await?;
+            } else {
+                let status = head.status.as_u16();
+                state.store.finish_idempotent(key, status, &answer).await?;
+            }
+            Ok((head.status, answer, false))
+        }
+    }
 }

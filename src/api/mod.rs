@@ -2,24 +2,24 @@
 //! metrics endpoints operators scrape. Routes and the OpenAPI document come from the same
 //! `routes!` registrations, so the document cannot drift from what is served.
 
-mod accounts;
-mod auth;
+pub(crate) mod accounts;
+pub(crate) mod auth;
 mod callbacks;
 mod charges;
 pub mod extract;
 pub mod forecast;
 mod health;
-mod idempotency;
+pub(crate) mod idempotency;
 pub mod import;
 mod import_file;
 mod openapi;
 mod pagination;
-mod preview;
+pub(crate) mod preview;
 pub mod problem;
 mod reconciliation;
 mod registration;
 mod schedule_input;
-mod subscriptions;
+pub(crate) mod subscriptions;
 pub mod views;
 mod webhooks;
 

@@ -106,7 +106,7 @@ fn count(n: Option<usize>) -> ApiResult<usize> {
     Ok(n)
 }
 
-fn preview(schedule: &Schedule, from: u32, count: usize) -> Preview {
+pub(crate) fn preview(schedule: &Schedule, from: u32, count: usize) -> Preview {
     let cycles = if from == u32::MAX {
         Vec::new()
     } else {

@@ -128,7 +128,7 @@ pub struct ResumeSubscription {
 pub struct CancelSubscription {
     /// true: bill nothing more but end when the current period ends; false (default): now.
     #[serde(default)]
-    at_period_end: bool,
+    pub(crate) at_period_end: bool,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -262,7 +262,7 @@ async fn update_subscription(
 
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/pause", tag = "subscriptions", params(("id" = Uuid, Path)),
     responses((status = 200, body = SubscriptionView), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn pause_subscription(
+pub(crate) async fn pause_subscription(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<SubscriptionView>> {
@@ -282,7 +282,7 @@ async fn pause_subscription(
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/resume", tag = "subscriptions", params(("id" = Uuid, Path)),
     request_body = ResumeSubscription,
     responses((status = 200, body = SubscriptionView), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn resume_subscription(
+pub(crate) async fn resume_subscription(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<Uuid>,
     ApiJsonOrEmpty(body): ApiJsonOrEmpty<ResumeSubscription>,
@@ -309,7 +309,7 @@ async fn resume_subscription(
 #[utoipa::path(post, path = "/v1/subscriptions/{id}/cancel", tag = "subscriptions", params(("id" = Uuid, Path)),
     request_body = CancelSubscription,
     responses((status = 200, body = SubscriptionView), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn cancel_subscription(
+pub(crate) async fn cancel_subscription(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<Uuid>,
     ApiJsonOrEmpty(body): ApiJsonOrEmpty<CancelSubscription>,

@@ -2,6 +2,7 @@
 //! `BILLINGD_CONFIG` → `BILLINGD_*` environment variables (`__` separates nesting levels, so
 //! `BILLINGD_BILLING__MAX_IN_FLIGHT=8` sets `billing.max_in_flight`).
 
+mod console;
 mod delay;
 mod requirements;
 pub mod rotating;
@@ -80,6 +81,12 @@ pub fn load(explicit: Option<&Path>) -> Result<Settings, ConfigError> {
         "webhooks.secret",
         settings.webhooks.secret.take(),
         settings.webhooks.secret_file.as_deref(),
+    )?;
+    // The console's own token comes only from a file: there is no inline `console.token`.
+    settings.console.token = secret::resolve(
+        "console.token",
+        None,
+        settings.console.token_file.as_deref(),
     )?;
     let problems = validate::settings(&settings);
     if !problems.is_empty() {
@@ -166,11 +173,12 @@ impl Settings {
         let mut text = toml::to_string(&shown).unwrap_or_else(|e| format!("# {e}\n"));
         text.push_str(&format!(
             "\n# secrets\n# payroc.api_key = {}\n# certitrade.api_key = {}\n# api.admin_token = {}\n\
-             # webhooks.secret = {}\n",
+             # webhooks.secret = {}\n# console.token = {}\n",
             secret::mask(self.payroc.api_key.as_ref()),
             secret::mask(self.certitrade.api_key.as_ref()),
             secret::mask(self.api.admin_token.as_ref()),
-            secret::mask(self.webhooks.secret.as_ref())
+            secret::mask(self.webhooks.secret.as_ref()),
+            secret::mask(self.console.token.as_ref())
         ));
         text
     }

@@ -6,6 +6,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+pub use super::console::ConsoleSettings;
 use super::delay::Delay;
 use crate::domain::outcome::OutcomeTable;
 
@@ -22,6 +23,7 @@ pub struct Settings {
     pub reconcile: ReconcileSettings,
     pub notices: NoticeSettings,
     pub dunning: DunningSettings,
+    pub console: ConsoleSettings,
     pub outcomes: OutcomeTable,
     pub log: LogSettings,
 }

@@ -7,9 +7,20 @@ type Check = fn(&Settings) -> Result<(), ConfigError>;
 
 /// Every section's first problem, all at once: an operator fixes a config in one pass.
 pub fn settings(s: &Settings) -> Vec<ConfigError> {
-    let checks: [Check; 12] = [
-        database, api, scheduler, billing, payroc, certitrade, webhooks, reconcile, notices,
-        dunning, outcomes, log,
+    let checks: [Check; 13] = [
+        database,
+        api,
+        scheduler,
+        billing,
+        payroc,
+        certitrade,
+        webhooks,
+        reconcile,
+        notices,
+        dunning,
+        super::console::check,
+        outcomes,
+        log,
     ];
     checks.iter().filter_map(|check| check(s).err()).collect()
 }

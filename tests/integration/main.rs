@@ -12,6 +12,8 @@ mod batching;
 mod catch_up;
 mod certitrade;
 mod cli;
+mod console;
+mod console_browser;
 mod declines;
 mod docs_config;
 mod faults;

@@ -1,0 +1,130 @@
+//! A charge: every request sent for it (`charge_attempts`: one row per send, resends of one
+//! attempt under the same key) with the gateway's answer, the idempotency keys and timings.
+//! The request bodies are not shown: a Payroc sale carries the secure token.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use uuid::Uuid;
+
+use super::super::Console;
+use super::super::format;
+use super::super::render::{self, Layout};
+use super::super::session::Session;
+use crate::store::StoreError;
+use crate::store::charges::ChargeAttempt;
+
+pub struct AttemptRow {
+    pub attempt: i32,
+    pub send: i32,
+    pub key: String,
+    pub order_id: String,
+    pub sequence: String,
+    pub sent: String,
+    pub took: String,
+    pub http: String,
+    pub outcome: String,
+    pub answer: String,
+    pub payment: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/charge.html")]
+struct ChargePage {
+    layout: Layout,
+    subscription_id: Uuid,
+    account_id: Uuid,
+    status: String,
+    amount: String,
+    cycle: i32,
+    due: String,
+    key: String,
+    order_id: String,
+    sequence: String,
+    attempt_no: i32,
+    next_attempt: String,
+    settled: String,
+    outcome: String,
+    reason: String,
+    payment: String,
+    attempts: Vec<AttemptRow>,
+}
+
+pub async fn page(State(c): State<Console>, session: Session, Path(id): Path<String>) -> Response {
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return render::failure(&c, Some(&session), StatusCode::NOT_FOUND, "No such charge.");
+    };
+    match load(&c, &session, id).await {
+        Ok(page) => render::page(StatusCode::OK, &page),
+        Err(e) => render::store_failure(&c, &session, e),
+    }
+}
+
+fn attempt_row(a: ChargeAttempt, zone: &str) -> AttemptRow {
+    let took = a
+        .finished_at
+        .map(|f| format!("{} ms", (f - a.sent_at).num_milliseconds()))
+        .unwrap_or_else(|| "no answer recorded".into());
+    let answer = [
+        a.gateway_status.map(|s| format!("status {s}")),
+        a.response_code.map(|s| format!("code {s}")),
+        a.processor_response_code.map(|s| format!("processor {s}")),
+        a.response_message,
+        a.approval_code.map(|s| format!("approval {s}")),
+        a.error.map(|e| format!("error: {e}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" · ");
+    AttemptRow {
+        attempt: a.attempt_no,
+        send: a.send_no,
+        key: a.idempotency_key.to_string(),
+        order_id: a.order_id,
+        sequence: a.sequence,
+        sent: format::both(a.sent_at, zone),
+        took,
+        http: format::opt(a.http_status),
+        outcome: format::opt(a.outcome),
+        answer: if answer.is_empty() {
+            "—".into()
+        } else {
+            answer
+        },
+        payment: format::opt(a.gateway_payment_id),
+    }
+}
+
+async fn load(c: &Console, session: &Session, id: Uuid) -> Result<ChargePage, StoreError> {
+    let store = &c.api.store;
+    let ch = store.charge(id).await?;
+    let zone = store.subscription(ch.subscription_id).await?.time_zone;
+    let attempts = store.charge_attempts(id).await?;
+    Ok(ChargePage {
+        layout: Layout::new(c, Some(session), format!("Charge {id}")),
+        subscription_id: ch.subscription_id,
+        account_id: ch.account_id,
+        status: ch.status.to_string(),
+        amount: format::money(ch.amount_minor, &ch.currency),
+        cycle: ch.cycle,
+        due: format::both(ch.due_at, &zone),
+        key: ch.idempotency_key.to_string(),
+        order_id: ch.order_id,
+        sequence: format!("{} · {}", format::opt(ch.sequence), ch.processing_model),
+        attempt_no: ch.attempt_no,
+        next_attempt: format::both(ch.next_attempt_at, &zone),
+        settled: ch
+            .settled_at
+            .map(|at| format::both(at, &zone))
+            .unwrap_or_else(|| "—".into()),
+        outcome: format::opt(ch.last_outcome),
+        reason: format::opt(ch.failure_reason),
+        payment: format::opt(ch.gateway_payment_id),
+        attempts: attempts
+            .into_iter()
+            .map(|a| attempt_row(a, &zone))
+            .collect(),
+    })
+}
