@@ -63,6 +63,7 @@ impl App {
             gateways.clone(),
             clock.clone(),
             settings.billing.clone(),
+            settings.dunning.rules(),
             settings.certitrade.poll_initializing_after.signed(),
             shutdown.clone(),
         );

@@ -58,6 +58,7 @@ impl Billing {
         gateways: Gateways,
         clock: Arc<dyn Clock>,
         settings: BillingSettings,
+        dunning: crate::domain::dunning::DunningRules,
         poll_initializations_after: jiff::SignedDuration,
         shutdown: CancellationToken,
     ) -> Arc<Self> {
@@ -69,6 +70,7 @@ impl Billing {
                 .collect(),
             unknown_retry_after: settings.unknown_retry_after.signed(),
             pending_recheck_after: settings.pending_recheck_after.signed(),
+            dunning,
         };
         Arc::new(Billing {
             store,

@@ -128,6 +128,24 @@ pub struct DunningSettings {
     /// `reattempt_window`, all its subscriptions together: Visa's excessive-retry rule.
     pub max_reattempts: u32,
     pub reattempt_window: Delay,
+    /// Retry schedules of particular soft-decline codes, overriding
+    /// `billing.soft_decline_retries` for them: `"51" = ["2d", "5d"]`.
+    pub codes: std::collections::BTreeMap<String, Vec<Delay>>,
+}
+
+impl DunningSettings {
+    /// The rules the outcome transitions apply.
+    pub fn rules(&self) -> crate::domain::dunning::DunningRules {
+        crate::domain::dunning::DunningRules {
+            by_code: self
+                .codes
+                .iter()
+                .map(|(code, delays)| (code.clone(), delays.iter().map(|d| d.signed()).collect()))
+                .collect(),
+            max_reattempts: self.max_reattempts,
+            window: self.reattempt_window.signed(),
+        }
+    }
 }
 
 impl Default for DunningSettings {
@@ -135,6 +153,8 @@ impl Default for DunningSettings {
         DunningSettings {
             max_reattempts: 15,
             reattempt_window: Delay::secs(30 * 86_400),
+            // A merchant's policy, not the networks': none unless configured.
+            codes: Default::default(),
         }
     }
 }

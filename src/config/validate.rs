@@ -72,6 +72,27 @@ fn dunning(s: &Settings) -> Result<(), ConfigError> {
             "must be at least 1d (the card networks count reattempts over 30 days)",
         ));
     }
+    for (code, schedule) in &d.codes {
+        let key = format!("dunning.codes.{code}");
+        if code.is_empty() || code.len() > 4 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(ConfigError::invalid(
+                &key,
+                "is not a processor response code (1 to 4 letters or digits, e.g. \"51\")",
+            ));
+        }
+        if schedule.is_empty() || schedule.len() > 15 {
+            return Err(ConfigError::invalid(
+                &key,
+                "must list 1 to 15 delays (a code that is never retried belongs in outcomes.declined_hard)",
+            ));
+        }
+        if schedule.iter().any(|delay| delay.get().is_zero()) {
+            return Err(ConfigError::invalid(
+                &key,
+                "a retry delay must be longer than 0s",
+            ));
+        }
+    }
     if d.max_reattempts > 100 {
         return Err(ConfigError::invalid(
             "dunning.max_reattempts",

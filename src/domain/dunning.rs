@@ -14,12 +14,10 @@ use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
 
-/// The merchant's retry schedules and the networks' budget.
+/// The merchant's retry schedules per code and the networks' budget (the schedule of every
+/// other soft decline is `billing.soft_decline_retries`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DunningPolicy {
-    /// Delays before the 1st, 2nd, … retry of a soft decline whose code has no schedule of its
-    /// own; its length is the number of retries.
-    pub soft: Vec<SignedDuration>,
+pub struct DunningRules {
     /// Schedules for particular processor response codes (e.g. "51", insufficient funds:
     /// later and fewer), overriding `soft`.
     pub by_code: BTreeMap<String, Vec<SignedDuration>>,
@@ -84,17 +82,35 @@ pub fn advice(code: &str) -> Option<Advice> {
     }
 }
 
-impl DunningPolicy {
-    /// The schedule a decline with `code` follows.
-    pub fn schedule(&self, code: Option<&str>) -> &[SignedDuration] {
-        code.and_then(|c| self.by_code.get(c)).unwrap_or(&self.soft)
+impl Default for DunningRules {
+    /// No schedule per code and no budget: every soft decline follows the soft schedule.
+    fn default() -> Self {
+        DunningRules {
+            by_code: BTreeMap::new(),
+            max_reattempts: u32::MAX,
+            window: SignedDuration::from_hours(30 * 24),
+        }
+    }
+}
+
+impl DunningRules {
+    /// The schedule a decline with `code` follows: its own, or `soft`.
+    pub fn schedule<'a>(
+        &'a self,
+        soft: &'a [SignedDuration],
+        code: Option<&str>,
+    ) -> &'a [SignedDuration] {
+        code.and_then(|c| self.by_code.get(c))
+            .map(Vec::as_slice)
+            .unwrap_or(soft)
     }
 }
 
 /// After a soft decline: retry when the schedule, the advice code and the card's budget allow,
 /// or give up (the charge fails).
 pub fn after_soft_decline(
-    policy: &DunningPolicy,
+    soft: &[SignedDuration],
+    policy: &DunningRules,
     decline: Decline<'_>,
     history: RetryHistory,
     now: Timestamp,
@@ -103,7 +119,7 @@ pub fn after_soft_decline(
     if let (Some(Advice::Stop), Some(code)) = (advised, decline.advice) {
         return NextStep::GiveUp(GiveUpReason::AdvisedToStop(code.to_owned()));
     }
-    let schedule = policy.schedule(decline.code);
+    let schedule = policy.schedule(soft, decline.code);
     let Some(delay) = schedule.get(history.retries_done as usize) else {
         return NextStep::GiveUp(GiveUpReason::ScheduleUsedUp(schedule.len()));
     };
@@ -128,9 +144,12 @@ mod tests {
         SignedDuration::from_hours(24 * n)
     }
 
-    fn policy() -> DunningPolicy {
-        DunningPolicy {
-            soft: vec![days(1), days(3)],
+    fn soft() -> Vec<SignedDuration> {
+        vec![days(1), days(3)]
+    }
+
+    fn policy() -> DunningRules {
+        DunningRules {
             by_code: BTreeMap::from([("51".to_owned(), vec![days(2), days(4), days(6)])]),
             max_reattempts: 15,
             window: days(30),
@@ -160,23 +179,23 @@ mod tests {
         let p = policy();
         let at = |d: SignedDuration| NextStep::RetryAt(now().checked_add(d).unwrap());
         assert_eq!(
-            after_soft_decline(&p, code("51"), history(0, 0), now()),
+            after_soft_decline(&soft(), &p, code("51"), history(0, 0), now()),
             at(days(2))
         );
         assert_eq!(
-            after_soft_decline(&p, code("51"), history(2, 2), now()),
+            after_soft_decline(&soft(), &p, code("51"), history(2, 2), now()),
             at(days(6))
         );
         assert_eq!(
-            after_soft_decline(&p, code("05"), history(1, 1), now()),
+            after_soft_decline(&soft(), &p, code("05"), history(1, 1), now()),
             at(days(3))
         );
         assert_eq!(
-            after_soft_decline(&p, code("05"), history(2, 2), now()),
+            after_soft_decline(&soft(), &p, code("05"), history(2, 2), now()),
             NextStep::GiveUp(GiveUpReason::ScheduleUsedUp(2))
         );
         assert_eq!(
-            after_soft_decline(&p, Decline::default(), history(0, 0), now()),
+            after_soft_decline(&soft(), &p, Decline::default(), history(0, 0), now()),
             at(days(1))
         );
     }
@@ -184,11 +203,11 @@ mod tests {
     #[test]
     fn the_cards_budget_stops_retries_across_its_subscriptions() {
         assert_eq!(
-            after_soft_decline(&policy(), code("05"), history(0, 15), now()),
+            after_soft_decline(&soft(), &policy(), code("05"), history(0, 15), now()),
             NextStep::GiveUp(GiveUpReason::CardBudgetUsed { used: 15, max: 15 })
         );
         assert!(matches!(
-            after_soft_decline(&policy(), code("05"), history(0, 14), now()),
+            after_soft_decline(&soft(), &policy(), code("05"), history(0, 14), now()),
             NextStep::RetryAt(_)
         ));
     }
@@ -201,7 +220,7 @@ mod tests {
                 advice: Some(stop),
             };
             assert_eq!(
-                after_soft_decline(&policy(), d, history(0, 0), now()),
+                after_soft_decline(&soft(), &policy(), d, history(0, 0), now()),
                 NextStep::GiveUp(GiveUpReason::AdvisedToStop(stop.to_owned()))
             );
         }
@@ -210,7 +229,7 @@ mod tests {
                 code: Some("05"),
                 advice: Some(mac),
             };
-            after_soft_decline(&policy(), d, history(0, 0), now())
+            after_soft_decline(&soft(), &policy(), d, history(0, 0), now())
         };
         // 24: not before an hour — the schedule's day is later, so the day stands.
         assert_eq!(

@@ -5,6 +5,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
+use super::dunning::{self, Decline, DunningRules, GiveUpReason, NextStep, RetryHistory};
 use super::outcome::Outcome;
 use super::position::Sequence;
 use super::states::AccountState;
@@ -17,6 +18,8 @@ pub struct RetryPolicy {
     pub soft_decline_retries: Vec<SignedDuration>,
     pub unknown_retry_after: SignedDuration,
     pub pending_recheck_after: SignedDuration,
+    /// Schedules per decline code and the card's reattempt budget (`domain::dunning`).
+    pub dunning: DunningRules,
 }
 
 /// What the decision needs to know of the claimed charge.
@@ -52,10 +55,44 @@ pub enum Transition {
     KeepOpen { at: Timestamp },
 }
 
+/// A soft decline's transition, by the dunning rules: the decline's code picks the schedule
+/// (attempt n's decline is followed by its n-th delay), the card's reattempts in the window
+/// (`card_reattempts`, loaded by the store) the budget.
+pub fn after_soft_decline(
+    charge: ChargeFacts,
+    decline: Decline<'_>,
+    card_reattempts: u32,
+    policy: &RetryPolicy,
+    now: Timestamp,
+) -> Transition {
+    let history = RetryHistory {
+        retries_done: (charge.attempt_no - 1).max(0) as u32,
+        card_reattempts,
+    };
+    let soft = &policy.soft_decline_retries;
+    match dunning::after_soft_decline(soft, &policy.dunning, decline, history, now) {
+        NextStep::RetryAt(at) => Transition::RetryLater {
+            attempt_no: charge.attempt_no + 1,
+            at,
+        },
+        NextStep::GiveUp(why) => Transition::Fail {
+            reason: match why {
+                GiveUpReason::ScheduleUsedUp(_) => FailReason::SoftDeclineRetriesExhausted,
+                GiveUpReason::CardBudgetUsed { .. } => FailReason::CardReattemptBudgetUsed,
+                GiveUpReason::AdvisedToStop(_) => FailReason::AdvisedToStop,
+            },
+        },
+    }
+}
+
 /// Why a charge failed, in the words stored as (the start of) its failure reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailReason {
     SoftDeclineRetriesExhausted,
+    /// The card's reattempts in the networks' window are used up (`dunning.max_reattempts`).
+    CardReattemptBudgetUsed,
+    /// The card network advised against trying again (Mastercard advice 03 or 21).
+    AdvisedToStop,
     Declined,
     RequestRejected,
 }
@@ -64,6 +101,8 @@ impl FailReason {
     pub fn as_str(self) -> &'static str {
         match self {
             FailReason::SoftDeclineRetriesExhausted => "soft decline retries exhausted",
+            FailReason::CardReattemptBudgetUsed => "the card's reattempt budget is used up",
+            FailReason::AdvisedToStop => "the card network advised not to try again",
             FailReason::Declined => "declined",
             FailReason::RequestRejected => "request rejected",
         }
@@ -84,19 +123,7 @@ pub fn decide(
             opens_series: charge.sent_as == Some(Sequence::First) && has_payment_id,
             completes_subscription: charge.is_last,
         },
-        Outcome::DeclinedSoft => {
-            // Attempt n's decline is followed by the n-th delay (attempt numbers start at 1).
-            let slot = (charge.attempt_no - 1).max(0) as usize;
-            match policy.soft_decline_retries.get(slot) {
-                Some(&delay) => Transition::RetryLater {
-                    attempt_no: charge.attempt_no + 1,
-                    at: after(delay),
-                },
-                None => Transition::Fail {
-                    reason: FailReason::SoftDeclineRetriesExhausted,
-                },
-            }
-        }
+        Outcome::DeclinedSoft => after_soft_decline(charge, Decline::default(), 0, policy, now),
         Outcome::DeclinedHard => Transition::Fail {
             reason: FailReason::Declined,
         },

@@ -14,6 +14,7 @@ fn policy() -> RetryPolicy {
         ],
         unknown_retry_after: SignedDuration::from_mins(5),
         pending_recheck_after: SignedDuration::from_mins(30),
+        dunning: Default::default(),
     }
 }
 

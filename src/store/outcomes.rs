@@ -9,6 +9,8 @@ use super::accounts::{hold_account, record_event, reinitialization_needed};
 use super::claims::{ClaimedCharge, lease_fence};
 use super::recording::finish_attempt;
 use super::{Store, StoreError, to_db};
+use crate::domain::dunning::Decline;
+use crate::domain::outcome::Outcome;
 use crate::domain::states::AccountState;
 use crate::domain::transition::{self, ChargeFacts, FailReason, Suspension, Transition};
 use crate::gateway::GatewayAnswer;
@@ -85,13 +87,29 @@ pub(super) async fn record_claimed(
     if owned.is_none() {
         return Ok(Recorded::LeaseLost);
     }
-    let transition = transition::decide(
-        facts(charge),
-        answer.outcome,
-        answer.payment_id.is_some(),
-        policy,
-        now,
-    );
+    let transition = if answer.outcome == Outcome::DeclinedSoft {
+        // The dunning rules read the card's reattempts in the networks' window.
+        let since = now.checked_sub(policy.dunning.window).unwrap_or(now);
+        let used: i64 = sqlx::query_scalar(CARD_REATTEMPTS_SQL)
+            .bind(charge.account_id)
+            .bind(to_db(since))
+            .fetch_one(&mut **tx)
+            .await?;
+        let decline = Decline {
+            code: answer.processor_response_code.as_deref(),
+            // Neither gateway passes a Mastercard advice code on (docs/dunning.md).
+            advice: None,
+        };
+        transition::after_soft_decline(facts(charge), decline, used as u32, policy, now)
+    } else {
+        transition::decide(
+            facts(charge),
+            answer.outcome,
+            answer.payment_id.is_some(),
+            policy,
+            now,
+        )
+    };
     // Webhook events are written in this transaction: announced if and only if recorded.
     Ok(match transition {
         Transition::Approve {
@@ -112,6 +130,16 @@ pub(super) async fn record_claimed(
         Transition::KeepOpen { at } => keep_open(tx, charge, answer, at).await?,
     })
 }
+
+/// The card's reattempts, all its subscriptions together: new attempts (first sends of
+/// attempt 2 and later) on the account's charges since $2, and the retries already scheduled
+/// and not yet sent, so that two charges declined in one run do not both take the last one.
+pub(super) const CARD_REATTEMPTS_SQL: &str = "SELECT \
+       (SELECT count(*) FROM charge_attempts t JOIN charges c ON c.id = t.charge_id \
+          WHERE c.account_id = $1 AND t.attempt_no > 1 AND t.send_no = 1 AND t.sent_at > $2) \
+     + (SELECT count(*) FROM charges c WHERE c.account_id = $1 AND c.status = 'due' \
+          AND c.attempt_no > 1 AND NOT EXISTS (SELECT 1 FROM charge_attempts t \
+            WHERE t.charge_id = c.id AND t.attempt_no = c.attempt_no))";
 
 /// What the transition rules need to know of a claimed charge.
 pub(super) fn facts(c: &ClaimedCharge) -> ChargeFacts {

@@ -28,10 +28,6 @@ const CASE: &str = "SELECT c.status, c.last_outcome, s.status, a.state, a.gatewa
        JOIN payment_accounts a ON a.id = c.account_id \
      WHERE c.id = $1 FOR UPDATE OF c, s, a";
 
-/// New attempts (first sends of attempt 2 and later) on the account's charges since $2.
-const REATTEMPTS: &str = "SELECT count(*) FROM charge_attempts t JOIN charges c ON c.id = t.charge_id \
-     WHERE c.account_id = $1 AND t.attempt_no > 1 AND t.send_no = 1 AND t.sent_at > $2";
-
 type CaseRow = (
     ChargeStatus,
     Option<Outcome>,
@@ -85,7 +81,7 @@ impl Store {
             id: id.to_string(),
         })?;
         let since = now.checked_sub(budget.window).unwrap_or(now);
-        let used: i64 = sqlx::query_scalar(REATTEMPTS)
+        let used: i64 = sqlx::query_scalar(super::outcomes::CARD_REATTEMPTS_SQL)
             .bind(account_id)
             .bind(to_db(since))
             .fetch_one(&mut *tx)

@@ -20,6 +20,7 @@ fn policy() -> RetryPolicy {
         soft_decline_retries: vec![SignedDuration::from_hours(24)],
         unknown_retry_after: SignedDuration::from_secs(60),
         pending_recheck_after: SignedDuration::from_secs(60),
+        dunning: Default::default(),
     }
 }
 

@@ -33,7 +33,8 @@ fn json_keys(value: &serde_json::Value, prefix: &str, out: &mut BTreeSet<String>
     if let serde_json::Value::Object(map) = value {
         for (key, inner) in map {
             let name = format!("{prefix}{key}");
-            if inner.is_object() {
+            // An empty table (e.g. `dunning.codes`, the merchant's own entries) is one key.
+            if inner.as_object().is_some_and(|m| !m.is_empty()) {
                 json_keys(inner, &format!("{name}."), out);
             } else {
                 out.insert(name);

@@ -16,6 +16,7 @@ mod console;
 mod console_browser;
 mod declines;
 mod docs_config;
+mod dunning;
 mod faults;
 mod forecast;
 mod image;

@@ -5,10 +5,12 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-/// A harness whose soft declines fail the charge at once (no automatic retries).
+/// A harness whose soft declines fail the charge at once (no automatic retries, no schedule
+/// per code).
 async fn no_auto_retries() -> (Harness, Api) {
     let mut h = Harness::with(gateway_sim::SimConfig::default(), |s| {
         s.billing.soft_decline_retries = vec![];
+        s.dunning.codes.clear();
     })
     .await;
     let api = h.serve_api();
