@@ -123,7 +123,7 @@ async fn get_charge(
     ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
         description = "Replays the stored answer for a repeat; 1 to 255 visible ASCII characters")),
     responses((status = 200, body = ChargeView), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn retry_charge(
+pub(crate) async fn retry_charge(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ChargeView>> {

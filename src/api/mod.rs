@@ -5,7 +5,7 @@
 pub(crate) mod accounts;
 pub(crate) mod auth;
 mod callbacks;
-mod charges;
+pub(crate) mod charges;
 pub mod extract;
 pub mod forecast;
 mod health;

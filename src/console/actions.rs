@@ -18,6 +18,7 @@ use super::session::Session;
 use crate::api::accounts::{
     ReinitializeAccount, SuspendAccount, reinitialize_account, suspend_account,
 };
+use crate::api::charges::retry_charge;
 use crate::api::extract::{ApiJson, ApiJsonOrEmpty, ApiPath};
 use crate::api::subscriptions::{
     CancelSubscription, ResumeSubscription, cancel_subscription, pause_subscription,
@@ -31,6 +32,7 @@ enum Action {
     Cancel,
     Suspend,
     Reinitialize,
+    Retry,
 }
 
 impl Action {
@@ -41,6 +43,7 @@ impl Action {
             ("subscriptions", "cancel") => Action::Cancel,
             ("accounts", "suspend") => Action::Suspend,
             ("accounts", "reinitialize") => Action::Reinitialize,
+            ("charges", "retry") => Action::Retry,
             _ => return None,
         })
     }
@@ -52,6 +55,7 @@ impl Action {
             Action::Cancel => "cancel",
             Action::Suspend => "suspend",
             Action::Reinitialize => "reinitialize",
+            Action::Retry => "retry",
         }
     }
 
@@ -59,6 +63,7 @@ impl Action {
         match self {
             Action::Pause | Action::Resume | Action::Cancel => "subscriptions",
             Action::Suspend | Action::Reinitialize => "accounts",
+            Action::Retry => "charges",
         }
     }
 
@@ -79,6 +84,9 @@ impl Action {
             }
             Action::Reinitialize => {
                 "A new initializing payment is started at CertiTrade; its link is for the customer to register a card again."
+            }
+            Action::Retry => {
+                "The failed charge is sent again on the next billing run, as a new attempt (a new key and order id), if nothing about it is in doubt and the card has reattempts left; a past-due subscription becomes active again."
             }
         }
     }
@@ -105,10 +113,10 @@ pub async fn confirm(
     let (Some(action), Ok(id)) = (Action::parse(&kind, &action), Uuid::parse_str(&id)) else {
         return render::failure(&c, Some(&session), StatusCode::NOT_FOUND, "No such action.");
     };
-    let what = if action.area() == "accounts" {
-        "account"
-    } else {
-        "subscription"
+    let what = match action.area() {
+        "accounts" => "account",
+        "charges" => "charge",
+        _ => "subscription",
     };
     let back = c.url(&format!("/{}/{id}", action.area()));
     let page = Confirm {
@@ -135,6 +143,7 @@ fn title(action: Action) -> &'static str {
         Action::Cancel => "Cancel",
         Action::Suspend => "Suspend",
         Action::Reinitialize => "Request a re-initialization link for",
+        Action::Retry => "Retry",
     }
 }
 
@@ -194,6 +203,7 @@ pub async fn perform(
                     .await
                     .into_response()
             }
+            Action::Retry => retry_charge(state, ApiPath(id)).await.into_response(),
             Action::Reinitialize => {
                 let body = ApiJson(ReinitializeAccount::default());
                 reinitialize_account(state, ApiPath(id), HeaderMap::new(), body)
@@ -236,7 +246,7 @@ fn request(action: Action, id: Uuid, form: &ActionForm) -> (String, String) {
             serde_json::json!({"reason": form.reason.as_deref().unwrap_or_default()}).to_string()
         }
         Action::Reinitialize => "{}".into(),
-        Action::Pause | Action::Resume => String::new(),
+        Action::Pause | Action::Resume | Action::Retry => String::new(),
     };
     (path, body)
 }

@@ -263,3 +263,56 @@ async fn an_action_needs_its_csrf_token_runs_once_per_form_and_sign_out_ends_the
         .unwrap();
     assert_eq!(left, 0);
 }
+
+/// A failed charge's page offers a retry; confirmed, it goes through the API's retry (its
+/// checks, its refusal in its words).
+#[tokio::test]
+async fn a_failed_charge_is_retried_from_its_page_through_the_api() {
+    let mut h = Harness::with(gateway_sim::SimConfig::default(), |s| {
+        s.billing.soft_decline_retries = vec![];
+    })
+    .await;
+    let api = h.serve_api();
+    let account = api.account(CARD_OK).await;
+    let soft = api.monthly(&account, 1001, "2027-01-01T00:00:00").await; // 05: soft
+    let hard = api.monthly(&account, 1014, "2027-01-01T00:00:00").await; // 14: for good
+    h.run().await;
+    let charge_of = |sub: &serde_json::Value| {
+        let id = sub["id"].as_str().unwrap().to_owned();
+        let api = &api;
+        async move {
+            let list = api.get(&format!("/v1/subscriptions/{id}/charges")).await;
+            list.body["data"][0]["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let (soft, hard) = (charge_of(&soft).await, charge_of(&hard).await);
+    let mut browser = Browser::new(&api);
+    browser.sign_in(None).await;
+    let (_, _, page) = browser.get(&format!("/charges/{soft}")).await;
+    assert!(page.contains("action-retry"), "{page}");
+
+    let (status, _, confirm) = browser.get(&format!("/charges/{soft}/retry")).await;
+    assert_eq!(status, StatusCode::OK);
+    let form = [
+        ("csrf", hidden(&confirm, "csrf")),
+        ("key", hidden(&confirm, "key")),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, location, _) = browser.post(&format!("/charges/{soft}/retry"), &form).await;
+    assert_eq!(
+        (status, location),
+        (StatusCode::SEE_OTHER, format!("/console/charges/{soft}"))
+    );
+    let retried = api.get(&format!("/v1/charges/{soft}")).await.body;
+    assert_eq!(retried["charge"]["status"], "due", "{retried}");
+
+    let (_, _, confirm) = browser.get(&format!("/charges/{hard}/retry")).await;
+    let form = [
+        ("csrf", hidden(&confirm, "csrf")),
+        ("key", hidden(&confirm, "key")),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, body) = browser.post(&format!("/charges/{hard}/retry"), &form).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("declined for good"), "{body}");
+}

@@ -33,9 +33,12 @@ pub struct AttemptRow {
 #[template(path = "console/charge.html")]
 struct ChargePage {
     layout: Layout,
+    id: Uuid,
     subscription_id: Uuid,
     account_id: Uuid,
     status: String,
+    /// A failed charge offers a retry (the API decides whether it may go out).
+    retryable: bool,
     amount: String,
     cycle: i32,
     due: String,
@@ -104,9 +107,11 @@ async fn load(c: &Console, session: &Session, id: Uuid) -> Result<ChargePage, St
     let attempts = store.charge_attempts(id).await?;
     Ok(ChargePage {
         layout: Layout::new(c, Some(session), format!("Charge {id}")),
+        id,
         subscription_id: ch.subscription_id,
         account_id: ch.account_id,
         status: ch.status.to_string(),
+        retryable: ch.status == crate::domain::states::ChargeStatus::Failed,
         amount: format::money(ch.amount_minor, &ch.currency),
         cycle: ch.cycle,
         due: format::both(ch.due_at, &zone),
