@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::ApiState;
+use super::checks::{non_empty, one_of};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{List, window};
 use super::problem::{ApiError, ApiResult, Problem};
@@ -381,29 +382,4 @@ fn terminal_id(value: &str) -> ApiResult<&str> {
         ));
     }
     Ok(t)
-}
-
-pub fn non_empty<'a>(field: &str, value: &'a str, max: usize) -> ApiResult<&'a str> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(ApiError::invalid(field, "must not be empty"));
-    }
-    if v.chars().count() > max {
-        return Err(ApiError::invalid(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    Ok(v)
-}
-
-pub fn one_of(field: &str, value: &str, allowed: &[&str]) -> ApiResult<()> {
-    if allowed.contains(&value) {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
-            field,
-            format!("{value:?} is not one of {}", allowed.join(", ")),
-        ))
-    }
 }

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::ApiState;
-use super::accounts::one_of;
+use super::checks::one_of;
 use super::extract::ApiQuery;
 use super::pagination::{DEFAULT_LIMIT, List, MAX_LIMIT};
 use super::problem::{ApiError, ApiResult, Problem};

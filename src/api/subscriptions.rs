@@ -11,18 +11,16 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::ApiState;
-use super::accounts::{non_empty, one_of};
+use super::checks::{non_empty, one_of};
 use super::extract::{ApiJson, ApiJsonOrEmpty, ApiPath, ApiQuery};
+pub use super::new_subscription::new_subscription;
 use super::pagination::{List, window};
 use super::problem::{ApiError, ApiResult, Problem};
 use super::schedule_input::ScheduleInput;
 use super::views::SubscriptionView;
-use crate::domain::import::{BilledThrough, ImportedCycles, imported_cycles};
 use crate::domain::money::Money;
 use crate::domain::series::FirstPayment;
 use crate::store::listing::SubscriptionFilter;
-use crate::store::subscriptions::NewSubscription;
-use crate::store::{Store, StoreError};
 
 /// Amounts above this are refused as certainly a mistake (ten billion major units).
 const MAX_AMOUNT: i64 = 1_000_000_000_000;
@@ -47,35 +45,35 @@ pub fn routes() -> OpenApiRouter<ApiState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSubscription {
-    account_id: Uuid,
+    pub(super) account_id: Uuid,
     /// Minor units (cents), > 0.
     #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
-    amount: i64,
+    pub(super) amount: i64,
     /// ISO 4217, e.g. `USD`.
     #[schema(pattern = "^[A-Z]{3}$", example = "USD")]
-    currency: String,
-    schedule: ScheduleInput,
+    pub(super) currency: String,
+    pub(super) schedule: ScheduleInput,
     /// Your own reference, searchable.
     #[schema(max_length = 200, pattern = "\\S")]
-    merchant_reference: Option<String>,
+    pub(super) merchant_reference: Option<String>,
     /// Your own key/value data, returned as given.
     #[schema(value_type = Option<Object>)]
-    metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    pub(super) metadata: Option<serde_json::Map<String, serde_json::Value>>,
     /// Payroc only: continue this agreement's existing stored-credential series (its first
     /// payment was made before the agreement came to billingd) instead of opening one. Every
     /// charge of the subscription then goes out as `subsequent` referring to it, with the plan's
     /// processing model (`installment` with `total_cycles`, else `recurring`), which must be the
     /// one the series was opened with.
-    series: Option<SeriesInput>,
+    pub(super) series: Option<SeriesInput>,
     /// Taking over a subscription another system has billed: cycles 1 to this one were billed
     /// there. They are recorded as `imported` (never charged) and billing starts at the next
     /// cycle, which may be overdue by at most one cycle (it is then charged at once). The anchor
     /// may then lie further back than a year.
     #[schema(minimum = 1, maximum = 10000)]
-    billed_through_cycle: Option<u32>,
+    pub(super) billed_through_cycle: Option<u32>,
     /// The other way to say the same: the customer has paid for the time before this instant.
     /// Every cycle due before it was billed; the first due at or after it is billingd's.
-    paid_through: Option<chrono::DateTime<chrono::Utc>>,
+    pub(super) paid_through: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The first payment of an existing series.
@@ -160,41 +158,6 @@ async fn create_subscription(
         .insert_subscription(&new, state.clock.now())
         .await?;
     Ok((StatusCode::CREATED, Json(sub.into())))
-}
-
-/// Validates a subscription to create, as the API and the import take it: every field checked,
-/// the account looked up. Nothing is written.
-pub async fn new_subscription(
-    store: &Store,
-    now: jiff::Timestamp,
-    body: CreateSubscription,
-) -> ApiResult<NewSubscription> {
-    let price = price(body.amount, &body.currency)?;
-    let schedule = body.schedule.validate("schedule")?;
-    let imported = imported(&schedule, body.billed_through_cycle, body.paid_through, now)?;
-    if imported.is_none() {
-        not_backdated(&schedule, now)?;
-    }
-    let reference = reference(body.merchant_reference.as_deref())?;
-    let metadata = metadata(body.metadata)?;
-    // The account must exist: a 422 that names it, not a foreign-key 409. Only a missing
-    // account is the client's error: a database that failed to answer is a 5xx (retry).
-    let account = store.account(body.account_id).await.map_err(|e| match e {
-        StoreError::NotFound { .. } => ApiError::invalid(
-            "account_id",
-            format!("payment account {} does not exist", body.account_id),
-        ),
-        other => ApiError::from(other),
-    })?;
-    Ok(NewSubscription {
-        account_id: body.account_id,
-        price,
-        schedule,
-        merchant_reference: reference,
-        metadata: metadata.unwrap_or_else(|| serde_json::json!({})),
-        series: series(body.series, account.gateway)?,
-        imported,
-    })
 }
 
 #[utoipa::path(get, path = "/v1/subscriptions", tag = "subscriptions", params(SubscriptionQuery),
@@ -325,33 +288,7 @@ pub(crate) async fn cancel_subscription(
 
 /// Catch-up is for a daemon that was down, not for subscriptions dated years back: a new
 /// subscription whose first cycle is over a year old would be charged for every cycle since.
-/// The cycles another system billed, from `billed_through_cycle` or `paid_through`.
-pub fn imported(
-    schedule: &crate::domain::schedule::Schedule,
-    cycle: Option<u32>,
-    paid_through: Option<chrono::DateTime<chrono::Utc>>,
-    now: jiff::Timestamp,
-) -> ApiResult<Option<ImportedCycles>> {
-    let (field, billed) = match (cycle, paid_through) {
-        (None, None) => return Ok(None),
-        (Some(_), Some(_)) => {
-            return Err(ApiError::invalid(
-                "paid_through",
-                "give billed_through_cycle or paid_through, not both",
-            ));
-        }
-        (Some(n), None) => ("billed_through_cycle", BilledThrough::Cycle(n)),
-        (None, Some(at)) => (
-            "paid_through",
-            BilledThrough::PaidThrough(crate::store::from_db(at)),
-        ),
-    };
-    imported_cycles(schedule, billed, now)
-        .map(Some)
-        .map_err(|e| ApiError::invalid(field, e.to_string()))
-}
-
-fn not_backdated(
+pub(super) fn not_backdated(
     schedule: &crate::domain::schedule::Schedule,
     now: jiff::Timestamp,
 ) -> ApiResult<()> {
@@ -367,7 +304,7 @@ fn not_backdated(
     }
 }
 
-fn price(amount: i64, currency: &str) -> ApiResult<Money> {
+pub(super) fn price(amount: i64, currency: &str) -> ApiResult<Money> {
     if amount <= 0 {
         return Err(ApiError::invalid(
             "amount",
@@ -385,7 +322,10 @@ fn price(amount: i64, currency: &str) -> ApiResult<Money> {
 
 /// A series continued from elsewhere. Only Payroc is told a series: CertiTrade's is the
 /// payment_account's initialization, which the gateway keeps.
-fn series(input: Option<SeriesInput>, gateway: GatewayKind) -> ApiResult<Option<FirstPayment>> {
+pub(super) fn series(
+    input: Option<SeriesInput>,
+    gateway: GatewayKind,
+) -> ApiResult<Option<FirstPayment>> {
     let Some(s) = input else { return Ok(None) };
     if gateway != GatewayKind::Payroc {
         return Err(ApiError::invalid(
@@ -404,13 +344,13 @@ fn series(input: Option<SeriesInput>, gateway: GatewayKind) -> ApiResult<Option<
     }))
 }
 
-fn reference(value: Option<&str>) -> ApiResult<Option<String>> {
+pub(super) fn reference(value: Option<&str>) -> ApiResult<Option<String>> {
     value
         .map(|r| non_empty("merchant_reference", r, 200).map(str::to_owned))
         .transpose()
 }
 
-fn metadata(
+pub(super) fn metadata(
     value: Option<serde_json::Map<String, serde_json::Value>>,
 ) -> ApiResult<Option<serde_json::Value>> {
     let Some(map) = value else { return Ok(None) };

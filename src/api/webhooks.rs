@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::ApiState;
-use super::accounts::one_of;
+use super::checks::one_of;
 use super::extract::{ApiPath, ApiQuery};
 use super::pagination::{List, window};
 use super::problem::{ApiResult, Problem};

@@ -2,6 +2,7 @@
 //! and the admin commands an operator needs before the HTTP API exists.
 
 mod accounts;
+mod book;
 mod charges;
 mod reconcile;
 mod subscriptions;
@@ -122,36 +123,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Subscriptions(cmd) => subscriptions::run(cmd, &settings, clock.now()).await,
         Command::Charges(cmd) => charges::run(cmd, &settings).await,
         Command::Reconcile(args) => reconcile::run(args, settings, clock).await,
-        Command::Import { file, dry_run } => {
-            let bytes = std::fs::read(&file)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let store = store_for(&settings).await?;
-            let format = crate::api::import::ImportFormat::of_path(&file);
-            let report =
-                crate::api::import::run_import(&store, clock.now(), &bytes, format, dry_run)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.detail()))?;
-            print_json(&report)?;
-            if report.rejected > 0 {
-                anyhow::bail!(
-                    "{} of {} rows rejected; nothing imported",
-                    report.rejected,
-                    report.rows.len()
-                );
-            }
-            Ok(())
-        }
-        Command::Forecast { days } => {
-            let store = store_for(&settings).await?;
-            let from = clock.now();
-            let until = from.checked_add(jiff::SignedDuration::from_hours(24 * days))?;
-            let found = store.forecast(from, until).await?;
-            print_json(&crate::api::forecast::view(
-                found,
-                crate::store::to_db(from),
-                crate::store::to_db(until),
-            ))
-        }
+        Command::Import { file, dry_run } => book::import(&settings, clock, &file, dry_run).await,
+        Command::Forecast { days } => book::forecast(&settings, clock, days).await,
         Command::Prune { older_than } => {
             // Younger records are still what operators and chargeback disputes look at.
             if older_than.get() < std::time::Duration::from_secs(30 * 86_400) {

@@ -2,6 +2,7 @@
 //! `BILLINGD_CONFIG` → `BILLINGD_*` environment variables (`__` separates nesting levels, so
 //! `BILLINGD_BILLING__MAX_IN_FLIGHT=8` sets `billing.max_in_flight`).
 
+mod book;
 mod console;
 mod delay;
 mod requirements;
@@ -11,6 +12,7 @@ mod settings;
 mod sources;
 mod validate;
 
+pub use book::{DunningSettings, NoticeSettings};
 pub use delay::Delay;
 pub use requirements::serve_requirements;
 pub use settings::*;

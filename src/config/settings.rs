@@ -6,6 +6,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+use super::book::{DunningSettings, NoticeSettings};
 pub use super::console::ConsoleSettings;
 use super::delay::Delay;
 use crate::domain::outcome::OutcomeTable;
@@ -116,67 +117,6 @@ impl Default for ReconcileSettings {
             enabled: true,
             every: Delay::secs(3600),
             window: Delay::secs(48 * 3600),
-        }
-    }
-}
-
-/// The card networks' limits on charging a card again after a decline.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DunningSettings {
-    /// New attempts after a decline allowed per card (payment account) within
-    /// `reattempt_window`, all its subscriptions together: Visa's excessive-retry rule.
-    pub max_reattempts: u32,
-    pub reattempt_window: Delay,
-    /// Retry schedules of particular soft-decline codes, overriding
-    /// `billing.soft_decline_retries` for them: `"51" = ["2d", "5d"]`.
-    pub codes: std::collections::BTreeMap<String, Vec<Delay>>,
-}
-
-impl DunningSettings {
-    /// The rules the outcome transitions apply.
-    pub fn rules(&self) -> crate::domain::dunning::DunningRules {
-        crate::domain::dunning::DunningRules {
-            by_code: self
-                .codes
-                .iter()
-                .map(|(code, delays)| (code.clone(), delays.iter().map(|d| d.signed()).collect()))
-                .collect(),
-            max_reattempts: self.max_reattempts,
-            window: self.reattempt_window.signed(),
-        }
-    }
-}
-
-impl Default for DunningSettings {
-    fn default() -> Self {
-        DunningSettings {
-            max_reattempts: 15,
-            reattempt_window: Delay::secs(30 * 86_400),
-            // A merchant's policy, not the networks': none unless configured.
-            codes: Default::default(),
-        }
-    }
-}
-
-/// Webhook events that warn ahead of a charge, so the merchant can tell the customer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct NoticeSettings {
-    pub enabled: bool,
-    /// `charge.upcoming` this long before each cycle falls due.
-    pub upcoming_before: Delay,
-    /// `account.card_expiring` when a charge due within this time falls after the stored
-    /// card's expiry.
-    pub card_expiring_before: Delay,
-}
-
-impl Default for NoticeSettings {
-    fn default() -> Self {
-        NoticeSettings {
-            enabled: true,
-            upcoming_before: Delay::secs(3 * 86_400),
-            card_expiring_before: Delay::secs(14 * 86_400),
         }
     }
 }

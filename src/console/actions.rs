@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::Console;
 use super::render::{self, Layout};
-use super::session::Session;
+use super::signed_in::Session;
 use crate::api::accounts::{
     ReinitializeAccount, SuspendAccount, reinitialize_account, suspend_account,
 };

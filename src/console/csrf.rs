@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 
 use super::Console;
 use super::render;
-use super::session::Session;
+use super::signed_in::Session;
 
 /// The refusal page when `presented` is not the session's token; None when it is.
 pub fn refusal(c: &Console, session: &Session, presented: &str) -> Option<Response> {

@@ -13,6 +13,7 @@ mod format;
 mod pages;
 mod render;
 mod session;
+mod signed_in;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

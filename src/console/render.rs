@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::Console;
-use super::session::Session;
+use super::signed_in::Session;
 
 const CSS: &str = include_str!("../../templates/console/console.css");
 const SCRIPT: &str = include_str!("../../templates/console/console.js");

@@ -15,9 +15,9 @@ pub use crate::config::RefusedCycles;
 use crate::domain::credential::{CardOnFile, Credential};
 use crate::domain::registration::RegistrationStep;
 // Re-exported for callers that still name it here; the words are the gateway adapters'.
+use super::events::{self, SuspendedBy};
+use super::outbox::{EventKind, enqueue};
 pub use crate::gateway::reinitialization_needed;
-use crate::webhooks::events::{self, SuspendedBy};
-use crate::webhooks::{EventKind, enqueue};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Account {

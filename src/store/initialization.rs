@@ -9,11 +9,12 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use super::accounts::{Account, record_event};
+use super::events;
+use super::outbox::{EventKind, enqueue};
 use super::resume::resume_held;
 use super::series::close_series;
 use super::{Store, StoreError, to_db};
 use crate::config::RefusedCycles;
-use crate::webhooks::{EventKind, enqueue, events};
 
 /// An initialization waiting for the customer.
 #[derive(Debug, Clone, sqlx::FromRow)]

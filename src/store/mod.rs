@@ -2,9 +2,11 @@
 //! multi-row change that must be all-or-nothing runs in one transaction.
 
 pub mod accounts;
+mod attempts;
 pub mod charges;
 pub mod claims;
 pub mod credential;
+pub mod events;
 mod forecast;
 pub mod gauges;
 pub mod idempotency;
@@ -15,6 +17,7 @@ pub mod listing;
 pub mod materialize;
 mod nodelay;
 mod notices;
+pub mod outbox;
 pub mod outcomes;
 pub mod reconcile;
 pub mod recording;

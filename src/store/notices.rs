@@ -8,9 +8,9 @@ use jiff::Timestamp;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::outbox::{EventKind, enqueue_many};
 use super::{Store, StoreError, from_db, to_db};
 use crate::domain::notices::{card_expired_by, card_expires_at};
-use crate::webhooks::{EventKind, enqueue_many};
 
 /// The next cycle of every active subscription on an active account falling due in
 /// `($1, $2]`, not yet announced. A cycle already due is past announcing (after downtime, or a

@@ -6,8 +6,10 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use super::accounts::{hold_account, record_event, reinitialization_needed};
+use super::attempts::finish_attempt;
 use super::claims::{ClaimedCharge, lease_fence};
-use super::recording::finish_attempt;
+use super::events::{self, SuspendedBy};
+use super::outbox::{EventKind, enqueue};
 use super::{Store, StoreError, to_db};
 use crate::domain::dunning::Decline;
 use crate::domain::outcome::Outcome;
@@ -15,8 +17,6 @@ use crate::domain::states::AccountState;
 use crate::domain::transition::{self, ChargeFacts, FailReason, Suspension, Transition};
 use crate::gateway::GatewayAnswer;
 use crate::gateway::fresh_intent;
-use crate::webhooks::events::{self, SuspendedBy};
-use crate::webhooks::{EventKind, enqueue};
 
 pub use crate::domain::transition::RetryPolicy;
 

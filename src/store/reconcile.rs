@@ -8,9 +8,9 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::outbox::{EventKind, enqueue};
 use super::{Store, StoreError, charge_is_due, from_db, to_db};
 use crate::domain::reconcile::{BookCharge, BookStatus, Finding, FindingKind};
-use crate::webhooks::{EventKind, enqueue};
 
 /// A charge approved this close to an edge of the window may have been processed just outside
 /// it (the gateway stamps its own processing time): it is not called missing.

@@ -9,13 +9,14 @@ use std::collections::HashSet;
 use jiff::Timestamp;
 use uuid::Uuid;
 
+use super::attempts::finish_attempt;
 use super::claims::{ClaimedCharge, lease_fence};
+use super::events;
+use super::outbox::{EventKind, enqueue_many};
 use super::outcomes::{Recorded, RetryPolicy, Tx, facts, record_claimed};
 use super::{Store, StoreError, to_db};
 use crate::domain::transition::is_plain_approval;
 use crate::gateway::GatewayAnswer;
-use crate::webhooks::events;
-use crate::webhooks::{EventKind, enqueue_many};
 
 /// The final answer to one claimed charge, and the attempt row of the send that got it.
 pub struct Answered<'a> {
@@ -159,37 +160,6 @@ async fn approve_many(
         .fetch_all(&mut **tx)
         .await?;
     Ok(done.into_iter().collect())
-}
-
-/// Stores one answer on its attempt row.
-pub(super) async fn finish_attempt(
-    conn: impl sqlx::PgExecutor<'_>,
-    attempt_id: i64,
-    a: &GatewayAnswer,
-    now: Timestamp,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE charge_attempts SET finished_at = $2, http_status = $3, outcome = $4, \
-         gateway_payment_id = $5, gateway_status = $6, response_code = $7, \
-         processor_response_code = $8, response_message = $9, approval_code = $10, \
-         authorized_amount = $11, scheme_reference = $12, error = $13 WHERE id = $1",
-    )
-    .bind(attempt_id)
-    .bind(to_db(now))
-    .bind(a.http_status.map(i32::from))
-    .bind(a.outcome.as_str())
-    .bind(&a.payment_id)
-    .bind(&a.status)
-    .bind(&a.response_code)
-    .bind(&a.processor_response_code)
-    .bind(&a.response_message)
-    .bind(&a.approval_code)
-    .bind(a.authorized_amount)
-    .bind(&a.scheme_reference)
-    .bind(&a.error)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 async fn finish_many(

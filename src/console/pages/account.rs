@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::super::Console;
 use super::super::format;
 use super::super::render::{self, Layout};
-use super::super::session::Session;
+use super::super::signed_in::Session;
 use crate::domain::states::{AccountState, GatewayKind};
 use crate::store::StoreError;
 use crate::store::accounts::{AccountEvent, reinitialization_needed};

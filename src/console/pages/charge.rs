@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::super::Console;
 use super::super::format;
 use super::super::render::{self, Layout};
-use super::super::session::Session;
+use super::super::signed_in::Session;
 use crate::store::StoreError;
 use crate::store::charges::ChargeAttempt;
 

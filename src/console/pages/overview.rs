@@ -13,7 +13,7 @@ use super::super::Console;
 use super::super::forecast::{self, Billable};
 use super::super::format;
 use super::super::render::{self, Layout};
-use super::super::session::Session;
+use super::super::signed_in::Session;
 use super::attention::{self, DeliveryRow, FailedRow, FindingRow, SuspendedRow};
 use crate::domain::schedule::Schedule;
 use crate::store::{StoreError, from_db_local, to_db};

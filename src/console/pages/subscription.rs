@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::super::Console;
 use super::super::format;
 use super::super::render::{self, Layout};
-use super::super::session::Session;
+use super::super::signed_in::Session;
 use crate::domain::lifecycle::{Command, decide};
 use crate::store::{StoreError, from_db_local};
 
