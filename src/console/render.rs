@@ -80,14 +80,17 @@ pub fn failure(
 struct SignIn<'a> {
     layout: Layout,
     error: Option<&'a str>,
+    csrf: &'a str,
 }
 
-pub fn sign_in(c: &Console, error: Option<&str>, status: StatusCode) -> Response {
+/// The sign-in page, its form carrying `csrf` (the value of the sign-in cookie set with it).
+pub fn sign_in(c: &Console, error: Option<&str>, status: StatusCode, csrf: &str) -> Response {
     page(
         status,
         &SignIn {
             layout: Layout::new(c, None, "Sign in"),
             error,
+            csrf,
         },
     )
 }

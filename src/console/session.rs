@@ -16,13 +16,41 @@ use super::signed_in::{COOKIE, Session, cookie, hash, random_hex};
 use crate::api::auth::token_matches;
 use crate::store::to_db;
 
-pub async fn sign_in_form(State(c): State<Console>) -> Response {
-    render::sign_in(&c, None, StatusCode::OK)
+/// The sign-in form's own CSRF protection, before any session exists: a random value in a
+/// `SameSite=Strict` cookie scoped to the sign-in path and in the form; a sign-in is accepted
+/// only when both agree (a page of another site cannot read the cookie to fill the form).
+const SIGN_IN_COOKIE: &str = "billingd_console_sign_in";
+
+pub async fn sign_in_form(State(c): State<Console>, headers: HeaderMap) -> Response {
+    sign_in_page(&c, &headers, None, StatusCode::OK)
+}
+
+/// The sign-in page with a fresh form token, and its cookie.
+fn sign_in_page(
+    c: &Console,
+    headers: &HeaderMap,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let token = random_hex();
+    let mut response = render::sign_in(c, error, status, &token);
+    let secure = c.api.settings.console.secure_cookie || forwarded_https(headers);
+    let cookie = format!(
+        "{SIGN_IN_COOKIE}={token}; Path={}; Max-Age=1800; HttpOnly; SameSite=Strict{}",
+        c.url("/sign-in"),
+        if secure { "; Secure" } else { "" }
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
 }
 
 #[derive(Deserialize)]
 pub struct SignIn {
     token: String,
+    #[serde(default)]
+    csrf: String,
 }
 
 pub async fn sign_in(
@@ -30,16 +58,24 @@ pub async fn sign_in(
     headers: HeaderMap,
     Form(f): Form<SignIn>,
 ) -> Response {
+    let expected = super::signed_in::cookie_named(&headers, SIGN_IN_COOKIE);
+    let form_ok = expected.is_some_and(|e| {
+        bool::from(subtle::ConstantTimeEq::ct_eq(
+            e.as_bytes(),
+            f.csrf.as_bytes(),
+        ))
+    });
+    if !form_ok {
+        let why = "The sign-in form had expired or came from elsewhere; sign in again.";
+        return sign_in_page(&c, &headers, Some(why), StatusCode::FORBIDDEN);
+    }
     if !token_matches(f.token.trim(), &c.tokens.current()) {
         tracing::warn!(
             event = "console.sign_in_refused",
             "console sign-in with a wrong token"
         );
-        return render::sign_in(
-            &c,
-            Some("That token is not accepted."),
-            StatusCode::UNAUTHORIZED,
-        );
+        let why = "That token is not accepted.";
+        return sign_in_page(&c, &headers, Some(why), StatusCode::UNAUTHORIZED);
     }
     let id = random_hex();
     let now = c.api.clock.now();

@@ -44,12 +44,28 @@ impl Browser {
         answer(req.send().await.unwrap()).await
     }
 
-    /// Signs in; returns the Set-Cookie header as sent.
+    /// The sign-in form's token and the cookie that goes with it, as a browser gets them.
+    async fn sign_in_form(&self) -> (String, String) {
+        let r = self
+            .http
+            .get(format!("{}/sign-in", self.base))
+            .send()
+            .await
+            .unwrap();
+        let cookie = r.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+        let cookie = cookie.split(';').next().unwrap().to_owned();
+        let page = r.text().await.unwrap();
+        (hidden(&page, "csrf"), cookie)
+    }
+
+    /// Signs in through the form; returns the session's Set-Cookie header as sent.
     async fn sign_in(&mut self, extra: Option<(&str, &str)>) -> String {
+        let (csrf, form_cookie) = self.sign_in_form().await;
         let mut req = self
             .http
             .post(format!("{}/sign-in", self.base))
-            .form(&[("token", ADMIN_TOKEN)]);
+            .header(COOKIE, form_cookie)
+            .form(&[("token", ADMIN_TOKEN), ("csrf", csrf.as_str())]);
         if let Some((name, value)) = extra {
             req = req.header(name, value);
         }
@@ -126,7 +142,17 @@ async fn without_a_session_every_page_and_action_sends_to_sign_in_and_shows_noth
         "active"
     );
 
-    let (status, _, body) = forged.post("/sign-in", &[("token", "not-the-token")]).await;
+    // Through the form (its token and cookie), a wrong admin token is refused.
+    let (csrf, form_cookie) = forged.sign_in_form().await;
+    let r = forged
+        .http
+        .post(format!("{}/sign-in", forged.base))
+        .header(COOKIE, form_cookie)
+        .form(&[("token", "not-the-token"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = answer(r).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(body.contains("not accepted"));
 }
@@ -315,4 +341,41 @@ async fn a_failed_charge_is_retried_from_its_page_through_the_api() {
     let (status, _, body) = browser.post(&format!("/charges/{hard}/retry"), &form).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(body.contains("declined for good"), "{body}");
+}
+
+/// The sign-in form is a state-changing form too: without its token (the value of the cookie
+/// set with the form) a sign-in is refused and no session is made, whatever the admin token.
+#[tokio::test]
+async fn a_sign_in_without_the_forms_token_is_refused() {
+    let mut h = Harness::start().await;
+    let api = h.serve_api();
+    let browser = Browser::new(&api);
+    let (csrf, form_cookie) = browser.sign_in_form().await;
+    let attempts = [
+        (None, vec![("token", ADMIN_TOKEN)]),
+        (None, vec![("token", ADMIN_TOKEN), ("csrf", csrf.as_str())]),
+        (Some(form_cookie.as_str()), vec![("token", ADMIN_TOKEN)]),
+    ];
+    for (cookie, form) in attempts {
+        let mut req = browser
+            .http
+            .post(format!("{}/sign-in", browser.base))
+            .form(&form);
+        if let Some(c) = cookie {
+            req = req.header(COOKIE, c);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let made_session = r
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .any(|v| v.to_str().unwrap().starts_with("billingd_console="));
+        assert!(!made_session);
+    }
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM console_sessions")
+        .fetch_one(h.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(sessions, 0);
 }
