@@ -6,9 +6,10 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use futures::TryStreamExt;
 use jiff::Timestamp;
 
-use super::{Store, StoreError, from_db, from_db_local, to_db};
+use super::subscriptions::{StoredSchedule, stored_schedule};
+use super::{Store, StoreError, from_db, to_db};
 use crate::domain::forecast::{Forecast, ForecastDay, PlannedSubscription};
-use crate::domain::schedule::{IntervalUnit, Schedule};
+use crate::domain::schedule::Schedule;
 
 #[derive(sqlx::FromRow)]
 struct PlannedRow {
@@ -70,17 +71,12 @@ impl Store {
 }
 
 fn planned_schedule(row: &PlannedRow) -> Result<Schedule, StoreError> {
-    let invalid = |e: String| StoreError::Invalid(format!("subscription {}: {e}", row.id));
-    let unit: IntervalUnit = row
-        .interval_unit
-        .parse()
-        .map_err(|e| invalid(format!("{e}")))?;
-    Schedule::new(
-        from_db_local(row.anchor_local),
-        &row.time_zone,
-        unit,
-        row.interval_count as u32,
-        row.total_cycles.map(|t| t as u32),
-    )
-    .map_err(|e| invalid(e.to_string()))
+    stored_schedule(StoredSchedule {
+        subscription: row.id,
+        anchor_local: row.anchor_local,
+        time_zone: &row.time_zone,
+        interval_unit: &row.interval_unit,
+        interval_count: row.interval_count,
+        total_cycles: row.total_cycles,
+    })
 }

@@ -48,19 +48,42 @@ pub struct Subscription {
 impl Subscription {
     /// Rebuilds the calendar the subscription was created with.
     pub fn schedule(&self) -> Result<Schedule, StoreError> {
-        let unit: IntervalUnit = self
-            .interval_unit
-            .parse()
-            .map_err(|e| StoreError::Invalid(format!("subscription {}: {e}", self.id)))?;
-        Schedule::new(
-            from_db_local(self.anchor_local),
-            &self.time_zone,
-            unit,
-            self.interval_count as u32,
-            self.total_cycles.map(|t| t as u32),
-        )
-        .map_err(|e| StoreError::Invalid(format!("subscription {}: {e}", self.id)))
+        stored_schedule(StoredSchedule {
+            subscription: self.id,
+            anchor_local: self.anchor_local,
+            time_zone: &self.time_zone,
+            interval_unit: &self.interval_unit,
+            interval_count: self.interval_count,
+            total_cycles: self.total_cycles,
+        })
     }
+}
+
+/// A subscription's schedule columns, as stored.
+pub(super) struct StoredSchedule<'a> {
+    pub subscription: Uuid,
+    pub anchor_local: NaiveDateTime,
+    pub time_zone: &'a str,
+    pub interval_unit: &'a str,
+    pub interval_count: i32,
+    pub total_cycles: Option<i32>,
+}
+
+/// Rebuilds a stored schedule; a row that no longer makes one is an error naming it.
+pub(super) fn stored_schedule(s: StoredSchedule<'_>) -> Result<Schedule, StoreError> {
+    let invalid = |e: String| StoreError::Invalid(format!("subscription {}: {e}", s.subscription));
+    let unit: IntervalUnit = s
+        .interval_unit
+        .parse()
+        .map_err(|e| invalid(format!("{e}")))?;
+    Schedule::new(
+        from_db_local(s.anchor_local),
+        s.time_zone,
+        unit,
+        s.interval_count as u32,
+        s.total_cycles.map(|t| t as u32),
+    )
+    .map_err(|e| invalid(e.to_string()))
 }
 
 pub struct NewSubscription {

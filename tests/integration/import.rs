@@ -3,38 +3,15 @@
 //! agreement's existing series.
 
 use crate::support::*;
-use billingd::domain::outcome::Outcome;
 use serde_json::{Value, json};
-use uuid::Uuid;
-
-/// The agreement's first payment, made by the merchant's previous system with the account's
-/// token: (paymentId, card scheme reference).
-async fn legacy_first_payment(h: &Harness, account: &str) -> (String, Option<String>) {
-    let token = h
-        .store()
-        .account(account.parse().unwrap())
-        .await
-        .unwrap()
-        .credential
-        .secret()
-        .unwrap()
-        .to_owned();
-    let payroc = h.app.gateways.payroc.as_ref().unwrap();
-    let body = json!({"channel": "web", "processingTerminalId": "3204001",
-        "order": {"orderId": "legacy-first-1", "amount": 2500, "currency": "USD",
-            "standingInstructions": {"sequence": "first", "processingModel": "recurring"}},
-        "paymentMethod": {"type": "secureToken", "token": token}});
-    let legacy = payroc.send_sale(Uuid::new_v4(), &body.to_string()).await;
-    assert_eq!(legacy.outcome, Outcome::Approved, "{legacy:?}");
-    (legacy.payment_id.unwrap(), legacy.scheme_reference)
-}
 
 #[tokio::test]
 async fn an_imported_subscription_is_charged_from_its_next_cycle_once_in_its_series() {
     let mut h = Harness::start().await;
     let api = h.serve_api();
     let account = api.account(CARD_OK).await;
-    let (first_id, scheme_ref) = legacy_first_payment(&h, &account).await;
+    let legacy = h.legacy_first_payment(&account).await;
+    let (first_id, scheme_ref) = (legacy.payment_id.unwrap(), legacy.scheme_reference);
 
     // Billed monthly since June 2025 by the old system, through December 2026 (cycle 19).
     let created = api

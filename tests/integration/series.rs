@@ -224,23 +224,8 @@ async fn a_subscription_continues_an_agreements_existing_series() {
     let mut h = Harness::start().await;
     let api = h.serve_api();
     let account = api.account(CARD_OK).await;
-    let token = h
-        .store()
-        .account(account.parse().unwrap())
-        .await
-        .unwrap()
-        .credential
-        .secret()
-        .unwrap()
-        .to_owned();
     // The agreement's first payment, made by the merchant's previous system.
-    let payroc = h.app.gateways.payroc.as_ref().unwrap();
-    let body = json!({"channel": "web", "processingTerminalId": "3204001",
-        "order": {"orderId": "legacy-first-1", "amount": 2500, "currency": "USD",
-            "standingInstructions": {"sequence": "first", "processingModel": "recurring"}},
-        "paymentMethod": {"type": "secureToken", "token": token}});
-    let legacy = payroc.send_sale(Uuid::new_v4(), &body.to_string()).await;
-    assert_eq!(legacy.outcome, Outcome::Approved, "{legacy:?}");
+    let legacy = h.legacy_first_payment(&account).await;
     let legacy_id = legacy.payment_id.clone().unwrap();
 
     let created = api

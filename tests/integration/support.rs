@@ -234,6 +234,34 @@ impl Harness {
             .expect("subscription")
     }
 
+    /// An agreement's first payment made by a merchant's previous system, with the token of
+    /// `account` (an API id): the series a subscription taken over continues. Approved.
+    pub async fn legacy_first_payment(&self, account: &str) -> billingd::gateway::GatewayAnswer {
+        let token = self
+            .store()
+            .account(account.parse().unwrap())
+            .await
+            .unwrap()
+            .credential
+            .secret()
+            .unwrap()
+            .to_owned();
+        let payroc = self.app.gateways.payroc.as_ref().unwrap();
+        let body = serde_json::json!({"channel": "web", "processingTerminalId": "3204001",
+            "order": {"orderId": "legacy-first-1", "amount": 2500, "currency": "USD",
+                "standingInstructions": {"sequence": "first", "processingModel": "recurring"}},
+            "paymentMethod": {"type": "secureToken", "token": token}});
+        let legacy = payroc
+            .send_sale(uuid::Uuid::new_v4(), &body.to_string())
+            .await;
+        assert_eq!(
+            legacy.outcome,
+            billingd::domain::outcome::Outcome::Approved,
+            "{legacy:?}"
+        );
+        legacy
+    }
+
     pub async fn monthly(&self, account: &Account, amount: i64, anchor: &str) -> Subscription {
         self.subscription(account, amount, anchor, "UTC", IntervalUnit::Month, None)
             .await
