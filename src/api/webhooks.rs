@@ -30,12 +30,13 @@ pub fn routes() -> OpenApiRouter<ApiState> {
 #[into_params(parameter_in = Query)]
 pub struct EventQuery {
     /// `charge.approved` | `charge.declined` | `charge.failed` | `subscription.completed` |
-    /// `subscription.past_due` | `account.suspended` | `account.reinitialization_requested` |
+    /// `subscription.past_due` | `subscription.cancelled` | `subscription.paused` (these two by
+    /// the dunning end) | `account.suspended` | `account.reinitialization_requested` |
     /// `account.reactivated` | `reconciliation.finding` | `charge.upcoming` |
     /// `account.card_expiring`
     #[serde(rename = "type")]
     #[param(
-        pattern = r"^(charge\.(approved|declined|failed)|subscription\.(completed|past_due)|account\.(suspended|reinitialization_requested|reactivated)|reconciliation\.finding|charge\.upcoming|account\.card_expiring)$"
+        pattern = r"^(charge\.(approved|declined|failed)|subscription\.(completed|past_due|cancelled|paused)|account\.(suspended|reinitialization_requested|reactivated)|reconciliation\.finding|charge\.upcoming|account\.card_expiring)$"
     )]
     kind: Option<String>,
     /// 1–200, default 50.

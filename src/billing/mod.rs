@@ -150,6 +150,15 @@ impl Billing {
         let mut summary = RunSummary::default();
         self.complete_registrations(now).await;
         self.settle_initializations(now).await;
+        // Past-due subscriptions whose grace ran out end as the merchant configured.
+        let ended = self.store.end_dunning(self.policy.dunning.end, now).await?;
+        if ended != Default::default() {
+            tracing::info!(
+                cancelled = ended.cancelled,
+                paused = ended.paused,
+                "dunning ended"
+            );
+        }
         // Materializing and sending overlap: the first charges go out as soon as the first
         // batch of due cycles is committed, not after the whole backlog is written.
         let (progress, materialized) = watch::channel(());

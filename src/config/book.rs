@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Delay;
+use super::{ConfigError, Delay};
+pub use crate::domain::dunning_end::{DunningEnd, EndPolicy};
 
 /// The card networks' limits on charging a card again after a decline.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -16,6 +17,11 @@ pub struct DunningSettings {
     /// Retry schedules of particular soft-decline codes, overriding
     /// `billing.soft_decline_retries` for them: `"51" = ["2d", "5d"]`.
     pub codes: std::collections::BTreeMap<String, Vec<Delay>>,
+    /// What becomes of a subscription past due once `grace` has passed: `past_due` (it stays
+    /// so until the merchant acts), `cancel` or `pause`.
+    pub end: DunningEnd,
+    /// How long a subscription stays past due before `end` applies.
+    pub grace: Delay,
 }
 
 impl DunningSettings {
@@ -29,6 +35,10 @@ impl DunningSettings {
                 .collect(),
             max_reattempts: self.max_reattempts,
             window: self.reattempt_window.signed(),
+            end: EndPolicy {
+                end: self.end,
+                grace: self.grace.signed(),
+            },
         }
     }
 }
@@ -40,8 +50,29 @@ impl Default for DunningSettings {
             reattempt_window: Delay::secs(30 * 86_400),
             // A merchant's policy, not the networks': none unless configured.
             codes: Default::default(),
+            end: DunningEnd::PastDue,
+            grace: Delay::secs(0),
         }
     }
+}
+
+/// The dunning end's own checks (`validate::dunning` calls it): a grace period is a
+/// duration a merchant can wait out, and one given with no end to wait for is a mistake.
+pub fn check_end(d: &DunningSettings) -> Result<(), ConfigError> {
+    let year = std::time::Duration::from_secs(366 * 86_400);
+    if d.grace.get() > year {
+        return Err(ConfigError::invalid(
+            "dunning.grace",
+            "must be at most 366d (a subscription past due longer is better cancelled by hand)",
+        ));
+    }
+    if d.end == DunningEnd::PastDue && !d.grace.get().is_zero() {
+        return Err(ConfigError::invalid(
+            "dunning.grace",
+            "is set but dunning.end is \"past_due\", which ends nothing: set dunning.end to \"cancel\" or \"pause\", or leave the grace at 0s",
+        ));
+    }
+    Ok(())
 }
 
 /// Webhook events that warn ahead of a charge, so the merchant can tell the customer.
@@ -63,5 +94,45 @@ impl Default for NoticeSettings {
             upcoming_before: Delay::secs(3 * 86_400),
             card_expiring_before: Delay::secs(14 * 86_400),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dunning_end_is_checked_naming_the_key() {
+        let ok = DunningSettings::default();
+        assert!(check_end(&ok).is_ok());
+        let cancel = DunningSettings {
+            end: DunningEnd::Cancel,
+            grace: Delay::secs(7 * 86_400),
+            ..DunningSettings::default()
+        };
+        assert!(check_end(&cancel).is_ok());
+        let too_long = DunningSettings {
+            grace: Delay::secs(400 * 86_400),
+            ..cancel.clone()
+        };
+        let e = check_end(&too_long).unwrap_err().to_string();
+        assert!(e.contains("dunning.grace") && e.contains("366d"), "{e}");
+        let pointless = DunningSettings {
+            grace: Delay::secs(86_400),
+            ..DunningSettings::default()
+        };
+        let e = check_end(&pointless).unwrap_err().to_string();
+        assert!(e.contains("dunning.end"), "{e}");
+    }
+
+    #[test]
+    fn the_end_is_written_as_in_the_docs() {
+        let parsed: DunningSettings = toml::from_str("end = \"cancel\"\ngrace = \"7d\"").unwrap();
+        assert_eq!(parsed.end, DunningEnd::Cancel);
+        assert_eq!(
+            parsed.rules().end.grace,
+            jiff::SignedDuration::from_hours(168)
+        );
+        assert!(toml::from_str::<DunningSettings>("end = \"delete\"").is_err());
     }
 }

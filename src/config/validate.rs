@@ -66,6 +66,7 @@ fn reconcile(s: &Settings) -> Result<(), ConfigError> {
 
 fn dunning(s: &Settings) -> Result<(), ConfigError> {
     let d = &s.dunning;
+    super::book::check_end(d)?;
     if d.reattempt_window.get() < std::time::Duration::from_secs(86_400) {
         return Err(ConfigError::invalid(
             "dunning.reattempt_window",

@@ -24,6 +24,8 @@ pub struct DunningRules {
     /// Reattempts allowed per card within `window`, all its subscriptions together.
     pub max_reattempts: u32,
     pub window: SignedDuration,
+    /// What becomes of a subscription past due, and when (`dunning_end`).
+    pub end: super::dunning_end::EndPolicy,
 }
 
 /// What the gateway said, as far as dunning reads it.
@@ -89,6 +91,7 @@ impl Default for DunningRules {
             by_code: BTreeMap::new(),
             max_reattempts: u32::MAX,
             window: SignedDuration::from_hours(30 * 24),
+            end: Default::default(),
         }
     }
 }
@@ -153,6 +156,7 @@ mod tests {
             by_code: BTreeMap::from([("51".to_owned(), vec![days(2), days(4), days(6)])]),
             max_reattempts: 15,
             window: days(30),
+            end: Default::default(),
         }
     }
 

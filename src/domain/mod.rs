@@ -4,6 +4,7 @@ pub mod answer_class;
 pub mod charge;
 pub mod credential;
 pub mod dunning;
+pub mod dunning_end;
 pub mod forecast;
 pub mod import;
 pub mod lifecycle;

@@ -7,6 +7,7 @@ pub mod charges;
 pub mod claims;
 pub mod credential;
 pub mod events;
+pub mod dunning_end;
 mod forecast;
 pub mod gauges;
 pub mod idempotency;

@@ -22,10 +22,12 @@ pub enum EventKind {
     ReconciliationFinding,
     ChargeUpcoming,
     AccountCardExpiring,
+    SubscriptionCancelled,
+    SubscriptionPaused,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::ChargeApproved,
         EventKind::ChargeDeclined,
         EventKind::ChargeFailed,
@@ -37,6 +39,8 @@ impl EventKind {
         EventKind::ReconciliationFinding,
         EventKind::ChargeUpcoming,
         EventKind::AccountCardExpiring,
+        EventKind::SubscriptionCancelled,
+        EventKind::SubscriptionPaused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +56,8 @@ impl EventKind {
             EventKind::ReconciliationFinding => "reconciliation.finding",
             EventKind::ChargeUpcoming => "charge.upcoming",
             EventKind::AccountCardExpiring => "account.card_expiring",
+            EventKind::SubscriptionCancelled => "subscription.cancelled",
+            EventKind::SubscriptionPaused => "subscription.paused",
         }
     }
 

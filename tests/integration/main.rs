@@ -19,6 +19,7 @@ mod docs_config;
 mod dunning;
 mod faults;
 mod forecast;
+mod dunning_end;
 mod image;
 mod import;
 mod metrics;
