@@ -18,9 +18,12 @@ use super::pagination::{List, window};
 use super::problem::{ApiError, ApiResult, Problem};
 use super::registration;
 use super::views::AccountView;
-use crate::config::RefusedCycles;
-use crate::domain::credential::{CardOnFile, Credential, PayrocToken};
-use crate::gateway::payroc::CardDetails;
+
+mod card_input;
+use crate::config::{OnCardUpdate, RefusedCycles};
+use card_input::{
+    CardInput, ExistingToken, card_details, existing_token, terminal_id, terminal_of,
+};
 
 pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
@@ -57,33 +60,6 @@ pub struct CreateAccount {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ExistingToken {
-    #[schema(max_length = 200, pattern = "\\S")]
-    token: String,
-    secure_token_id: Option<String>,
-    /// For display, e.g. `453985******7062`.
-    card_masked: Option<String>,
-    /// MMYY
-    card_expiry: Option<String>,
-}
-
-/// Card details; sent to the gateway, never stored or logged.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CardInput {
-    /// 12 to 19 digits (spaces are ignored).
-    #[schema(pattern = "^[0-9]{12,19}$", example = "4539858876047062")]
-    number: String,
-    /// MMYY
-    #[schema(pattern = "^(0[1-9]|1[0-2])[0-9]{2}$", example = "1230")]
-    expiry: String,
-    #[schema(pattern = "^[0-9]{3,4}$")]
-    cvv: Option<String>,
-    holder: Option<String>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct SuspendAccount {
     /// Why, for the account's history.
     #[schema(max_length = 500, pattern = "\\S")]
@@ -98,9 +74,14 @@ pub struct ReinitializeAccount {
     processing_terminal_id: Option<String>,
     secure_token: Option<ExistingToken>,
     card: Option<CardInput>,
-    /// `charge` (default from config) the cycles the terminated account refused, or `skip` them.
+    /// A suspended account: `charge` (default from config) the cycles the terminated account
+    /// refused, or `skip` them.
     #[schema(value_type = Option<String>, pattern = "^(charge|skip)$")]
     refused_cycles: Option<RefusedCycles>,
+    /// An active account (a card update): `charge` (default from config) each subscription's
+    /// failed cycle once more on the new card, or `leave` it failed.
+    #[schema(value_type = Option<String>, pattern = "^(charge|leave)$")]
+    failed_cycle: Option<OnCardUpdate>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -227,7 +208,10 @@ pub(crate) async fn suspend_account(
 }
 
 /// Bring a suspended account back with a new secure token (or card): each subscription's next
-/// charge opens a new series as `first`, held subscriptions resume, refused cycles are charged once or skipped.
+/// charge opens a new series as `first`, held subscriptions resume, refused cycles are charged
+/// once or skipped. An active account given a new secure token is a card update: each
+/// subscription's failed cycle is charged once more on it (or left: `failed_cycle`) and
+/// past-due subscriptions resume.
 #[utoipa::path(post, path = "/v1/accounts/{id}/reinitialize", tag = "accounts", params(("id" = Uuid, Path)),
     request_body = ReinitializeAccount,
     responses((status = 200, body = AccountView, description = "re-initialized (CertiTrade: the customer's new link is in `initialization`)"),
@@ -252,27 +236,42 @@ pub(crate) async fn reinitialize_account(
                 "a CertiTrade account is re-initialized by the customer at the link returned, not with card details",
             ));
         }
-        if !matches!(
-            current.state,
-            AccountState::Suspended | AccountState::Initializing
-        ) {
+        if current.state == AccountState::Closed {
             return Err(ApiError::conflict(format!(
-                "payment account {} is {}; only a suspended (or never initialized) account can be re-initialized",
-                current.id, current.state
+                "payment account {} is closed; it cannot be re-initialized",
+                current.id
             )));
         }
+        if current.state == AccountState::Active {
+            // A card update: the customer registers the new card at the link; the failed
+            // cycles are handled, by this policy, when they complete it.
+            let policy = body
+                .failed_cycle
+                .unwrap_or(state.settings.billing.failed_cycle_on_card_update);
+            state.store.note_card_update_policy(id, policy).await?;
+        }
         return registration::reinitialize_certitrade(&state, current).await;
-    }
-    if current.state != AccountState::Suspended {
-        return Err(ApiError::conflict(format!(
-            "payment account {id} is {}; only a suspended account can be re-initialized",
-            current.state
-        )));
     }
     let terminal = match body.processing_terminal_id.as_deref() {
         Some(t) => terminal_id(t)?.to_owned(),
         None => terminal_of(&current.credential).unwrap_or_default(),
     };
+    if current.state == AccountState::Active {
+        return update_card(&state, id, body, &terminal).await;
+    }
+    if current.state != AccountState::Suspended {
+        return Err(ApiError::conflict(format!(
+            "payment account {id} is {}; only a suspended account is re-initialized, or an \
+             active one given a new card",
+            current.state
+        )));
+    }
+    if body.failed_cycle.is_some() {
+        return Err(ApiError::invalid(
+            "failed_cycle",
+            "is for a card update of an active account; a suspended account takes refused_cycles",
+        ));
+    }
     let refused = body
         .refused_cycles
         .unwrap_or(state.settings.billing.refused_cycles);
@@ -303,83 +302,39 @@ pub(crate) async fn reinitialize_account(
     ))
 }
 
-/// An existing token as given. (Card details go through `registration`, which tokenizes them
-/// resumably; here they can only come together with a token.)
-fn existing_token(
+/// A card update: an active Payroc account takes a new secure token. Card details are not
+/// taken here (they would go through the registration's resumable tokenization, which serves
+/// suspended accounts): tokenize the card first and give the token.
+async fn update_card(
+    state: &ApiState,
+    id: Uuid,
+    body: ReinitializeAccount,
     terminal: &str,
-    token: Option<ExistingToken>,
-    card_too: bool,
-) -> ApiResult<CardOnFile> {
-    match (token, card_too) {
-        (Some(t), false) => Ok(CardOnFile {
-            credential: Credential::Payroc(PayrocToken {
-                terminal_id: Some(terminal.to_owned()),
-                secure_token_id: t.secure_token_id,
-                token: Some(non_empty("secure_token.token", &t.token, 200)?.to_owned()),
-            }),
-            card_masked: t.card_masked,
-            card_expiry: t.card_expiry,
-        }),
-        (Some(_), true) => Err(ApiError::invalid(
-            "card",
-            "send either secure_token or card, not both",
-        )),
-        (None, _) => Err(ApiError::invalid(
-            "secure_token",
-            "send a secure_token or card details",
-        )),
-    }
-}
-
-/// The Payroc terminal an account's token is on, if it has one.
-fn terminal_of(credential: &Credential) -> Option<String> {
-    match credential {
-        Credential::Payroc(t) => t.terminal_id.clone(),
-        Credential::CertiTrade(_) => None,
-    }
-}
-
-/// Checks the shape of card details without ever echoing them back.
-fn card_details(card: CardInput) -> ApiResult<CardDetails> {
-    let digits = card
-        .number
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>();
-    if !(12..=19).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::invalid("card.number", "must be 12 to 19 digits"));
-    }
-    let expiry_ok = card.expiry.len() == 4
-        && card.expiry.bytes().all(|b| b.is_ascii_digit())
-        && matches!(card.expiry[..2].parse::<u8>(), Ok(1..=12));
-    if !expiry_ok {
-        return Err(ApiError::invalid("card.expiry", "must be MMYY, e.g. 0330"));
-    }
-    if let Some(cvv) = &card.cvv
-        && (!(3..=4).contains(&cvv.len()) || !cvv.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err(ApiError::invalid("card.cvv", "must be 3 or 4 digits"));
-    }
-    Ok(CardDetails {
-        number: digits.into(),
-        expiry: card.expiry,
-        cvv: card.cvv.map(Into::into),
-        holder: card.holder,
-    })
-}
-
-/// A terminal id goes into the gateway's URL path (`/processing-terminals/{id}/…`): letters,
-/// digits, `-` and `_` only, so that it cannot name another route.
-fn terminal_id(value: &str) -> ApiResult<&str> {
-    let t = non_empty("processing_terminal_id", value, 50)?;
-    if !t
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+) -> ApiResult<(StatusCode, Json<AccountView>)> {
+    if body.refused_cycles.is_some() {
         return Err(ApiError::invalid(
-            "processing_terminal_id",
-            "may hold only letters, digits, - and _",
+            "refused_cycles",
+            "is for a suspended account; a card update of an active account takes failed_cycle",
         ));
     }
-    Ok(t)
+    if body.card.is_some() && body.secure_token.is_none() {
+        return Err(ApiError::invalid(
+            "card",
+            "an active account takes a new card as a secure_token (tokenize it first); card \
+             details are taken only when re-initializing a suspended account",
+        ));
+    }
+    let cred = existing_token(terminal, body.secure_token, body.card.is_some())?;
+    let policy = body
+        .failed_cycle
+        .unwrap_or(state.settings.billing.failed_cycle_on_card_update);
+    let (account, _) = state
+        .store
+        .update_card(id, &cred, policy, state.clock.now())
+        .await?;
+    let history = state.store.account_events(id).await?;
+    Ok((
+        StatusCode::OK,
+        Json(AccountView::of(account, Some(history))),
+    ))
 }

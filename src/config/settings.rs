@@ -124,6 +124,9 @@ impl Default for ReconcileSettings {
 /// The catch-up policy is a billing rule: it lives with the rule (`domain::materialize`).
 pub use crate::domain::materialize::CatchUp;
 
+/// What a card update does with a failed cycle, a rule too (`domain::recovery`).
+pub use crate::domain::recovery::OnCardUpdate;
+
 /// What to do, on re-initialization, with the cycles the terminated account refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -160,6 +163,9 @@ pub struct BillingSettings {
     pub shutdown_grace: Delay,
     /// When a suspended account is re-initialized, what happens to the cycles it refused.
     pub refused_cycles: RefusedCycles,
+    /// When an active account takes a new card, what happens to its subscriptions' failed
+    /// cycles: `charge` them once more on the new card, or `leave` them failed.
+    pub failed_cycle_on_card_update: OnCardUpdate,
 }
 
 impl Default for BillingSettings {
@@ -182,6 +188,7 @@ impl Default for BillingSettings {
             pending_recheck_after: Delay::secs(60),
             shutdown_grace: Delay::secs(25),
             refused_cycles: RefusedCycles::Charge,
+            failed_cycle_on_card_update: OnCardUpdate::Charge,
         }
     }
 }

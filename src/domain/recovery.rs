@@ -6,6 +6,8 @@
 //! twice, so any request without a definitive answer, or a reconciliation finding that the
 //! gateway approved one, refuses it.
 
+use serde::{Deserialize, Serialize};
+
 use super::outcome::Outcome;
 use super::states::{AccountState, ChargeStatus, SubscriptionStatus};
 
@@ -56,12 +58,50 @@ pub enum RetryRefusal {
     BudgetUsed { used: u32, budget: u32 },
 }
 
+/// Why a failed charge would go out again as a new attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    /// `POST /v1/charges/{id}/retry`, or a resume with `failed_cycle: "retry"`: the same card.
+    HandRetry,
+    /// The account took a new card (a new token, or a CertiTrade re-initialization) while the
+    /// subscription was active or past due.
+    CardUpdate,
+}
+
+/// What a card update does with a subscription's failed cycle (`billing.failed_cycle_on_card_update`,
+/// or the call's `failed_cycle`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnCardUpdate {
+    /// Bill it once more, on the new card.
+    #[default]
+    Charge,
+    /// It stays failed; billing goes on with the next cycle.
+    Leave,
+}
+
 /// Whether a hand retry may go out now.
 pub fn decide_retry(case: &RetryCase) -> Result<(), RetryRefusal> {
+    decide(case, Recovery::HandRetry)
+}
+
+/// Whether a new attempt may go out now, for a hand retry or a card update.
+///
+/// A card update differs from a hand retry in two rules, both because the card is new:
+/// - a hard decline ("expired card", "lost card", a Visa category 1 code) is re-billed: the
+///   networks forbid reattempting *that* card, and the new card is exactly what the decline
+///   asked for;
+/// - the reattempt budget is not spent: the networks count reattempts per card, and this is
+///   the new card's first attempt.
+///
+/// Everything that guards against charging twice still refuses: a request of the charge in
+/// doubt, an approval found at the gateway, or a charge that is not failed (already re-billed,
+/// or paid) — which is what makes a second card update bill nothing.
+pub fn decide(case: &RetryCase, why: Recovery) -> Result<(), RetryRefusal> {
     if case.charge != ChargeStatus::Failed {
         return Err(RetryRefusal::NotFailed(case.charge));
     }
-    if case.last_outcome == Some(Outcome::DeclinedHard) {
+    if why == Recovery::HandRetry && case.last_outcome == Some(Outcome::DeclinedHard) {
         return Err(RetryRefusal::DeclinedForGood);
     }
     if case.approval_found {
@@ -79,13 +119,22 @@ pub fn decide_retry(case: &RetryCase) -> Result<(), RetryRefusal> {
     if case.account != AccountState::Active {
         return Err(RetryRefusal::AccountNotActive(case.account));
     }
-    if case.reattempts_used >= case.reattempt_budget {
+    if why == Recovery::HandRetry && case.reattempts_used >= case.reattempt_budget {
         return Err(RetryRefusal::BudgetUsed {
             used: case.reattempts_used,
             budget: case.reattempt_budget,
         });
     }
     Ok(())
+}
+
+/// A card update's decision for one subscription's failed cycle: re-billed (Ok), left by the
+/// merchant's policy (`Ok(false)`), or refused with the reason.
+pub fn rebill_on_card_update(case: &RetryCase, policy: OnCardUpdate) -> Result<bool, RetryRefusal> {
+    match policy {
+        OnCardUpdate::Leave => Ok(false),
+        OnCardUpdate::Charge => decide(case, Recovery::CardUpdate).map(|()| true),
+    }
 }
 
 #[cfg(test)]
@@ -173,6 +222,73 @@ mod tests {
         ];
         for (case, refusal) in cases {
             assert_eq!(decide_retry(&case), Err(refusal), "{case:?}");
+        }
+    }
+
+    #[test]
+    fn a_card_update_rebills_a_hard_decline_and_spends_no_budget() {
+        let hard = RetryCase {
+            last_outcome: Some(Outcome::DeclinedHard),
+            reattempts_used: 15,
+            ..failed()
+        };
+        assert_eq!(decide_retry(&hard), Err(RetryRefusal::DeclinedForGood));
+        assert_eq!(rebill_on_card_update(&hard, OnCardUpdate::Charge), Ok(true));
+        assert_eq!(
+            rebill_on_card_update(&failed(), OnCardUpdate::Charge),
+            Ok(true)
+        );
+    }
+
+    #[test]
+    fn a_card_update_leaves_the_cycle_by_policy_and_never_charges_twice() {
+        assert_eq!(
+            rebill_on_card_update(&failed(), OnCardUpdate::Leave),
+            Ok(false)
+        );
+        let cases = [
+            (
+                RetryCase {
+                    charge: ChargeStatus::Due,
+                    ..failed()
+                },
+                RetryRefusal::NotFailed(ChargeStatus::Due),
+            ),
+            (
+                RetryCase {
+                    charge: ChargeStatus::Approved,
+                    ..failed()
+                },
+                RetryRefusal::NotFailed(ChargeStatus::Approved),
+            ),
+            (
+                RetryCase {
+                    requests_in_doubt: 2,
+                    ..failed()
+                },
+                RetryRefusal::InDoubt(2),
+            ),
+            (
+                RetryCase {
+                    approval_found: true,
+                    ..failed()
+                },
+                RetryRefusal::ApprovedAtGateway,
+            ),
+            (
+                RetryCase {
+                    subscription: SubscriptionStatus::Paused,
+                    ..failed()
+                },
+                RetryRefusal::SubscriptionEnded(SubscriptionStatus::Paused),
+            ),
+        ];
+        for (case, refusal) in cases {
+            assert_eq!(
+                rebill_on_card_update(&case, OnCardUpdate::Charge),
+                Err(refusal),
+                "{case:?}"
+            );
         }
     }
 }

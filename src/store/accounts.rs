@@ -69,6 +69,41 @@ pub(crate) const COLUMNS: &str = "id, gateway, state, payroc_terminal_id, payroc
      init_payment_id, init_link, init_requested_at, registration_step, registration_unknown_since, \
      registration_error, created_at, updated_at";
 
+/// Binds a card's credential columns (in `CREDENTIAL_COLUMNS` order), then its masked number
+/// and expiry: the one place a card meets its columns' parameters.
+macro_rules! bind_card {
+    ($query:expr, $card:expr) => {{
+        let cols = columns(&$card.credential);
+        $query
+            .bind(cols.terminal_id)
+            .bind(cols.secure_token_id)
+            .bind(cols.token)
+            .bind(cols.payment_account)
+            .bind(&$card.card_masked)
+            .bind(&$card.card_expiry)
+    }};
+}
+
+/// Stores a new credential on an account inside the caller's transaction (a re-initialization
+/// or a card update); the masked number and expiry are kept when the new card gives none.
+pub(super) async fn store_card(
+    tx: &mut sqlx::PgConnection,
+    id: Uuid,
+    card: &CardOnFile,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    let query = sqlx::query(
+        "UPDATE payment_accounts SET payroc_terminal_id = $2, payroc_secure_token_id = $3, \
+         payroc_token = $4, certitrade_account_id = $5, card_masked = COALESCE($6, card_masked), \
+         card_expiry = COALESCE($7, card_expiry), updated_at = $8 WHERE id = $1",
+    );
+    bind_card!(query.bind(id), card)
+        .bind(to_db(now))
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
 impl Store {
     /// An account registered with a credential its gateway already made: active at once.
     pub async fn insert_account(
@@ -81,16 +116,10 @@ impl Store {
              card_expiry, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {COLUMNS}"
         );
-        let cols = columns(&card.credential);
-        let account = sqlx::query_as::<_, Account>(sqlx::AssertSqlSafe(sql))
+        let query = sqlx::query_as::<_, Account>(sqlx::AssertSqlSafe(sql))
             .bind(Uuid::new_v4())
-            .bind(card.credential.gateway())
-            .bind(cols.terminal_id)
-            .bind(cols.secure_token_id)
-            .bind(cols.token)
-            .bind(cols.payment_account)
-            .bind(&card.card_masked)
-            .bind(&card.card_expiry)
+            .bind(card.credential.gateway());
+        let account = bind_card!(query, card)
             .bind(to_db(now))
             .fetch_one(&self.pool)
             .await?;
@@ -142,25 +171,14 @@ impl Store {
                 "payment account {id} is {state}; only a suspended account can be re-initialized"
             )));
         }
-        let db_now = to_db(now);
-        let cols = columns(&card.credential);
+        store_card(&mut tx, id, card, now).await?;
         sqlx::query(
-            "UPDATE payment_accounts SET state = 'active', payroc_terminal_id = $2, \
-             payroc_secure_token_id = $3, payroc_token = $4, certitrade_account_id = $5, \
-             card_masked = COALESCE($6, card_masked), card_expiry = COALESCE($7, card_expiry), \
-             suspended_at = NULL, suspension_reason = NULL, registration_step = 'done', \
-             registration_request = NULL, registration_lease_until = NULL, \
-             registration_unknown_since = NULL, registration_error = NULL, \
-             registration_refused_cycles = NULL, updated_at = $8 WHERE id = $1",
+            "UPDATE payment_accounts SET state = 'active', suspended_at = NULL, \
+             suspension_reason = NULL, registration_step = 'done', registration_request = NULL, \
+             registration_lease_until = NULL, registration_unknown_since = NULL, \
+             registration_error = NULL, registration_refused_cycles = NULL WHERE id = $1",
         )
         .bind(id)
-        .bind(cols.terminal_id)
-        .bind(cols.secure_token_id)
-        .bind(cols.token)
-        .bind(cols.payment_account)
-        .bind(&card.card_masked)
-        .bind(&card.card_expiry)
-        .bind(db_now)
         .execute(&mut *tx)
         .await?;
         let series_closed = close_series(&mut tx, id, now).await?;
@@ -299,7 +317,7 @@ impl Store {
 /// on the account (the foreign key) while it holds its subscriptions, and the state change then
 /// updates those subscriptions. With `FOR UPDATE` the two wait for each other (a deadlock,
 /// which failed the request with a 500); the key is never changed here.
-async fn lock_account(
+pub(super) async fn lock_account(
     tx: &mut sqlx::PgConnection,
     id: Uuid,
 ) -> Result<(GatewayKind, AccountState), StoreError> {

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use super::accounts::{Account, record_event};
+use super::card_update::card_updated_by_initialization;
 use super::events;
 use super::outbox::{EventKind, enqueue};
 use super::resume::resume_held;
@@ -44,9 +45,11 @@ impl Store {
             what: "payment account",
             id: id.to_string(),
         })?;
-        if !matches!(state, AccountState::Initializing | AccountState::Suspended) {
+        // An active account's re-initialization is a card update (`card_update`).
+        if state == AccountState::Closed {
             return Err(StoreError::Conflict(format!(
-                "payment account {id} is {state}; only a new or suspended account is (re-)initialized"
+                "payment account {id} is {state}; only a new, active or suspended account is \
+                 (re-)initialized"
             )));
         }
         sqlx::query(
@@ -61,10 +64,10 @@ impl Store {
         .bind(to_db(now))
         .execute(&mut *tx)
         .await?;
-        let kind = if state == AccountState::Suspended {
-            "account.reinitialization_requested"
-        } else {
-            "account.initialization_requested"
+        let kind = match state {
+            AccountState::Suspended => "account.reinitialization_requested",
+            AccountState::Active => "account.card_update_requested",
+            _ => "account.initialization_requested",
         };
         record_event(
             &mut tx,
@@ -148,6 +151,14 @@ impl Store {
                 "account.reactivated",
                 serde_json::json!({"payment_id": payment_id, "series_closed": series_closed,
                 "subscriptions_resumed": resumed, "refused_cycles": refused_count, "refused_cycles_policy": refused}),
+            )
+        } else if state == AccountState::Active {
+            // A card update: the failed cycles are billed once more on the new card, or left.
+            let (policy, done) = card_updated_by_initialization(&mut tx, id, now).await?;
+            (
+                "account.card_updated",
+                serde_json::json!({"payment_id": payment_id, "series_closed": series_closed,
+                "failed_cycle_policy": policy, "failed_cycles": done}),
             )
         } else {
             (

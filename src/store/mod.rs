@@ -3,6 +3,7 @@
 
 pub mod accounts;
 mod attempts;
+pub mod card_update;
 pub mod charges;
 pub mod claims;
 pub mod credential;

@@ -9,6 +9,7 @@ mod api_concurrency;
 mod api_misc;
 mod api_subscriptions;
 mod batching;
+mod card_update;
 mod catch_up;
 mod certitrade;
 mod cli;
