@@ -18,6 +18,7 @@ use super::pagination::{List, window};
 use super::problem::{ApiError, ApiResult, Problem};
 use super::schedule_input::ScheduleInput;
 use super::views::SubscriptionView;
+use crate::domain::materialize::CatchUp;
 use crate::domain::money::Money;
 use crate::domain::series::FirstPayment;
 use crate::store::listing::SubscriptionFilter;
@@ -74,6 +75,15 @@ pub struct CreateSubscription {
     /// The other way to say the same: the customer has paid for the time before this instant.
     /// Every cycle due before it was billed; the first due at or after it is billingd's.
     pub(super) paid_through: Option<chrono::DateTime<chrono::Utc>>,
+    /// After downtime or a suspension: `all` missed cycles are charged (up to
+    /// `catch_up_max_cycles`), or only the `latest`; the others are recorded as `skipped`.
+    /// Default: the daemon's `billing.catch_up`.
+    #[schema(value_type = Option<String>, pattern = "^(all|latest)$")]
+    pub(super) catch_up: Option<CatchUp>,
+    /// Under `all`: at most this many missed cycles (the newest) are charged. Default: the
+    /// daemon's `billing.catch_up_max_cycles`.
+    #[schema(minimum = 1, maximum = 1000)]
+    pub(super) catch_up_max_cycles: Option<u32>,
 }
 
 /// The first payment of an existing series.
@@ -99,6 +109,23 @@ pub struct UpdateSubscription {
     merchant_reference: Option<String>,
     #[schema(value_type = Option<Object>)]
     metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `all` | `latest`; null: follow the daemon's `billing.catch_up` again.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable, pattern = "^(all|latest)$")]
+    catch_up: Option<Option<CatchUp>>,
+    /// A cap on the missed cycles charged under `all`; null: the daemon's again.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>, nullable, minimum = 1, maximum = 1000)]
+    catch_up_max_cycles: Option<Option<u32>>,
+}
+
+/// A field given (its value, null included) or absent (None, by `default`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// What resuming a past-due subscription does with the charge that failed.
@@ -211,6 +238,10 @@ async fn update_subscription(
     if let Some(amount) = body.amount {
         price(amount, &current.currency)?;
         state.store.change_amount(id, amount, now).await?;
+    }
+    if body.catch_up.is_some() || body.catch_up_max_cycles.is_some() {
+        let (mode, max) = (body.catch_up, body.catch_up_max_cycles);
+        super::new_subscription::change_catch_up(&state.store, &current, (mode, max), now).await?;
     }
     let sub = if reference.is_some() || metadata.is_some() {
         state

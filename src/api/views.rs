@@ -203,6 +203,12 @@ pub struct SubscriptionView {
     pub series: Option<SeriesView>,
     /// When the series was last closed by a re-initialization of the account.
     pub series_closed_at: Option<DateTime<Utc>>,
+    /// Its own catch-up after downtime or a suspension (`all` | `latest`); null: the daemon's
+    /// `billing.catch_up`.
+    #[schema(value_type = Option<String>)]
+    pub catch_up: Option<crate::domain::materialize::CatchUp>,
+    /// Its own cap on the missed cycles charged under `all`; null: the daemon's.
+    pub catch_up_max_cycles: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -235,6 +241,8 @@ impl From<Subscription> for SubscriptionView {
                 processing_model: s.series_processing_model.unwrap_or_default(),
             }),
             series_closed_at: s.series_closed_at,
+            catch_up: s.catch_up.0,
+            catch_up_max_cycles: s.catch_up_max_cycles,
             created_at: s.created_at,
             updated_at: s.updated_at,
         }

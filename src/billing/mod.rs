@@ -190,7 +190,11 @@ impl Billing {
         loop {
             let m = self
                 .store
-                .materialize_due(now, self.settings.catch_up, self.settings.materialize_batch)
+                .materialize_due(
+                    now,
+                    self.settings.catch_up_policy(),
+                    self.settings.materialize_batch,
+                )
                 .await?;
             total.charges += m.charges;
             total.skipped += m.skipped;

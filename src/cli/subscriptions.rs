@@ -92,6 +92,7 @@ pub async fn run(
                     scheme_reference,
                 }),
                 imported: None,
+                catch_up: Default::default(),
             };
             super::print_json(&store.insert_subscription(&new, now).await?)
         }

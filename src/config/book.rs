@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigError, Delay};
+use super::{BillingSettings, ConfigError, Delay};
 pub use crate::domain::dunning_end::{DunningEnd, EndPolicy};
 
 /// The card networks' limits on charging a card again after a decline.
@@ -73,6 +73,35 @@ pub fn check_end(d: &DunningSettings) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+/// The catch-up after downtime or a suspension is how a merchant's book is billed too.
+impl BillingSettings {
+    /// The daemon's catch-up, as the materialize plan takes it.
+    pub fn catch_up_policy(&self) -> crate::domain::materialize::CatchUpPolicy {
+        crate::domain::materialize::CatchUpPolicy {
+            mode: self.catch_up,
+            max_cycles: self.catch_up_max_cycles,
+        }
+    }
+
+    /// The catch-up's checks (`validate::billing` calls it).
+    pub(super) fn check_catch_up(&self) -> Result<(), ConfigError> {
+        let key = "billing.catch_up_max_cycles";
+        match self.catch_up_max_cycles {
+            Some(n) if !(1..=1000).contains(&n) => Err(ConfigError::invalid(
+                key,
+                "must be 1 to 1000 (leave it unset to charge every missed cycle)",
+            )),
+            Some(_) if self.catch_up == crate::domain::materialize::CatchUp::Latest => {
+                Err(ConfigError::invalid(
+                    key,
+                    "is a cap for catch_up = \"all\"; \"latest\" charges only the newest missed cycle",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Webhook events that warn ahead of a charge, so the merchant can tell the customer.

@@ -141,6 +141,9 @@ pub enum RefusedCycles {
 #[serde(deny_unknown_fields, default)]
 pub struct BillingSettings {
     pub catch_up: CatchUp,
+    /// Under `catch_up = "all"`: charge at most this many missed cycles per subscription (the
+    /// newest), recording the older ones as skipped. Unset: every one.
+    pub catch_up_max_cycles: Option<u32>,
     /// Gateway requests in flight at once, per daemon.
     pub max_in_flight: usize,
     /// Charges claimed per claim query.
@@ -172,6 +175,7 @@ impl Default for BillingSettings {
     fn default() -> Self {
         BillingSettings {
             catch_up: CatchUp::All,
+            catch_up_max_cycles: None,
             max_in_flight: 32,
             claim_batch: 256,
             materialize_batch: 500,

@@ -208,6 +208,7 @@ fn scheduler(s: &Settings) -> Result<(), ConfigError> {
 
 fn billing(s: &Settings) -> Result<(), ConfigError> {
     let b = &s.billing;
+    b.check_catch_up()?;
     positive("billing.max_in_flight", b.max_in_flight as u64)?;
     positive("billing.claim_batch", b.claim_batch as u64)?;
     positive("billing.materialize_batch", b.materialize_batch as u64)?;

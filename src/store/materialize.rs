@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::subscriptions::{COLUMNS, Subscription};
 use super::{Store, StoreError, to_db};
-use crate::domain::materialize::{self, CatchUp, CyclePlan, DueCycle, DueSubscription};
+use crate::domain::materialize::{self, CatchUpPolicy, CyclePlan, DueCycle, DueSubscription};
 use crate::domain::states::ChargeStatus;
 use crate::domain::states::GatewayKind;
 use crate::gateway::fresh_intent;
@@ -56,13 +56,15 @@ pub fn due_scan_sql() -> String {
 impl Store {
     /// One pass: up to `batch` due subscriptions, locked with SKIP LOCKED so replicas split the
     /// work; their due cycles become charge rows and each subscription moves to its next cycle,
-    /// all in one transaction. Returns how many subscriptions were advanced.
+    /// all in one transaction. Returns how many subscriptions were advanced. `catch_up` is the
+    /// daemon's policy; a subscription's own parts override it.
     pub async fn materialize_due(
         &self,
         now: Timestamp,
-        catch_up: CatchUp,
+        catch_up: impl Into<CatchUpPolicy>,
         batch: u32,
     ) -> Result<Materialized, StoreError> {
+        let catch_up = catch_up.into();
         let mut tx = self.pool.begin().await?;
         let due: Vec<Subscription> = sqlx::query_as(sqlx::AssertSqlSafe(due_scan_sql()))
             .bind(to_db(now))
@@ -99,7 +101,7 @@ impl Store {
 fn plan_subscription(
     (sub, gateway): (&Subscription, GatewayKind),
     now: Timestamp,
-    catch_up: CatchUp,
+    catch_up: CatchUpPolicy,
     rows: &mut Batch,
     report: &mut Materialized,
 ) {
@@ -114,7 +116,8 @@ fn plan_subscription(
         next_cycle: sub.next_cycle as u32,
         cancel_at_period_end: sub.cancel_at_period_end,
     };
-    match materialize::plan(due, now, catch_up, MAX_CYCLES_PER_PASS) {
+    let policy = catch_up.for_subscription(sub.catch_up_override());
+    match materialize::plan(due, now, policy, MAX_CYCLES_PER_PASS) {
         CyclePlan::Park => rows.advance(sub.id, sub.next_cycle as u32, None),
         CyclePlan::CancelAtPeriodEnd => rows.cancelled.push(sub.id),
         CyclePlan::Bill {

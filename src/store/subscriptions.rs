@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::{Store, StoreError, from_db_local, to_db, to_db_local};
 use crate::domain::import::ImportedCycles;
+use crate::domain::materialize::{CatchUp, CatchUpOverride};
 use crate::domain::money::Money;
 use crate::domain::position::ProcessingModel;
 use crate::domain::schedule::{IntervalUnit, Schedule};
@@ -43,9 +44,46 @@ pub struct Subscription {
     pub series_closed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Its own catch-up (`all` | `latest`) and cap; None follows the daemon's.
+    #[sqlx(try_from = "Option<String>")]
+    pub catch_up: StoredCatchUp,
+    pub catch_up_max_cycles: Option<i32>,
+}
+
+/// A stored catch-up mode, read from its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(transparent)]
+pub struct StoredCatchUp(pub Option<CatchUp>);
+
+impl TryFrom<Option<String>> for StoredCatchUp {
+    type Error = String;
+    fn try_from(text: Option<String>) -> Result<Self, String> {
+        match text.as_deref() {
+            None => Ok(StoredCatchUp(None)),
+            Some("all") => Ok(StoredCatchUp(Some(CatchUp::All))),
+            Some("latest") => Ok(StoredCatchUp(Some(CatchUp::Latest))),
+            Some(other) => Err(format!("{other:?} is not a catch-up mode")),
+        }
+    }
+}
+
+/// A catch-up mode as stored.
+pub(super) fn catch_up_text(mode: CatchUp) -> &'static str {
+    match mode {
+        CatchUp::All => "all",
+        CatchUp::Latest => "latest",
+    }
 }
 
 impl Subscription {
+    /// The subscription's own catch-up, as the materialize plan takes it.
+    pub fn catch_up_override(&self) -> CatchUpOverride {
+        CatchUpOverride {
+            mode: self.catch_up.0,
+            max_cycles: self.catch_up_max_cycles.map(|n| n.max(1) as u32),
+        }
+    }
+
     /// Rebuilds the calendar the subscription was created with.
     pub fn schedule(&self) -> Result<Schedule, StoreError> {
         stored_schedule(StoredSchedule {
@@ -98,13 +136,15 @@ pub struct NewSubscription {
     /// Taken over from another system: the cycles it billed (recorded as `imported`) and the
     /// cycle billing starts at. None: billing starts at cycle 1.
     pub imported: Option<ImportedCycles>,
+    /// Its own catch-up after downtime or a suspension; unset parts follow the daemon's.
+    pub catch_up: CatchUpOverride,
 }
 
 pub(crate) const COLUMNS: &str = "id, account_id, amount_minor, currency, anchor_local, time_zone, \
      interval_unit, interval_count, total_cycles, status, next_cycle, next_due_at, \
      merchant_reference, metadata, cancel_at_period_end, cancelled_at, paused_at, \
      series_payment_id, series_scheme_reference, series_processing_model, series_closed_at, \
-     created_at, updated_at";
+     created_at, updated_at, catch_up, catch_up_max_cycles";
 
 impl Store {
     pub async fn insert_subscription(
@@ -173,6 +213,33 @@ impl Store {
             })
     }
 
+    /// Replaces a subscription's own catch-up (None parts follow the daemon's).
+    pub async fn set_catch_up(
+        &self,
+        id: Uuid,
+        own: CatchUpOverride,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE subscriptions SET catch_up = $2, catch_up_max_cycles = $3, updated_at = $4 \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(own.mode.map(catch_up_text))
+        .bind(own.max_cycles.map(|n| n as i32))
+        .bind(to_db(now))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(StoreError::NotFound {
+                what: "subscription",
+                id: id.to_string(),
+            });
+        }
+        Ok(())
+    }
+
     pub async fn subscriptions_of(
         &self,
         account_id: Uuid,
@@ -198,9 +265,9 @@ async fn insert_row(
         "INSERT INTO subscriptions (id, account_id, amount_minor, currency, anchor_local, \
          time_zone, interval_unit, interval_count, total_cycles, status, next_cycle, next_due_at, \
          merchant_reference, metadata, series_payment_id, series_scheme_reference, \
-         series_processing_model, created_at, updated_at) \
+         series_processing_model, created_at, updated_at, catch_up, catch_up_max_cycles) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $18, $11, $12, $14, $15, $16, $17, \
-         $13, $13) RETURNING {COLUMNS}"
+         $13, $13, $19, $20) RETURNING {COLUMNS}"
     );
     let s = &new.schedule;
     // A continued series is taken to be of the plan's model: the merchant vouches for it.
@@ -229,6 +296,8 @@ async fn insert_row(
         )
         .bind(series_model)
         .bind(next_cycle as i32)
+        .bind(new.catch_up.mode.map(catch_up_text))
+        .bind(new.catch_up.max_cycles.map(|n| n as i32))
         .fetch_one(&mut *tx)
         .await?)
 }

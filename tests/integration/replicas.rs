@@ -32,6 +32,7 @@ async fn two_daemons_charge_a_thousand_due_subscriptions_exactly_once() {
             metadata: serde_json::json!({}),
             series: None,
             imported: None,
+            catch_up: Default::default(),
         };
         h.store().insert_subscription(&new, h.now()).await.unwrap();
     }

@@ -227,6 +227,7 @@ impl Harness {
             metadata: serde_json::json!({}),
             series: None,
             imported: None,
+            catch_up: Default::default(),
         };
         self.store()
             .insert_subscription(&new, self.now())
