@@ -168,15 +168,21 @@ async fn check_rows(
 ) -> Result<Vec<Checked>, ApiError> {
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut checked = Vec::with_capacity(rows.len());
-    for (line, row) in rows {
+    for ReadRow {
+        line,
+        reference: as_read,
+        row,
+    } in rows
+    {
         let validated = match row {
             Ok(body) => new_subscription(store, now, body).await,
             Err(e) => Err(e),
         };
         let new = match validated {
             Ok(new) => new,
+            // The report names the row's reference as written, whatever else is wrong with it.
             Err(e) if e.is_client_error() => {
-                checked.push(rejected(line, None, e.field_errors()));
+                checked.push(rejected(line, as_read, e.field_errors()));
                 continue;
             }
             Err(e) => return Err(e),

@@ -28,8 +28,14 @@ impl ImportFormat {
     }
 }
 
-/// A row as read: its line and the subscription it asks for, or what is wrong with it.
-pub type ReadRow = (u64, Result<CreateSubscription, ApiError>);
+/// A row as read: its line, its merchant reference as written (when it could be read, so a
+/// rejected row's report still names it), and the subscription it asks for, or what is wrong
+/// with it.
+pub struct ReadRow {
+    pub line: u64,
+    pub reference: Option<String>,
+    pub row: Result<CreateSubscription, ApiError>,
+}
 
 /// The CSV columns and where each goes in the JSON body (`schedule.anchor` is nested).
 pub const CSV_COLUMNS: &[(&str, &str, Cell)] = &[
@@ -74,8 +80,19 @@ fn read_jsonl(bytes: &[u8]) -> Vec<ReadRow> {
         .split(|b| *b == b'\n')
         .enumerate()
         .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
-        .map(|(i, line)| (i as u64 + 1, parse::<CreateSubscription>(line)))
+        .map(|(i, line)| ReadRow {
+            line: i as u64 + 1,
+            reference: reference_in(line),
+            row: parse::<CreateSubscription>(line),
+        })
         .collect()
+}
+
+/// The `merchant_reference` of a JSON line, if the line is a JSON object with a text one.
+fn reference_in(line: &[u8]) -> Option<String> {
+    let value: Value = serde_json::from_slice(line).ok()?;
+    let reference = value.get("merchant_reference")?.as_str()?.trim();
+    (!reference.is_empty()).then(|| reference.to_owned())
 }
 
 fn read_csv(bytes: &[u8]) -> Result<Vec<ReadRow>, ApiError> {
@@ -101,19 +118,25 @@ fn read_csv(bytes: &[u8]) -> Result<Vec<ReadRow>, ApiError> {
             })?;
         places.push(column);
     }
+    let reference_at = places.iter().position(|c| c.0 == "merchant_reference");
     let mut rows = Vec::new();
     for record in reader.records() {
-        let (line, row) = match record {
-            Ok(r) => {
-                let line = r.position().map(|p| p.line()).unwrap_or(0);
-                (line, csv_row(&places, &r))
-            }
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                (line, Err(ApiError::invalid("row", e.to_string())))
-            }
-        };
-        rows.push((line, row));
+        rows.push(match record {
+            Ok(r) => ReadRow {
+                line: r.position().map(|p| p.line()).unwrap_or(0),
+                reference: reference_at
+                    .and_then(|i| r.get(i))
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned),
+                row: csv_row(&places, &r),
+            },
+            Err(e) => ReadRow {
+                line: e.position().map(|p| p.line()).unwrap_or(0),
+                reference: None,
+                row: Err(ApiError::invalid("row", e.to_string())),
+            },
+        });
     }
     Ok(rows)
 }

@@ -172,6 +172,17 @@ async fn a_csv_dry_run_names_each_bad_rows_line_and_field_and_writes_nothing() {
             (5, "rejected", Some("merchant_reference")),
         ]
     );
+    // A rejected row's report names its reference as written, where it has one.
+    let references: Vec<&Value> = rows.iter().map(|r| &r["merchant_reference"]).collect();
+    assert_eq!(
+        references,
+        [
+            &json!("book-1"),
+            &json!("book-2"),
+            &json!("book-3"),
+            &Value::Null
+        ]
+    );
     assert_eq!(rows[0]["next_cycle"], 8);
     assert_eq!(rows[0]["next_due_at"], "2027-01-05T08:00:00Z");
     assert_eq!(rows[0]["imported_cycles"], 7);
@@ -233,4 +244,34 @@ async fn a_jsonl_import_creates_each_reference_once_however_often_it_runs() {
     let run = h.run().await;
     assert_eq!((run.due, run.approved), (1, 1), "{run:?}");
     assert_eq!(h.ledger().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_rejected_jsonl_row_reports_its_reference() {
+    let mut h = Harness::start().await;
+    let api = h.serve_api();
+    let account = api.account(CARD_OK).await;
+    let file = format!(
+        "{}\n{}\n",
+        json!({"merchant_reference": "bad-amount", "account_id": account, "amount": "ten",
+            "currency": "USD", "schedule": {"anchor": "2027-02-01T00:00", "time_zone": "UTC",
+            "interval": "month"}}),
+        json!({"merchant_reference": "bad-zone", "account_id": account, "amount": 100,
+            "currency": "USD", "schedule": {"anchor": "2027-02-01T00:00", "time_zone": "Nowhere",
+            "interval": "month"}}),
+    );
+    let a = import_file(&api, "dry_run=true", file).await;
+    assert_eq!(a.status, 422, "{}", a.body);
+    let rows = a.body["rows"].as_array().unwrap();
+    let seen: Vec<(&Value, &Value)> = rows
+        .iter()
+        .map(|r| (&r["merchant_reference"], &r["result"]))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (&json!("bad-amount"), &json!("rejected")),
+            (&json!("bad-zone"), &json!("rejected"))
+        ]
+    );
 }
