@@ -160,12 +160,7 @@ impl Store {
     ) -> Result<Account, StoreError> {
         let mut tx = self.pool.begin().await?;
         let (gateway, state) = lock_account(&mut tx, id).await?;
-        let given = card.credential.gateway();
-        if gateway != given {
-            return Err(StoreError::Invalid(format!(
-                "payment account {id} is a {gateway} account; a {given} credential cannot re-initialize it"
-            )));
-        }
+        same_gateway(id, gateway, card)?;
         if state != AccountState::Suspended {
             return Err(StoreError::Conflict(format!(
                 "payment account {id} is {state}; only a suspended account can be re-initialized"
@@ -309,6 +304,21 @@ impl Store {
             "payment account suspended by the merchant");
         self.account(id).await
     }
+}
+
+/// A credential of another gateway cannot be stored on an account.
+pub(super) fn same_gateway(
+    id: Uuid,
+    gateway: GatewayKind,
+    card: &CardOnFile,
+) -> Result<(), StoreError> {
+    let given = card.credential.gateway();
+    if gateway == given {
+        return Ok(());
+    }
+    Err(StoreError::Invalid(format!(
+        "payment account {id} is a {gateway} account; a {given} credential cannot be stored on it"
+    )))
 }
 
 /// Locks an account row for a state change; returns its gateway and state.

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::accounts::{Account, COLUMNS, lock_account, record_event, store_card};
+use super::accounts::{Account, COLUMNS, lock_account, record_event, same_gateway, store_card};
 use super::recovery::{load_case, rebill};
 use super::series::close_series;
 use super::{Store, StoreError, to_db};
@@ -71,12 +71,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let failed = lock_failed_cycles(&mut tx, id).await?;
         let (gateway, state) = lock_account(&mut tx, id).await?;
-        let given = card.credential.gateway();
-        if gateway != given {
-            return Err(StoreError::Invalid(format!(
-                "payment account {id} is a {gateway} account; a {given} credential cannot update it"
-            )));
-        }
+        same_gateway(id, gateway, card)?;
         if state != AccountState::Active {
             return Err(StoreError::Conflict(format!(
                 "payment account {id} is {state}; a card update takes an active account \

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::lifecycle::settle_unsent;
 use super::outbox::{EventKind, enqueue_many};
 use super::{Store, StoreError, from_db, to_db};
 use crate::domain::dunning_end::{EndPolicy, EndStep, decide_end, ended_since};
@@ -120,16 +121,6 @@ async fn end_one(
     if moved == 0 {
         return Ok(false);
     }
-    sqlx::query(
-        "UPDATE charges SET status = $2, failure_reason = $3, settled_at = $4, \
-         lease_owner = NULL, lease_expires_at = NULL \
-         WHERE subscription_id = $1 AND (status = 'held' OR (status = 'due' AND request_body IS NULL))",
-    )
-    .bind(id)
-    .bind(charges_to)
-    .bind(why)
-    .bind(to_db(now))
-    .execute(&mut *tx)
-    .await?;
+    settle_unsent(&mut *tx, id, charges_to, why, now).await?;
     Ok(true)
 }

@@ -183,7 +183,7 @@ impl Store {
 /// answer is known) and due ones with no request written. A lease on one of those is dropped
 /// with it: the daemon holding it finds the charge settled when it writes its request down
 /// (`start_sends` is fenced on the status) and sends nothing.
-async fn settle_unsent(
+pub(super) async fn settle_unsent(
     tx: &mut sqlx::PgConnection,
     subscription_id: Uuid,
     status: &str,
