@@ -257,7 +257,7 @@ pub(crate) async fn reinitialize_account(
         None => terminal_of(&current.credential).unwrap_or_default(),
     };
     if current.state == AccountState::Active {
-        return update_card(&state, id, body, &terminal).await;
+        return update_card(&state, &current, &headers, body, &terminal).await;
     }
     if current.state != AccountState::Suspended {
         return Err(ApiError::conflict(format!(
@@ -302,12 +302,13 @@ pub(crate) async fn reinitialize_account(
     ))
 }
 
-/// A card update: an active Payroc account takes a new secure token. Card details are not
-/// taken here (they would go through the registration's resumable tokenization, which serves
-/// suspended accounts): tokenize the card first and give the token.
+/// A card update: an active Payroc account takes a new secure token, or card details, which
+/// are tokenized as at a re-initialization (resumably, under the call's Idempotency-Key); the
+/// failed cycles are handled when the token is made, by the policy noted now.
 async fn update_card(
     state: &ApiState,
-    id: Uuid,
+    current: &crate::store::accounts::Account,
+    headers: &HeaderMap,
     body: ReinitializeAccount,
     terminal: &str,
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
@@ -317,17 +318,29 @@ async fn update_card(
             "is for a suspended account; a card update of an active account takes failed_cycle",
         ));
     }
-    if body.card.is_some() && body.secure_token.is_none() {
-        return Err(ApiError::invalid(
-            "card",
-            "an active account takes a new card as a secure_token (tokenize it first); card \
-             details are taken only when re-initializing a suspended account",
-        ));
-    }
-    let cred = existing_token(terminal, body.secure_token, body.card.is_some())?;
+    let id = current.id;
     let policy = body
         .failed_cycle
         .unwrap_or(state.settings.billing.failed_cycle_on_card_update);
+    let cred = match (body.secure_token, body.card) {
+        (None, Some(card)) => {
+            let key = registration::idempotency_key(headers);
+            let details = card_details(card)?;
+            state.store.note_card_update_policy(id, policy).await?;
+            // The refused-cycles choice is a suspended account's: unused on an active one.
+            let refused = state.settings.billing.refused_cycles;
+            return registration::reinitialize_payroc(
+                state,
+                current,
+                terminal,
+                key.as_deref(),
+                refused,
+                details,
+            )
+            .await;
+        }
+        (token, card) => existing_token(terminal, token, card.is_some())?,
+    };
     let (account, _) = state
         .store
         .update_card(id, &cred, policy, state.clock.now())

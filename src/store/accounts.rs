@@ -147,7 +147,8 @@ impl Store {
             .await?)
     }
 
-    /// Brings a suspended account back with a new credential (Payroc: a new secure token).
+    /// Brings a suspended account back with a new credential (Payroc: a new secure token); on an
+    /// active account, whose card details the registration tokenized, it is a card update.
     /// Every subscription's next charge opens a new series (`first`) on it, held subscriptions
     /// resume, and the refused cycles are charged again or skipped — all in one transaction,
     /// with the event kept in the account's history.
@@ -161,6 +162,13 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let (gateway, state) = lock_account(&mut tx, id).await?;
         same_gateway(id, gateway, card)?;
+        if state == AccountState::Active {
+            // Card details given for an active account, tokenized by the registration's step:
+            // a card update (`card_update`).
+            super::card_update::by_registration(&mut tx, id, card, now).await?;
+            tx.commit().await?;
+            return self.account(id).await;
+        }
         if state != AccountState::Suspended {
             return Err(StoreError::Conflict(format!(
                 "payment account {id} is {state}; only a suspended account can be re-initialized"

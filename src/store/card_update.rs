@@ -78,26 +78,7 @@ impl Store {
                  (a suspended one is re-initialized)"
             )));
         }
-        let sql = format!("SELECT {COLUMNS} FROM payment_accounts WHERE id = $1");
-        let current: Account = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-        if current.credential.secret().is_some()
-            && current.credential.secret() == card.credential.secret()
-        {
-            return Err(StoreError::Conflict(format!(
-                "payment account {id} already holds this card: a card update gives a new one"
-            )));
-        }
-        store_card(&mut tx, id, card, now).await?;
-        let series_closed = close_series(&mut tx, id, now).await?;
-        let done = rebill_failed_cycles(&mut tx, id, failed, policy, now).await?;
-        let mut detail = card.credential.history_detail();
-        detail["series_closed"] = serde_json::json!(series_closed);
-        detail["failed_cycle_policy"] = serde_json::json!(policy);
-        detail["failed_cycles"] = serde_json::json!(done);
-        record_event(&mut tx, id, "account.card_updated", &detail, now).await?;
+        let done = card_updated(&mut tx, id, card, (failed, policy), now).await?;
         tx.commit().await?;
         tracing::info!(event = "account.card_updated", account_id = %id,
             rebilled = done.rebilled.len(), refused = done.refused.len(),
@@ -179,6 +160,76 @@ pub(super) async fn card_updated_by_initialization(
     id: Uuid,
     now: Timestamp,
 ) -> Result<(OnCardUpdate, CardUpdated), sqlx::Error> {
+    let policy = take_noted_policy(&mut *tx, id).await?;
+    let failed = lock_failed_cycles(&mut *tx, id).await?;
+    Ok((
+        policy,
+        rebill_failed_cycles(tx, id, failed, policy, now).await?,
+    ))
+}
+
+/// Card details an active Payroc account was given, tokenized by the registration's
+/// secure-token step (`Store::reinitialize_with` on an active account): the card update by the
+/// policy noted with the request, and the registration done — in the caller's transaction.
+pub(super) async fn by_registration(
+    tx: &mut sqlx::PgConnection,
+    id: Uuid,
+    card: &CardOnFile,
+    now: Timestamp,
+) -> Result<CardUpdated, StoreError> {
+    let policy = take_noted_policy(&mut *tx, id).await?;
+    let failed = lock_failed_cycles(&mut *tx, id).await?;
+    let done = card_updated(&mut *tx, id, card, (failed, policy), now).await?;
+    sqlx::query(
+        "UPDATE payment_accounts SET registration_step = 'done', registration_request = NULL, \
+         registration_lease_until = NULL, registration_unknown_since = NULL, \
+         registration_error = NULL, registration_refused_cycles = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done)
+}
+
+/// The card update itself, inside the caller's transaction, which holds the active account and
+/// its `failed` cycles: the new card stored (the one already there refused), the series closed,
+/// the failed cycles decided, and the account's history.
+async fn card_updated(
+    tx: &mut sqlx::PgConnection,
+    id: Uuid,
+    card: &CardOnFile,
+    (failed, policy): (Vec<Uuid>, OnCardUpdate),
+    now: Timestamp,
+) -> Result<CardUpdated, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM payment_accounts WHERE id = $1");
+    let current: Account = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if current.credential.secret().is_some()
+        && current.credential.secret() == card.credential.secret()
+    {
+        return Err(StoreError::Conflict(format!(
+            "payment account {id} already holds this card: a card update gives a new one"
+        )));
+    }
+    store_card(&mut *tx, id, card, now).await?;
+    let series_closed = close_series(&mut *tx, id, now).await?;
+    let done = rebill_failed_cycles(&mut *tx, id, failed, policy, now).await?;
+    let mut detail = card.credential.history_detail();
+    detail["series_closed"] = serde_json::json!(series_closed);
+    detail["failed_cycle_policy"] = serde_json::json!(policy);
+    detail["failed_cycles"] = serde_json::json!(done);
+    record_event(&mut *tx, id, "account.card_updated", &detail, now).await?;
+    Ok(done)
+}
+
+/// The failed-cycle policy noted with a card update's request (`charge` when none was),
+/// cleared.
+async fn take_noted_policy(
+    tx: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> Result<OnCardUpdate, sqlx::Error> {
     let noted: Option<String> = sqlx::query_scalar(
         "UPDATE payment_accounts p SET card_update_failed_cycle = NULL \
          FROM (SELECT card_update_failed_cycle AS noted FROM payment_accounts WHERE id = $1) o \
@@ -187,13 +238,8 @@ pub(super) async fn card_updated_by_initialization(
     .bind(id)
     .fetch_one(&mut *tx)
     .await?;
-    let policy = POLICY_COLUMN_TEXT
+    Ok(POLICY_COLUMN_TEXT
         .iter()
         .find(|(_, t)| Some(*t) == noted.as_deref())
-        .map_or(OnCardUpdate::default(), |(p, _)| *p);
-    let failed = lock_failed_cycles(&mut *tx, id).await?;
-    Ok((
-        policy,
-        rebill_failed_cycles(tx, id, failed, policy, now).await?,
-    ))
+        .map_or(OnCardUpdate::default(), |(p, _)| *p))
 }

@@ -267,3 +267,43 @@ async fn a_certitrade_reinitialization_of_an_active_account_rebills_the_failed_c
         (&json!("approved"), &json!(2))
     );
 }
+
+#[tokio::test]
+async fn card_details_for_an_active_account_are_tokenized_and_rebill_the_failed_cycle_once() {
+    let (h, api) = no_auto_retries().await;
+    let (account, sub) = past_due(&h, &api).await;
+    let path = format!("/v1/accounts/{account}/reinitialize");
+    let body = json!({"card": {"number": CARD_OK, "expiry": "1230", "cvv": "123"}});
+    let updated = api
+        .send(
+            Method::POST,
+            &path,
+            Some(body.clone()),
+            Some("card-details-1"),
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{}", updated.body);
+    assert_eq!(updated.body["card_masked"], "453985******7062");
+    let event = updated.body["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(event["kind"], "account.card_updated", "{event}");
+    assert_eq!(event["detail"]["failed_cycle_policy"], "charge");
+    let charge = only_charge(&api, &sub).await;
+    assert_eq!(
+        event["detail"]["failed_cycles"]["rebilled"],
+        json!([charge["id"]])
+    );
+    assert_eq!(status(&api, &sub).await, "active");
+    // The same call again is replayed, not tokenized and billed again.
+    let replayed = api
+        .send(Method::POST, &path, Some(body), Some("card-details-1"))
+        .await;
+    assert_eq!(replayed.status, 200, "{}", replayed.body);
+    assert_eq!(h.run().await.approved, 1);
+    assert_eq!(h.requests().await.len(), 2, "declined once, re-billed once");
+    assert_eq!(h.ledger().await.len(), 1);
+}
