@@ -60,6 +60,8 @@ pub const CSV_COLUMNS: &[(&str, &str, Cell)] = &[
         "series.scheme_reference",
         Cell::Text,
     ),
+    ("catch_up", "catch_up", Cell::Text),
+    ("catch_up_max_cycles", "catch_up_max_cycles", Cell::Integer),
 ];
 
 #[derive(Debug, Clone, Copy)]

@@ -131,3 +131,31 @@ async fn a_bad_catch_up_is_refused_naming_the_field() {
         "nothing stored"
     );
 }
+
+#[tokio::test]
+async fn an_imported_csv_row_carries_its_own_catch_up() {
+    let mut h = Harness::start().await;
+    let api = h.serve_api();
+    let account = api.account(CARD_OK).await;
+    let file = format!(
+        "merchant_reference,account_id,amount,currency,anchor,time_zone,interval,catch_up_max_cycles\n\
+         book-cap,{account},1500,USD,2027-02-01T00:00,UTC,month,2\n"
+    );
+    let r = api
+        .http
+        .post(format!("{}/v1/imports?format=csv", api.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(file)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let list = api
+        .get("/v1/subscriptions?merchant_reference=book-cap")
+        .await;
+    assert_eq!(
+        list.body["data"][0]["catch_up_max_cycles"], 2,
+        "{}",
+        list.body
+    );
+}
