@@ -227,30 +227,7 @@ pub(crate) async fn reinitialize_account(
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
     let current = state.store.account(id).await?;
     if current.gateway == GatewayKind::CertiTrade {
-        if body.secure_token.is_some()
-            || body.card.is_some()
-            || body.processing_terminal_id.is_some()
-        {
-            return Err(ApiError::invalid(
-                "card",
-                "a CertiTrade account is re-initialized by the customer at the link returned, not with card details",
-            ));
-        }
-        if current.state == AccountState::Closed {
-            return Err(ApiError::conflict(format!(
-                "payment account {} is closed; it cannot be re-initialized",
-                current.id
-            )));
-        }
-        if current.state == AccountState::Active {
-            // A card update: the customer registers the new card at the link; the failed
-            // cycles are handled, by this policy, when they complete it.
-            let policy = body
-                .failed_cycle
-                .unwrap_or(state.settings.billing.failed_cycle_on_card_update);
-            state.store.note_card_update_policy(id, policy).await?;
-        }
-        return registration::reinitialize_certitrade(&state, current).await;
+        return reinitialize_certitrade(&state, current, body).await;
     }
     let terminal = match body.processing_terminal_id.as_deref() {
         Some(t) => terminal_id(t)?.to_owned(),
@@ -300,6 +277,40 @@ pub(crate) async fn reinitialize_account(
         StatusCode::OK,
         Json(AccountView::of(account, Some(history))),
     ))
+}
+
+/// A CertiTrade account is re-initialized by the customer at a new payment window: a suspended
+/// (or never initialized) one comes back, an active one takes a new card — a card update, its
+/// failed-cycle policy noted until the customer completes the payment.
+async fn reinitialize_certitrade(
+    state: &ApiState,
+    current: crate::store::accounts::Account,
+    body: ReinitializeAccount,
+) -> ApiResult<(StatusCode, Json<AccountView>)> {
+    if body.secure_token.is_some() || body.card.is_some() || body.processing_terminal_id.is_some() {
+        return Err(ApiError::invalid(
+            "card",
+            "a CertiTrade account is re-initialized by the customer at the link returned, not with card details",
+        ));
+    }
+    if current.state == AccountState::Closed {
+        return Err(ApiError::conflict(format!(
+            "payment account {} is closed; it cannot be re-initialized",
+            current.id
+        )));
+    }
+    if current.state == AccountState::Active {
+        // A card update: the customer registers the new card at the link; the failed
+        // cycles are handled, by this policy, when they complete it.
+        let policy = body
+            .failed_cycle
+            .unwrap_or(state.settings.billing.failed_cycle_on_card_update);
+        state
+            .store
+            .note_card_update_policy(current.id, policy)
+            .await?;
+    }
+    registration::reinitialize_certitrade(state, current).await
 }
 
 /// A card update: an active Payroc account takes a new secure token, or card details, which

@@ -153,19 +153,21 @@ async fn rebill_failed_cycles(
 }
 
 /// A CertiTrade card update completed by the customer (an active account's initializing
-/// payment approved): its failed cycles by the policy noted with the request (`charge` when
-/// none was), inside the caller's transaction, which holds the account.
+/// payment `payment_id` approved): its failed cycles by the policy noted with the request
+/// (`charge` when none was), inside the caller's transaction, which holds the account. Returns
+/// the history entry to record.
 pub(super) async fn card_updated_by_initialization(
     tx: &mut sqlx::PgConnection,
     id: Uuid,
+    (payment_id, series_closed): (&str, u64),
     now: Timestamp,
-) -> Result<(OnCardUpdate, CardUpdated), sqlx::Error> {
+) -> Result<(&'static str, serde_json::Value), sqlx::Error> {
     let policy = take_noted_policy(&mut *tx, id).await?;
     let failed = lock_failed_cycles(&mut *tx, id).await?;
-    Ok((
-        policy,
-        rebill_failed_cycles(tx, id, failed, policy, now).await?,
-    ))
+    let done = rebill_failed_cycles(tx, id, failed, policy, now).await?;
+    let detail = serde_json::json!({"payment_id": payment_id, "series_closed": series_closed,
+        "failed_cycle_policy": policy, "failed_cycles": done});
+    Ok(("account.card_updated", detail))
 }
 
 /// Card details an active Payroc account was given, tokenized by the registration's

@@ -154,12 +154,7 @@ impl Store {
             )
         } else if state == AccountState::Active {
             // A card update: the failed cycles are billed once more on the new card, or left.
-            let (policy, done) = card_updated_by_initialization(&mut tx, id, now).await?;
-            (
-                "account.card_updated",
-                serde_json::json!({"payment_id": payment_id, "series_closed": series_closed,
-                "failed_cycle_policy": policy, "failed_cycles": done}),
-            )
+            card_updated_by_initialization(&mut tx, id, (payment_id, series_closed), now).await?
         } else {
             (
                 "account.initialized",
