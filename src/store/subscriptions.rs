@@ -220,24 +220,20 @@ impl Store {
         own: CatchUpOverride,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query(
+        let updated: Option<Uuid> = sqlx::query_scalar(
             "UPDATE subscriptions SET catch_up = $2, catch_up_max_cycles = $3, updated_at = $4 \
-             WHERE id = $1",
+             WHERE id = $1 RETURNING id",
         )
         .bind(id)
         .bind(own.mode.map(catch_up_text))
         .bind(own.max_cycles.map(|n| n as i32))
         .bind(to_db(now))
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        if done == 0 {
-            return Err(StoreError::NotFound {
-                what: "subscription",
-                id: id.to_string(),
-            });
-        }
-        Ok(())
+        .fetch_optional(&self.pool)
+        .await?;
+        updated.map(drop).ok_or_else(|| StoreError::NotFound {
+            what: "subscription",
+            id: id.to_string(),
+        })
     }
 
     pub async fn subscriptions_of(

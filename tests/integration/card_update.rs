@@ -5,26 +5,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::recovery::{no_auto_retries, only_charge};
 use crate::support::*;
-
-/// Soft declines fail the charge at once (no automatic retries), so the cycle stays failed.
-async fn no_auto_retries() -> (Harness, Api) {
-    let mut h = Harness::with(gateway_sim::SimConfig::default(), |s| {
-        s.billing.soft_decline_retries = vec![];
-        s.dunning.codes.clear();
-    })
-    .await;
-    let api = h.serve_api();
-    (h, api)
-}
-
-async fn only_charge(api: &Api, sub: &Value) -> Value {
-    let id = sub["id"].as_str().unwrap();
-    let list = api.get(&format!("/v1/subscriptions/{id}/charges")).await;
-    let data = list.body["data"].as_array().unwrap().clone();
-    assert_eq!(data.len(), 1, "{data:#?}");
-    data[0].clone()
-}
 
 async fn status(api: &Api, sub: &Value) -> Value {
     let id = sub["id"].as_str().unwrap();

@@ -7,7 +7,7 @@ use crate::support::*;
 
 /// A harness whose soft declines fail the charge at once (no automatic retries, no schedule
 /// per code).
-async fn no_auto_retries() -> (Harness, Api) {
+pub(crate) async fn no_auto_retries() -> (Harness, Api) {
     let mut h = Harness::with(gateway_sim::SimConfig::default(), |s| {
         s.billing.soft_decline_retries = vec![];
         s.dunning.codes.clear();
@@ -17,7 +17,7 @@ async fn no_auto_retries() -> (Harness, Api) {
     (h, api)
 }
 
-async fn only_charge(api: &Api, sub: &Value) -> Value {
+pub(crate) async fn only_charge(api: &Api, sub: &Value) -> Value {
     let id = sub["id"].as_str().unwrap();
     let list = api.get(&format!("/v1/subscriptions/{id}/charges")).await;
     list.body["data"][0].clone()
