@@ -50,7 +50,7 @@ impl App {
         if settings.database.migrate_on_start {
             store.migrate().await?;
         }
-        let gateways = build_gateways(&settings)?;
+        let gateways = build_gateways(&settings, clock.clone())?;
         let shutdown = CancellationToken::new();
         let webhooks = WebhookWorker::new(
             store.clone(),
@@ -223,7 +223,7 @@ impl App {
     }
 }
 
-pub fn build_gateways(settings: &Settings) -> anyhow::Result<Gateways> {
+pub fn build_gateways(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Gateways> {
     let payroc = if settings.payroc.enabled {
         Some(PayrocClient::new(
             &settings.payroc,
@@ -236,6 +236,7 @@ pub fn build_gateways(settings: &Settings) -> anyhow::Result<Gateways> {
         Some(CertiTradeClient::new(
             &settings.certitrade,
             settings.outcomes.clone(),
+            clock,
         )?)
     } else {
         None

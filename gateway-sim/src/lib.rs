@@ -7,7 +7,8 @@
 //! `/_sim/certitrade`).
 //!
 //! The library API is deliberately tiny ([`spawn`], [`SimConfig`],
-//! [`RunningSim`]): billingd's tests only talk to the simulator over HTTP.
+//! [`RunningSim`]): billingd's tests talk to the simulator over HTTP, and in process only to
+//! keep its clock with theirs ([`RunningSim::clock_setter`]).
 
 mod certitrade;
 mod config;

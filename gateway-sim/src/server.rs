@@ -1,6 +1,7 @@
 //! Binding the listener, composing the per-gateway routers, and shutting down.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -11,6 +12,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::SimConfig;
+use crate::support::clock::SimClock;
 use crate::{certitrade, payroc};
 
 /// How long `shutdown` waits for in-flight requests (e.g. a slow-trigger sale)
@@ -25,6 +27,7 @@ pub struct RunningSim {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    clock: Arc<SimClock>,
 }
 
 impl RunningSim {
@@ -52,6 +55,14 @@ impl RunningSim {
     /// `https://apitest.certitrade.net/ctpsp/ws/2.0`.
     pub fn certitrade_api_url(&self) -> String {
         format!("{}{}", self.base_url(), certitrade::API_PREFIX)
+    }
+
+    /// Sets the simulator's "now" to a Unix time in milliseconds, as `POST /_sim/clock` does,
+    /// for an in-process test to call whenever its own clock moves: payments are stamped, and
+    /// CertiTrade's `Date` headers judged, by that time.
+    pub fn clock_setter(&self) -> impl Fn(i64) + Send + Sync + 'static {
+        let clock = self.clock.clone();
+        move |unix_ms| clock.set_now(unix_ms)
     }
 
     /// Stops accepting connections and waits (bounded) for in-flight requests.
@@ -87,7 +98,9 @@ pub async fn spawn(config: SimConfig, listen: SocketAddr) -> anyhow::Result<Runn
         .await
         .with_context(|| format!("binding gateway simulator to {listen}"))?;
     let addr = listener.local_addr().context("reading bound address")?;
-    let app = router(&config);
+    // One "now" for both gateways, movable by a test (`POST /_sim/clock`, `set_clock`).
+    let clock = Arc::new(SimClock::default());
+    let app = router(&config, clock.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
         // A dropped sender counts as a stop request too.
@@ -98,13 +111,12 @@ pub async fn spawn(config: SimConfig, listen: SocketAddr) -> anyhow::Result<Runn
         addr,
         stop: Some(stop),
         task: Some(task),
+        clock,
     })
 }
 
 /// All gateways share one router; each owns disjoint path prefixes.
-fn router(config: &SimConfig) -> Router {
-    // One "now" for both gateways, movable by a test (`POST /_sim/clock`).
-    let clock = std::sync::Arc::new(crate::support::clock::SimClock::default());
+fn router(config: &SimConfig, clock: Arc<SimClock>) -> Router {
     Router::new()
         .merge(payroc::router(config, clock.clone()))
         .merge(certitrade::router(config, clock))

@@ -42,13 +42,10 @@ impl Billing {
         from: Timestamp,
         to: Timestamp,
     ) -> anyhow::Result<ReconcileReport> {
-        let terminals = match gateway {
-            GatewayKind::Payroc => self.store.payroc_terminals().await?,
-            GatewayKind::CertiTrade => Vec::new(),
-        };
+        let scopes = self.store.ledger_scopes(gateway).await?;
         let listed = self
             .gateways
-            .list_sales(gateway, &terminals, from, to)
+            .list_sales(gateway, &scopes, from, to)
             .await
             .map_err(|e| anyhow::anyhow!("listing {gateway}'s sales: {e}"))?;
         let refs: Vec<String> = listed.iter().map(|l| l.sale.order_ref.clone()).collect();

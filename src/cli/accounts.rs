@@ -8,9 +8,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::api::views::AccountView;
+use crate::billing::registration::{Progress, Registrar};
 use crate::config::{RefusedCycles, Settings};
 use crate::domain::credential::{CardOnFile, Credential, PayrocToken};
+use crate::gateway::Gateways;
 use crate::gateway::payroc::{CardDetails, PayrocClient};
+use crate::store::Store;
 use crate::store::accounts::Account;
 
 #[derive(Debug, Subcommand)]
@@ -78,11 +81,18 @@ pub async fn run(cmd: AccountsCommand, settings: &Settings, now: Timestamp) -> a
         AccountsCommand::RegisterPayroc {
             terminal,
             credential,
-        } => {
-            let cred = credential.resolve(settings, &terminal).await?;
-            let account = store.insert_account(&cred, now).await?;
-            super::print_json(&shown(&account))
-        }
+        } => match credential.given(&terminal)? {
+            Given::Token(cred) => {
+                super::print_json(&shown(&store.insert_account(&cred, now).await?))
+            }
+            Given::Card(card) => {
+                let gateways = payroc_only(settings)?;
+                let progress = registrar(&store, &gateways, settings, now)
+                    .payroc(None, &terminal, &card)
+                    .await?;
+                print_progress(progress)
+            }
+        },
         AccountsCommand::Show { id } => {
             let account = store.account(id).await?;
             let events = store.account_events(id).await?;
@@ -100,30 +110,60 @@ pub async fn run(cmd: AccountsCommand, settings: &Settings, now: Timestamp) -> a
             credential,
             refused_cycles,
         } => {
-            let current = store.account(id).await?;
-            let current_terminal = match current.credential {
-                Credential::Payroc(t) => t.terminal_id,
-                Credential::CertiTrade(_) => None,
-            };
-            let terminal = terminal.or(current_terminal).ok_or_else(|| {
-                anyhow::anyhow!("account {id} has no Payroc terminal; pass --terminal")
-            })?;
-            let cred = credential.resolve(settings, &terminal).await?;
             let refused = match refused_cycles {
                 Some(RefusedCyclesArg::Charge) => RefusedCycles::Charge,
                 Some(RefusedCyclesArg::Skip) => RefusedCycles::Skip,
                 None => settings.billing.refused_cycles,
             };
-            let account = store.reinitialize_with(id, &cred, refused, now).await?;
-            super::print_json(&shown(&account))
+            reinitialize(&store, settings, id, terminal, credential, refused, now).await
         }
     }
 }
 
+/// A suspended Payroc account back with an existing token, or with card details through the
+/// API's path (the secure token asked for under a key stored first).
+async fn reinitialize(
+    store: &Store,
+    settings: &Settings,
+    id: Uuid,
+    terminal: Option<String>,
+    credential: CredentialArgs,
+    refused: RefusedCycles,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    let current = store.account(id).await?;
+    let current_terminal = match &current.credential {
+        Credential::Payroc(t) => t.terminal_id.clone(),
+        Credential::CertiTrade(_) => None,
+    };
+    let terminal = terminal
+        .or(current_terminal)
+        .ok_or_else(|| anyhow::anyhow!("account {id} has no Payroc terminal; pass --terminal"))?;
+    match credential.given(&terminal)? {
+        Given::Token(cred) => {
+            let account = store.reinitialize_with(id, &cred, refused, now).await?;
+            super::print_json(&shown(&account))
+        }
+        Given::Card(card) => {
+            let gateways = payroc_only(settings)?;
+            let progress = registrar(store, &gateways, settings, now)
+                .reinitialize_payroc(&current, &terminal, None, refused, &card)
+                .await?;
+            print_progress(progress)
+        }
+    }
+}
+
+/// What the operator gave: an existing secure token, or card details to tokenize.
+enum Given {
+    Token(CardOnFile),
+    Card(CardDetails),
+}
+
 impl CredentialArgs {
-    async fn resolve(self, settings: &Settings, terminal: &str) -> anyhow::Result<CardOnFile> {
+    fn given(self, terminal: &str) -> anyhow::Result<Given> {
         if let Some(token) = self.token {
-            return Ok(CardOnFile {
+            return Ok(Given::Token(CardOnFile {
                 credential: Credential::Payroc(PayrocToken {
                     terminal_id: Some(terminal.to_owned()),
                     secure_token_id: self.secure_token_id,
@@ -131,16 +171,59 @@ impl CredentialArgs {
                 }),
                 card_masked: self.card_masked,
                 card_expiry: self.card_expiry,
-            });
+            }));
         }
-        let card: CardDetails = serde_json::from_reader(std::io::stdin().lock()).map_err(|e| {
+        let card = serde_json::from_reader(std::io::stdin().lock()).map_err(|e| {
             anyhow::anyhow!(
                 "card details on standard input must be JSON {{\"number\", \"expiry\" (MMYY), \"cvv\", \"holder\"}}: {e}"
             )
         })?;
-        let client = PayrocClient::new(&settings.payroc, settings.outcomes.clone())?;
-        let created = client.create_secure_token(terminal, &card).await?;
-        Ok(created.on_file(terminal))
+        Ok(Given::Card(card))
+    }
+}
+
+/// The Payroc client, whatever `payroc.enabled` says (an operator's command, not the daemon),
+/// and no other gateway: tokenizing a card needs no CertiTrade settings.
+fn payroc_only(settings: &Settings) -> anyhow::Result<Gateways> {
+    Ok(Gateways {
+        payroc: Some(PayrocClient::new(
+            &settings.payroc,
+            settings.outcomes.clone(),
+        )?),
+        certitrade: None,
+    })
+}
+
+/// The API's registration path (`billing::registration::Registrar`), for this command.
+fn registrar<'a>(
+    store: &'a Store,
+    gateways: &'a Gateways,
+    settings: &Settings,
+    now: Timestamp,
+) -> Registrar<'a> {
+    Registrar {
+        store,
+        gateways,
+        now,
+        lease: settings.billing.lease.signed(),
+    }
+}
+
+/// The account as it now is; a card Payroc refused is an error. An account still owing its
+/// secure token (the answer was lost) is printed with `registration.pending_step`: the daemon
+/// completes it by looking the token up.
+fn print_progress(progress: Progress) -> anyhow::Result<()> {
+    match progress {
+        Progress::Account(account) => {
+            if account.registration_step.is_pending() {
+                eprintln!(
+                    "Payroc's answer was lost: the account waits on its secure token, which the \
+                     running daemon looks up (see registration.pending_step)"
+                );
+            }
+            super::print_json(&shown(&account))
+        }
+        Progress::Refused { reason, .. } => anyhow::bail!("Payroc refused the card: {reason}"),
     }
 }
 

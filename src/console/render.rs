@@ -115,3 +115,21 @@ pub fn store_failure(c: &Console, session: &Session, e: crate::store::StoreError
         }
     }
 }
+
+/// The page of one record named by the id in its path: `missing` (404) for an id that is no
+/// UUID, the store's failure as a page (see `store_failure`), else the page `load` makes.
+pub async fn record_page<T: Template>(
+    c: &Console,
+    session: &Session,
+    id: &str,
+    missing: &str,
+    load: impl AsyncFnOnce(uuid::Uuid) -> Result<T, crate::store::StoreError>,
+) -> Response {
+    let Ok(id) = uuid::Uuid::parse_str(id) else {
+        return failure(c, Some(session), StatusCode::NOT_FOUND, missing);
+    };
+    match load(id).await {
+        Ok(loaded) => page(StatusCode::OK, &loaded),
+        Err(e) => store_failure(c, session, e),
+    }
+}

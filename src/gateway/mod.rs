@@ -188,11 +188,12 @@ impl Gateways {
         }
     }
 
-    /// Every sale the gateway's ledger holds for the window (Payroc: on these terminals).
+    /// Every sale the gateway's ledger holds for the window, listed per scope of its accounts
+    /// where it is split (Payroc: `scopes` are the terminals; CertiTrade lists its whole).
     pub async fn list_sales(
         &self,
         gateway: GatewayKind,
-        terminals: &[String],
+        scopes: &[String],
         from: jiff::Timestamp,
         to: jiff::Timestamp,
     ) -> Result<Vec<ListedSale>, String> {
@@ -200,7 +201,7 @@ impl Gateways {
             GatewayKind::Payroc => {
                 let client = self.payroc().map_err(|e| e.to_string())?;
                 let mut sales = Vec::new();
-                for terminal in terminals {
+                for terminal in scopes {
                     sales.extend(client.list_sales(terminal, from, to).await?);
                 }
                 Ok(sales)

@@ -11,6 +11,10 @@ use crate::domain::states::GatewayKind;
 pub(crate) const CREDENTIAL_COLUMNS: &str =
     "payroc_terminal_id, payroc_secure_token_id, payroc_token, certitrade_account_id";
 
+/// The credential column that splits a gateway's ledger listing (Payroc lists sales per
+/// terminal); NULL for a gateway whose ledger is listed whole.
+pub(crate) const LEDGER_SCOPE: &str = "payroc_terminal_id";
+
 /// A credential's column values, in the order of `CREDENTIAL_COLUMNS`; a column of another
 /// gateway is NULL.
 pub(crate) struct Columns<'a> {

@@ -28,6 +28,26 @@ impl Store {
             })
     }
 
+    /// One lifecycle command: the subscription locked, the rules asked, `apply` writing the
+    /// transition they allow, all in one transaction; then the subscription as it now is.
+    async fn command(
+        &self,
+        id: Uuid,
+        command: Command,
+        apply: impl AsyncFnOnce(
+            &mut sqlx::PgConnection,
+            &Subscription,
+            Transition,
+        ) -> Result<(), StoreError>,
+    ) -> Result<Subscription, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let sub = Self::lock_subscription(&mut tx, id).await?;
+        let transition = allowed(&sub, command)?;
+        apply(&mut tx, &sub, transition).await?;
+        tx.commit().await?;
+        self.subscription(id).await
+    }
+
     /// Stops billing now. Cycles that fall due while paused are not billed; an unsent charge
     /// waiting for its (re)try is skipped.
     pub async fn pause_subscription(
@@ -35,17 +55,11 @@ impl Store {
         id: Uuid,
         now: Timestamp,
     ) -> Result<Subscription, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let sub = Self::lock_subscription(&mut tx, id).await?;
-        allowed(&sub, Command::Pause)?;
-        settle_unsent(&mut tx, id, "skipped", "subscription paused", now).await?;
-        sqlx::query("UPDATE subscriptions SET status = 'paused', paused_at = $2, updated_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(to_db(now))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        self.subscription(id).await
+        self.command(id, Command::Pause, async |tx, _, _| {
+            settle_unsent(tx, id, "skipped", "subscription paused", now).await?;
+            set(tx, id, "status = 'paused', paused_at = $2", now).await
+        })
+        .await
     }
 
     /// Billing again from the next cycle due after `now` (paused), or from where it stopped
@@ -55,39 +69,16 @@ impl Store {
         id: Uuid,
         now: Timestamp,
     ) -> Result<Subscription, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let sub = Self::lock_subscription(&mut tx, id).await?;
-        match allowed(&sub, Command::Resume)? {
-            Transition::ResumeFromPause => {
-                let schedule = sub.schedule()?;
-                let mut next = sub.next_cycle.max(1) as u32;
-                while schedule.due_at(next).is_some_and(|due| due <= now) {
-                    next += 1;
-                }
-                sqlx::query(
-                    "UPDATE subscriptions SET status = 'active', paused_at = NULL, next_cycle = $2, \
-                     next_due_at = $3, updated_at = $4 WHERE id = $1",
-                )
-                .bind(id)
-                .bind(next as i32)
-                .bind(schedule.due_at(next).map(to_db))
-                .bind(to_db(now))
-                .execute(&mut *tx)
-                .await?;
-            }
-            Transition::ResumeFromPastDue => {
-                sqlx::query(
-                    "UPDATE subscriptions SET status = 'active', updated_at = $2 WHERE id = $1",
-                )
-                .bind(id)
-                .bind(to_db(now))
-                .execute(&mut *tx)
-                .await?;
-            }
-            other => unreachable!("resume decided {other:?}"),
-        }
-        tx.commit().await?;
-        self.subscription(id).await
+        self.command(
+            id,
+            Command::Resume,
+            async |tx, sub, transition| match transition {
+                Transition::ResumeFromPause => resume_from_pause(tx, sub, now).await,
+                Transition::ResumeFromPastDue => set(tx, id, "status = 'active'", now).await,
+                other => unreachable!("resume decided {other:?}"),
+            },
+        )
+        .await
     }
 
     /// Cancels now (unsent charges are cancelled) or at the end of the current period (the next
@@ -98,28 +89,20 @@ impl Store {
         at_period_end: bool,
         now: Timestamp,
     ) -> Result<Subscription, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let sub = Self::lock_subscription(&mut tx, id).await?;
-        allowed(&sub, Command::Cancel)?;
-        if at_period_end && sub.next_due_at.is_some() {
-            sqlx::query("UPDATE subscriptions SET cancel_at_period_end = true, updated_at = $2 WHERE id = $1")
-                .bind(id)
-                .bind(to_db(now))
-                .execute(&mut *tx)
-                .await?;
-        } else {
-            settle_unsent(&mut tx, id, "cancelled", "subscription cancelled", now).await?;
-            sqlx::query(
-                "UPDATE subscriptions SET status = 'cancelled', cancelled_at = $2, next_due_at = NULL, \
-                 updated_at = $2 WHERE id = $1",
+        self.command(id, Command::Cancel, async |tx, sub, _| {
+            if at_period_end && sub.next_due_at.is_some() {
+                return set(tx, id, "cancel_at_period_end = true", now).await;
+            }
+            settle_unsent(tx, id, "cancelled", "subscription cancelled", now).await?;
+            set(
+                tx,
+                id,
+                "status = 'cancelled', cancelled_at = $2, next_due_at = NULL",
+                now,
             )
-            .bind(id)
-            .bind(to_db(now))
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        self.subscription(id).await
+            .await
+        })
+        .await
     }
 
     /// Changes the amount of every cycle not yet materialized. A cycle's amount is fixed when
@@ -131,17 +114,18 @@ impl Store {
         amount_minor: i64,
         now: Timestamp,
     ) -> Result<Subscription, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let sub = Self::lock_subscription(&mut tx, id).await?;
-        allowed(&sub, Command::ChangeAmount)?;
-        sqlx::query("UPDATE subscriptions SET amount_minor = $2, updated_at = $3 WHERE id = $1")
+        self.command(id, Command::ChangeAmount, async |tx, _, _| {
+            sqlx::query(
+                "UPDATE subscriptions SET amount_minor = $2, updated_at = $3 WHERE id = $1",
+            )
             .bind(id)
             .bind(amount_minor)
             .bind(to_db(now))
-            .execute(&mut *tx)
+            .execute(tx)
             .await?;
-        tx.commit().await?;
-        self.subscription(id).await
+            Ok(())
+        })
+        .await
     }
 
     /// Replaces the merchant's reference and metadata.
@@ -177,6 +161,47 @@ impl Store {
         }
         self.subscription(id).await
     }
+}
+
+/// `UPDATE subscriptions SET <assignments>, updated_at = $2 WHERE id = $1`, `$2` being `now`.
+async fn set(
+    tx: &mut sqlx::PgConnection,
+    id: Uuid,
+    assignments: &'static str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let sql = format!("UPDATE subscriptions SET {assignments}, updated_at = $2 WHERE id = $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(to_db(now))
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// A paused subscription billed again from the first cycle due after `now`: the cycles that
+/// fell due while it was paused are not billed.
+async fn resume_from_pause(
+    tx: &mut sqlx::PgConnection,
+    sub: &Subscription,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let schedule = sub.schedule()?;
+    let mut next = sub.next_cycle.max(1) as u32;
+    while schedule.due_at(next).is_some_and(|due| due <= now) {
+        next += 1;
+    }
+    sqlx::query(
+        "UPDATE subscriptions SET status = 'active', paused_at = NULL, next_cycle = $2, \
+         next_due_at = $3, updated_at = $4 WHERE id = $1",
+    )
+    .bind(sub.id)
+    .bind(next as i32)
+    .bind(schedule.due_at(next).map(to_db))
+    .bind(to_db(now))
+    .execute(tx)
+    .await?;
+    Ok(())
 }
 
 /// Moves charges with nothing outstanding at the gateway to `status`: held ones (their last

@@ -8,9 +8,11 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::credential::LEDGER_SCOPE;
 use super::outbox::{EventKind, enqueue};
 use super::{Store, StoreError, charge_is_due, from_db, to_db};
 use crate::domain::reconcile::{BookCharge, BookStatus, Finding, FindingKind};
+use crate::domain::states::GatewayKind;
 
 /// A charge approved this close to an edge of the window may have been processed just outside
 /// it (the gateway stamps its own processing time): it is not called missing.
@@ -53,14 +55,18 @@ pub struct StoredFinding {
 }
 
 impl Store {
-    /// The Payroc terminals billingd charges on: the listing is per terminal.
-    pub async fn payroc_terminals(&self) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT DISTINCT payroc_terminal_id FROM payment_accounts \
-             WHERE gateway = 'payroc' AND payroc_terminal_id IS NOT NULL ORDER BY 1",
-        )
-        .fetch_all(self.pool())
-        .await?)
+    /// What splits `gateway`'s ledger among billingd's accounts, for listing it part by part
+    /// (see `Gateways::list_sales`): the credential's `LEDGER_SCOPE` column, distinct — Payroc's
+    /// terminals; none for a gateway whose ledger is listed whole.
+    pub async fn ledger_scopes(&self, gateway: GatewayKind) -> Result<Vec<String>, StoreError> {
+        let sql = format!(
+            "SELECT DISTINCT {LEDGER_SCOPE} FROM payment_accounts \
+             WHERE gateway = $1 AND {LEDGER_SCOPE} IS NOT NULL ORDER BY 1"
+        );
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(gateway)
+            .fetch_all(self.pool())
+            .await?)
     }
 
     /// The charges a listing of `gateway` for [from, to) with these references concerns.

@@ -313,6 +313,8 @@ async fn serve_charges_on_its_heartbeat_and_exits_cleanly_on_sigterm() {
     assert!(account["card_masked"].as_str().unwrap().ends_with("7062"));
     let account_id = account["id"].as_str().unwrap().to_string();
 
+    // The binary reads the wall clock, not the harness's manual one.
+    #[allow(clippy::disallowed_methods)]
     let anchor = jiff::Timestamp::now()
         .checked_sub(jiff::SignedDuration::from_mins(5))
         .unwrap();
@@ -579,4 +581,55 @@ async fn import_checks_a_file_then_imports_it() {
     assert_eq!(report["rows"][0]["line"], 1);
     assert_eq!(report["rows"][0]["errors"][0]["field"], "amount");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `billingd accounts register-payroc --card-stdin` registers as `POST /v1/accounts` does: the
+/// account is stored first and the secure token asked for under a secureTokenId named after
+/// it, so a lost answer can be found again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn card_registration_takes_the_apis_path() {
+    let sim = gateway_sim::spawn(SimConfig::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let db = TestDb::create().await;
+    let env = [
+        ("BILLINGD_DATABASE__URL", db.url.clone()),
+        ("BILLINGD_PAYROC__API_URL", sim.payroc_api_url()),
+        ("BILLINGD_PAYROC__IDENTITY_URL", sim.payroc_identity_url()),
+        ("BILLINGD_PAYROC__API_KEY", API_KEY.to_string()),
+    ];
+    let out = run(&env, &["migrate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let args = [
+        "accounts",
+        "register-payroc",
+        "--terminal",
+        "3204001",
+        "--card-stdin",
+    ];
+    let mut register = billingd(&env, &args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    register
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!(r#"{{"number":"{CARD_OK}","expiry":"1230","cvv":"737"}}"#).as_bytes())
+        .unwrap();
+    let out = register.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let account: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id: uuid::Uuid = account["id"].as_str().unwrap().parse().unwrap();
+    let named = format!("billingd-{}-", &id.simple().to_string()[..16]);
+    assert!(
+        account["secure_token_id"]
+            .as_str()
+            .is_some_and(|s| s.starts_with(&named)),
+        "the token is named after the account stored before the call: {account}"
+    );
+    assert_eq!(account["state"], "active", "{account}");
+    assert!(account["registration"].is_null(), "nothing owed: {account}");
 }

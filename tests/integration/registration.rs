@@ -5,7 +5,6 @@
 
 use crate::certitrade::{customer_opens, sim_list, wait_for_state};
 use crate::support::*;
-use billingd::config::Delay;
 use serde_json::{Value, json};
 
 const GOOD_CARD: &str = "123456789000";
@@ -126,8 +125,7 @@ async fn a_lost_payment_account_answer_is_resent_and_makes_one_account() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_initializing_payment_whose_answer_stayed_lost_is_found_by_its_reference() {
-    // A window wide enough that a loaded machine sends each step well within it.
-    let mut h = Harness::certitrade(|s| s.certitrade.resend_window = Delay::secs(1)).await;
+    let mut h = Harness::certitrade(|_| {}).await;
     let api = h.serve_api();
     arm(&h, json!({"drop_next": 1})).await;
 
@@ -135,7 +133,9 @@ async fn an_initializing_payment_whose_answer_stayed_lost_is_found_by_its_refere
     let id = assert_pending(&first, "initializing_payment");
     // Past twice the resend window: CertiTrade can no longer be processing it, and a resend
     // would not be recognized; the payment is looked up instead of made again.
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let window = h.app.settings.certitrade.resend_window.signed();
+    h.clock
+        .advance(window * 2 + jiff::SignedDuration::from_secs(1));
     h.run().await;
     let account = api.get(&format!("/v1/accounts/{id}")).await.body;
     let link = account["initialization"]["link"]

@@ -157,6 +157,15 @@ impl Harness {
             tweak(s);
         })
         .await
+        .with_sim_on_the_manual_clock()
+    }
+
+    /// The simulator's clock follows the manual one, however a test moves it: CertiTrade judges
+    /// a request's signed `Date` (billingd's "now") against the simulator's clock.
+    fn with_sim_on_the_manual_clock(self) -> Harness {
+        let set = self.sim.clock_setter();
+        self.clock.follow(move |now| set(now.as_millisecond()));
+        self
     }
 
     /// A second daemon on the same database and simulator (its own pool and worker id).

@@ -29,7 +29,7 @@ pub fn verify(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<String, Problem> {
-    let date = check_date(headers, state.date_skew, SystemTime::now())?;
+    let date = check_date(headers, state.date_skew, state.clock.now_system_time())?;
     let (merchant_id, digest) = credentials(headers)?;
     if merchant_id != state.merchant_id.to_string() {
         return Err(Problem::not_authorized(format!(

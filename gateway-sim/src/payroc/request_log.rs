@@ -36,6 +36,8 @@ impl RequestEntry {
             amount: path(&root, "order.amount").and_then(Value::as_u64),
             token: text("paymentMethod.token"),
             sequence: text("order.standingInstructions.sequence"),
+            // When the request reached the server, for ordering the log: the wall clock.
+            #[allow(clippy::disallowed_methods)]
             received_at_ms: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_millis() as u64)

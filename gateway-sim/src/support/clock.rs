@@ -1,14 +1,18 @@
 //! UTC timestamps in the shapes the gateways print, without pulling a
 //! date-time crate into the simulator: it only ever needs "now, in UTC".
 //! (HTTP `Date` headers are parsed and printed by `httpdate`.)
+//!
+//! A gateway's server has its own clock, the wall clock, and this module is where the simulator
+//! reads it (billingd's clippy.toml refuses wall-clock reads elsewhere).
+#![allow(clippy::disallowed_methods)]
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The time a simulator stamps its payments with: wall time shifted by an offset a test sets
-/// (`POST /_sim/clock`), so that billingd on a manual clock and the gateway it talks to agree
-/// on what "processed between dateFrom and dateTo" means. Auth and signature checks keep the
-/// wall clock.
+/// The simulator's "now": wall time shifted by an offset a test sets (`POST /_sim/clock`), so
+/// that billingd on a manual clock and the gateway it talks to agree on what "processed between
+/// dateFrom and dateTo" means, and on whether a CertiTrade request's `Date` is fresh. Payroc's
+/// bearer-token lifetimes keep the wall clock (they are measured, not dated).
 #[derive(Debug, Default)]
 pub struct SimClock {
     offset_ms: AtomicI64,
@@ -23,6 +27,14 @@ impl SimClock {
 
     pub fn now_unix_millis(&self) -> i64 {
         wall_unix_millis() + self.offset_ms.load(Ordering::Relaxed)
+    }
+
+    pub fn now_system_time(&self) -> SystemTime {
+        let millis = self.now_unix_millis();
+        match u64::try_from(millis) {
+            Ok(after) => UNIX_EPOCH + std::time::Duration::from_millis(after),
+            Err(_) => UNIX_EPOCH - std::time::Duration::from_millis(millis.unsigned_abs()),
+        }
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, Payroc's shape.

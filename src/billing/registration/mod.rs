@@ -9,6 +9,9 @@ use uuid::Uuid;
 use super::Billing;
 mod certitrade;
 mod payroc;
+mod start;
+
+pub use start::{Registering, Registrar, RegistrationError};
 
 use crate::domain::registration::{NextAction, RegistrationStep, StepAnswer, after};
 use crate::gateway::payroc::CardDetails;

@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -64,18 +63,10 @@ struct AccountPage {
 }
 
 pub async fn page(State(c): State<Console>, session: Session, Path(id): Path<String>) -> Response {
-    let Ok(id) = Uuid::parse_str(&id) else {
-        return render::failure(
-            &c,
-            Some(&session),
-            StatusCode::NOT_FOUND,
-            "No such account.",
-        );
-    };
-    match load(&c, &session, id).await {
-        Ok(page) => render::page(StatusCode::OK, &page),
-        Err(e) => render::store_failure(&c, &session, e),
-    }
+    render::record_page(&c, &session, &id, "No such account.", async |id| {
+        load(&c, &session, id).await
+    })
+    .await
 }
 
 async fn load(c: &Console, session: &Session, id: Uuid) -> Result<AccountPage, StoreError> {

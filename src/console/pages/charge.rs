@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use uuid::Uuid;
 
@@ -55,13 +54,10 @@ struct ChargePage {
 }
 
 pub async fn page(State(c): State<Console>, session: Session, Path(id): Path<String>) -> Response {
-    let Ok(id) = Uuid::parse_str(&id) else {
-        return render::failure(&c, Some(&session), StatusCode::NOT_FOUND, "No such charge.");
-    };
-    match load(&c, &session, id).await {
-        Ok(page) => render::page(StatusCode::OK, &page),
-        Err(e) => render::store_failure(&c, &session, e),
-    }
+    render::record_page(&c, &session, &id, "No such charge.", async |id| {
+        load(&c, &session, id).await
+    })
+    .await
 }
 
 fn attempt_row(a: ChargeAttempt, zone: &str) -> AttemptRow {

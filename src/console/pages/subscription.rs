@@ -3,7 +3,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use uuid::Uuid;
 
@@ -55,18 +54,10 @@ struct SubscriptionPage {
 }
 
 pub async fn page(State(c): State<Console>, session: Session, Path(id): Path<String>) -> Response {
-    let Ok(id) = Uuid::parse_str(&id) else {
-        return render::failure(
-            &c,
-            Some(&session),
-            StatusCode::NOT_FOUND,
-            "No such subscription.",
-        );
-    };
-    match load(&c, &session, id).await {
-        Ok(page) => render::page(StatusCode::OK, &page),
-        Err(e) => render::store_failure(&c, &session, e),
-    }
+    render::record_page(&c, &session, &id, "No such subscription.", async |id| {
+        load(&c, &session, id).await
+    })
+    .await
 }
 
 /// The actions a subscription in this state accepts, as (path segment, label).

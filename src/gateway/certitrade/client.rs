@@ -7,8 +7,8 @@
 //! window after its Date) and only sends again (with a new Date, stored first) when the gateway
 //! has none.
 
+use crate::clock::Clock;
 use crate::config::rotating::RotatingSecret;
-use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 
@@ -29,6 +29,9 @@ pub struct CertiTradeClient {
     api_key: RotatingSecret,
     settings: Arc<CertiTradeSettings>,
     pub(super) table: Arc<OutcomeTable>,
+    /// Dates every request (the signed `Date` header) and ages stored ones: billingd's clock,
+    /// so a test that moves its manual clock moves what CertiTrade is told.
+    clock: Arc<dyn Clock>,
 }
 
 /// Where a stored request stands, by the age of its Date.
@@ -49,7 +52,11 @@ pub struct Initialization {
 }
 
 impl CertiTradeClient {
-    pub fn new(settings: &CertiTradeSettings, table: OutcomeTable) -> anyhow::Result<Self> {
+    pub fn new(
+        settings: &CertiTradeSettings,
+        table: OutcomeTable,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         let api_key = settings.api_key.clone().ok_or_else(|| {
             anyhow::anyhow!(
                 "certitrade.api_key is not set: set BILLINGD_CERTITRADE__API_KEY or certitrade.api_key_file \
@@ -71,7 +78,19 @@ impl CertiTradeClient {
             ),
             settings: Arc::new(settings.clone()),
             table: Arc::new(table),
+            clock,
         })
+    }
+
+    /// The `Date` header of a request sent now.
+    fn date_now(&self) -> String {
+        http_date(self.clock.now())
+    }
+
+    /// A stored request: `body` under a Date of now (its first send, or a send again after the
+    /// resend window closed).
+    pub(super) fn restamped(&self, body: &str) -> String {
+        format!("{}\n{body}", self.date_now())
     }
 
     pub fn merchant_id(&self) -> u32 {
@@ -133,12 +152,7 @@ impl CertiTradeClient {
         path: &str,
     ) -> Result<T, String> {
         let (status, body) = self
-            .call(
-                reqwest::Method::GET,
-                path,
-                None,
-                &http_date(Timestamp::now()),
-            )
+            .call(reqwest::Method::GET, path, None, &self.date_now())
             .await?;
         if status != 200 {
             return Err(transformers::problem_message(status, &body));
@@ -181,7 +195,7 @@ impl CertiTradeClient {
             account,
             message_id,
         );
-        Ok(format!("{}\n{body}", http_date(Timestamp::now())))
+        Ok(self.restamped(&body))
     }
 
     /// A stored request within `resend_window` of its Date is sent as it is (CertiTrade
@@ -208,7 +222,7 @@ impl CertiTradeClient {
                 self.settle(transformers::classify_payment(&payment, &self.table), body)
                     .await,
             ),
-            Ok(None) => Resend::Restamped(format!("{}\n{body}", http_date(Timestamp::now()))),
+            Ok(None) => Resend::Restamped(self.restamped(body)),
             Err(e) => Resend::Answered(GatewayAnswer::unknown(e)),
         }
     }
@@ -217,7 +231,7 @@ impl CertiTradeClient {
     pub(super) fn age(&self, date: &str) -> Age {
         let window =
             jiff::SignedDuration::try_from(self.settings.resend_window.get()).unwrap_or_default();
-        match parse_http_date(date).map(|sent| Timestamp::now().duration_since(sent)) {
+        match parse_http_date(date).map(|sent| self.clock.now().duration_since(sent)) {
             Some(age) if age < window => Age::Resendable,
             Some(age) if age < window * 2 => Age::MayBeInFlight(format!(
                 "the request dated {date} can no longer be resent and CertiTrade may still be \

@@ -11,11 +11,9 @@
 //! without a lookup: at worst CertiTrade keeps an `UNINITIALIZED` account that nothing ever
 //! charges.
 
-use jiff::Timestamp;
 use uuid::Uuid;
 
 use super::client::{Age, CertiTradeClient, Initialization};
-use super::sign::http_date;
 use super::transformers::{self, Initializing, Payment, PaymentAccount};
 use crate::domain::answer_class::{self, AnswerClass};
 use crate::gateway::{StepResend, StepResult};
@@ -30,10 +28,6 @@ fn fresh_message_id() -> u32 {
 /// A stored request: its Date header, a newline, its body.
 fn split(stored: &str) -> Option<(&str, &str)> {
     stored.split_once('\n')
-}
-
-fn restamped(body: &str) -> String {
-    format!("{}\n{body}", http_date(Timestamp::now()))
 }
 
 /// What an HTTP answer to a registration POST says, before its body is read. The same table
@@ -83,7 +77,7 @@ fn read_initialization(body: &[u8]) -> StepResult<Initialization> {
 impl CertiTradeClient {
     /// The stored request that creates a RECURRING payment_account.
     pub fn payment_account_request(&self) -> String {
-        restamped(&transformers::payment_account_body(fresh_message_id()))
+        self.restamped(&transformers::payment_account_body(fresh_message_id()))
     }
 
     /// Within the resend window: as stored. Then unknown until CertiTrade cannot still be
@@ -95,7 +89,7 @@ impl CertiTradeClient {
         match self.age(date) {
             Age::Resendable => StepResend::AsStored,
             Age::MayBeInFlight(why) => StepResend::Answered(StepResult::Unknown(why)),
-            Age::Settled => StepResend::Restamped(restamped(body)),
+            Age::Settled => StepResend::Restamped(self.restamped(body)),
         }
     }
 
@@ -108,7 +102,7 @@ impl CertiTradeClient {
     /// unique to it (kept with the request, so a lookup can find what it made).
     pub fn initializing_request(&self, payment_account: &str, reference: &str) -> String {
         let s = self.settings();
-        restamped(&transformers::initializing_body(&Initializing {
+        self.restamped(&transformers::initializing_body(&Initializing {
             amount: s.initializing_amount,
             currency: &s.initializing_currency,
             reference,
@@ -137,7 +131,7 @@ impl CertiTradeClient {
         let reference = transformers::reference_of(body).unwrap_or_default();
         match self.find_by_reference(&reference).await {
             Ok(Some(payment)) => StepResend::Answered(initialization_of(&payment)),
-            Ok(None) => StepResend::Restamped(restamped(body)),
+            Ok(None) => StepResend::Restamped(self.restamped(body)),
             Err(e) => StepResend::Answered(StepResult::Unknown(e)),
         }
     }

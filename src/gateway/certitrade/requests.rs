@@ -120,3 +120,18 @@ pub fn recurring_body(
         },
     })
 }
+
+/// An initializing payment's body as the tests know it (SEK 1.00 on payment_account "55").
+#[cfg(test)]
+pub(super) fn sample_initializing_body(message_id: u32) -> String {
+    initializing_body(&Initializing {
+        amount: 100,
+        currency: "SEK",
+        reference: "r",
+        payment_account: "55",
+        return_url: "https://m/return",
+        callback_url: "https://m/cb",
+        language: "en",
+        message_id,
+    })
+}

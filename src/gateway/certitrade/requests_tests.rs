@@ -4,8 +4,7 @@
 use serde_json::Value;
 
 use super::requests::{
-    Initializing, PaymentData, PaymentRequest, RecurringData, initializing_body,
-    payment_account_body, recurring_body,
+    PaymentData, PaymentRequest, RecurringData, payment_account_body, recurring_body,
 };
 use crate::gateway::no_nulls::{assert_no_nulls, combinations};
 
@@ -66,16 +65,7 @@ fn the_bodies_billingd_sends_carry_no_null() {
     let charge = json(&recurring_body(1250, "SEK", "ref-1", "55", 42));
     assert_no_nulls(&charge);
     assert_eq!(charge["message_id"], 42);
-    let init = json(&initializing_body(&Initializing {
-        amount: 100,
-        currency: "SEK",
-        reference: "r",
-        payment_account: "55",
-        return_url: "https://m/return",
-        callback_url: "https://m/cb",
-        language: "en",
-        message_id: 9,
-    }));
+    let init = json(&super::requests::sample_initializing_body(9));
     assert_no_nulls(&init);
     assert_eq!(init["message_id"], 9);
     assert_eq!(init["data"]["RECURRING"]["initialize"], "1");

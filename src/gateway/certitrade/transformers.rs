@@ -268,16 +268,9 @@ mod tests {
         assert_eq!(body["data"]["RECURRING"]["payment_account"], "55");
         assert_eq!(body["message_id"], 42);
         assert!(body["data"]["RECURRING"].get("initialize").is_none());
-        let init: Value = serde_json::from_str(&initializing_body(&Initializing {
-            amount: 100,
-            currency: "SEK",
-            reference: "r",
-            payment_account: "55",
-            return_url: "https://m/return",
-            callback_url: "https://m/cb",
-            language: "en",
-            message_id: 7,
-        }))
+        let init: Value = serde_json::from_str(
+            &crate::gateway::certitrade::requests::sample_initializing_body(7),
+        )
         .unwrap();
         assert_eq!(init["data"]["RECURRING"]["initialize"], "1");
         assert_eq!(init["callback_url"], "https://m/cb");

@@ -112,39 +112,33 @@ impl PayrocClient {
     /// body under the same key once.
     pub async fn send_sale(&self, key: Uuid, body: &str) -> GatewayAnswer {
         let url = format!("{}/payments", self.api_url);
-        for _ in 0..2 {
-            let bearer = match self.tokens.bearer().await {
-                Ok(b) => b,
-                Err(e) => return GatewayAnswer::unknown(e),
-            };
-            let request = self
-                .http
+        self.authorized(|bearer| {
+            self.http
                 .post(&url)
-                .bearer_auth(bearer.value.expose_secret())
+                .bearer_auth(bearer)
                 .header("Idempotency-Key", key.to_string())
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.to_owned());
-            match self.execute(request, &bearer).await {
-                Some(answer) => return answer,
-                None => continue,
-            }
-        }
-        GatewayAnswer::unknown("Payroc refused a freshly issued bearer token (401)")
-            .with_status(401)
+                .body(body.to_owned())
+        })
+        .await
     }
 
     /// GET /payments/{paymentId}: settles a payment that was pending.
     pub async fn lookup(&self, payment_id: &str) -> GatewayAnswer {
         let url = format!("{}/payments/{payment_id}", self.api_url);
+        self.authorized(|bearer| self.http.get(&url).bearer_auth(bearer))
+            .await
+    }
+
+    /// The request `build` makes under a bearer token, sent and classified; a 401 (the token
+    /// died) refreshes the token and sends it once more.
+    async fn authorized(&self, build: impl Fn(&str) -> reqwest::RequestBuilder) -> GatewayAnswer {
         for _ in 0..2 {
             let bearer = match self.tokens.bearer().await {
                 Ok(b) => b,
                 Err(e) => return GatewayAnswer::unknown(e),
             };
-            let request = self
-                .http
-                .get(&url)
-                .bearer_auth(bearer.value.expose_secret());
+            let request = build(bearer.value.expose_secret());
             if let Some(answer) = self.execute(request, &bearer).await {
                 return answer;
             }
