@@ -84,7 +84,7 @@ mod rules_tests {
     fn a_request_gives_nothing_of_the_card_the_customer_registers_at_the_window() {
         use crate::domain::credential::Credential;
         use crate::domain::states::GatewayKind;
-        use crate::gateway::rules::{AccountInput, AccountPlan, SeriesInput};
+        use crate::gateway::rules::{AccountInput, AccountPlan, InputError, SeriesInput};
         let current = Credential::empty(GatewayKind::CertiTrade);
         let terminal = || AccountInput {
             scope: Some("3204001".into()),
@@ -94,7 +94,7 @@ mod rules_tests {
             series: true,
             ..AccountInput::default()
         };
-        let field = |r: Result<AccountPlan, _>| r.map(|_| ()).unwrap_err().field;
+        let field = |r: Result<AccountPlan, InputError>| r.map(|_| ()).unwrap_err().field;
         assert_eq!(
             field(super::Rules.account_input(terminal(), None)),
             "gateway"
