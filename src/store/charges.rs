@@ -1,5 +1,6 @@
 //! Reading charges and the requests sent for them.
 
+use crate::domain::charge::ChargeTerms;
 use crate::domain::states::ChargeStatus;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -7,17 +8,12 @@ use uuid::Uuid;
 
 use super::{Store, StoreError};
 
+/// A charge as the book holds it: its terms, where it stands, and its current attempt.
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct Charge {
-    pub id: Uuid,
-    pub subscription_id: Uuid,
-    pub account_id: Uuid,
-    pub cycle: i32,
-    pub due_at: DateTime<Utc>,
-    pub amount_minor: i64,
-    pub currency: String,
-    pub processing_model: String,
-    pub is_last: bool,
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub terms: ChargeTerms,
     pub status: ChargeStatus,
     pub attempt_no: i32,
     pub idempotency_key: Uuid,
@@ -51,6 +47,14 @@ pub struct ChargeAttempt {
     pub authorized_amount: Option<i64>,
     pub scheme_reference: Option<String>,
     pub error: Option<String>,
+}
+
+impl std::ops::Deref for Charge {
+    type Target = ChargeTerms;
+
+    fn deref(&self) -> &ChargeTerms {
+        &self.terms
+    }
 }
 
 const COLUMNS: &str = "id, subscription_id, account_id, cycle, due_at, amount_minor, currency, \
