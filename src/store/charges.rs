@@ -57,7 +57,8 @@ impl std::ops::Deref for Charge {
     }
 }
 
-const COLUMNS: &str = "id, subscription_id, account_id, cycle, due_at, amount_minor, currency, \
+/// A `Charge`'s columns, as every query that reads one lists them.
+pub(super) const CHARGE_COLUMNS: &str = "id, subscription_id, account_id, cycle, due_at, amount_minor, currency, \
      processing_model, is_last, status, attempt_no, idempotency_key, order_id, sequence, \
      last_outcome, failure_reason, gateway_payment_id, next_attempt_at, settled_at";
 
@@ -69,7 +70,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Charge>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM charges WHERE ($1::uuid IS NULL OR subscription_id = $1) \
+            "SELECT {CHARGE_COLUMNS} FROM charges WHERE ($1::uuid IS NULL OR subscription_id = $1) \
              ORDER BY due_at, subscription_id, cycle LIMIT $2"
         );
         Ok(sqlx::query_as::<_, Charge>(sqlx::AssertSqlSafe(sql))
@@ -80,7 +81,7 @@ impl Store {
     }
 
     pub async fn charge(&self, id: Uuid) -> Result<Charge, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM charges WHERE id = $1");
+        let sql = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1");
         sqlx::query_as::<_, Charge>(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(self.pool())
