@@ -164,9 +164,7 @@ async fn get_account(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<AccountView>> {
-    let account = state.store.account(id).await?;
-    let history = state.store.account_events(id).await?;
-    Ok(Json(AccountView::of(account, Some(history))))
+    shown(&state, state.store.account(id).await?).await
 }
 
 /// Stop charging an account now: its subscriptions are held until it is re-initialized.
@@ -183,7 +181,12 @@ pub(crate) async fn suspend_account(
         .store
         .suspend_account(id, reason, state.clock.now())
         .await?;
-    let history = state.store.account_events(id).await?;
+    shown(&state, account).await
+}
+
+/// An account as a route that acted on it alone answers it: with its history.
+async fn shown(state: &ApiState, account: Account) -> ApiResult<Json<AccountView>> {
+    let history = state.store.account_events(account.id).await?;
     Ok(Json(AccountView::of(account, Some(history))))
 }
 
@@ -243,11 +246,7 @@ pub(crate) async fn reinitialize_account(
         .store
         .reinitialize_with(id, &cred, refused, state.clock.now())
         .await?;
-    let history = state.store.account_events(id).await?;
-    Ok((
-        StatusCode::OK,
-        Json(AccountView::of(account, Some(history))),
-    ))
+    Ok((StatusCode::OK, shown(&state, account).await?))
 }
 
 /// An account the customer re-initializes at a new payment window (CertiTrade): a suspended
@@ -307,11 +306,7 @@ async fn update_card(
         .store
         .update_card(id, &cred, policy, state.clock.now())
         .await?;
-    let history = state.store.account_events(id).await?;
-    Ok((
-        StatusCode::OK,
-        Json(AccountView::of(account, Some(history))),
-    ))
+    Ok((StatusCode::OK, shown(state, account).await?))
 }
 
 /// Card details for an account the merchant re-initializes or updates, tokenized as at a
