@@ -110,9 +110,10 @@ impl Registrar<'_> {
         self.carry_on(registering, None).await
     }
 
-    /// A suspended Payroc account re-initialized with card details: the secure token is asked
-    /// for under a key and secureTokenId stored first, as at registration; the account comes
-    /// back when Payroc's answer (or a lookup) gives the token.
+    /// A suspended Payroc account re-initialized with card details, or an active one's card
+    /// updated with them: the secure token is asked for under a key and secureTokenId stored
+    /// first, as at registration; the account comes back (or takes the new card) when Payroc's
+    /// answer (or a lookup) gives the token.
     pub async fn reinitialize_payroc(
         &self,
         current: &Account,
@@ -124,9 +125,15 @@ impl Registrar<'_> {
         if self.gateways.payroc.is_none() {
             return Err(RegistrationError::Disabled("Payroc"));
         }
-        if current.state != AccountState::Suspended {
+        // An active account given a new card is a card update: the token made is applied by
+        // `reinitialize_with`, which on an active account updates the card.
+        if !matches!(
+            current.state,
+            AccountState::Suspended | AccountState::Active
+        ) {
             return Err(StoreError::Conflict(format!(
-                "payment account {} is {}; only a suspended account can be re-initialized",
+                "payment account {} is {}; only a suspended account can be re-initialized, or an \
+                 active one given a new card",
                 current.id, current.state
             ))
             .into());
