@@ -21,9 +21,9 @@ use super::views::AccountView;
 
 mod card_input;
 use crate::config::{OnCardUpdate, RefusedCycles};
-use card_input::{
-    CardInput, ExistingToken, card_details, existing_token, terminal_id, terminal_of,
-};
+use crate::gateway::rules::{AccountPlan, MerchantCard};
+use crate::store::accounts::Account;
+use card_input::{CardInput, ExistingToken, account_input};
 
 pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
@@ -110,45 +110,25 @@ async fn create_account(
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreateAccount>,
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
-    let gateway = GatewayKind::parse(&body.gateway);
-    if gateway == Some(GatewayKind::CertiTrade) {
-        if body.secure_token.is_some()
-            || body.card.is_some()
-            || body.series.is_some()
-            || body.processing_terminal_id.is_some()
-        {
-            return Err(ApiError::invalid(
-                "gateway",
-                "a CertiTrade account takes no card, token, series or terminal: the customer registers the card at the link returned",
-            ));
-        }
-        let key = registration::idempotency_key(&headers);
-        return registration::create_certitrade(&state, key.as_deref()).await;
-    }
-    if gateway != Some(GatewayKind::Payroc) {
-        return Err(ApiError::invalid(
+    let gateway = GatewayKind::parse(&body.gateway).ok_or_else(|| {
+        let supported = GatewayKind::ALL.map(GatewayKind::as_str).join(", ");
+        let given = &body.gateway;
+        ApiError::invalid(
             "gateway",
-            format!(
-                "{:?} is not supported (supported: payroc, certitrade)",
-                body.gateway
-            ),
-        ));
-    }
-    if body.series.is_some() {
-        return Err(ApiError::invalid(
-            "series",
-            "a stored-credential series belongs to one subscription, not to the account: give it \
-             as `series` when creating the subscription that continues it (POST /v1/subscriptions)",
-        ));
-    }
-    let terminal = terminal_id(body.processing_terminal_id.as_deref().unwrap_or(""))?;
-    let cred = match (body.secure_token, body.card) {
-        (None, Some(card)) => {
-            let key = registration::idempotency_key(&headers);
-            let details = card_details(card)?;
-            return registration::create_payroc(&state, key.as_deref(), terminal, details).await;
+            format!("{given:?} is not supported (supported: {supported})"),
+        )
+    })?;
+    let mut input = account_input(body.processing_terminal_id, body.secure_token, body.card);
+    input.series = body.series.is_some();
+    let key = registration::idempotency_key(&headers);
+    let cred = match crate::gateway::rules(gateway).account_input(input, None)? {
+        AccountPlan::PaymentWindow => {
+            return registration::create_certitrade(&state, key.as_deref()).await;
         }
-        (token, card) => existing_token(terminal, token, card.is_some())?,
+        AccountPlan::FromMerchant(MerchantCard::Tokenize { scope, card }) => {
+            return registration::create_payroc(&state, key.as_deref(), &scope, card).await;
+        }
+        AccountPlan::FromMerchant(MerchantCard::OnFile(cred)) => cred,
     };
     let account = state.store.insert_account(&cred, state.clock.now()).await?;
     Ok((
@@ -184,9 +164,7 @@ async fn get_account(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<AccountView>> {
-    let account = state.store.account(id).await?;
-    let history = state.store.account_events(id).await?;
-    Ok(Json(AccountView::of(account, Some(history))))
+    shown(&state, state.store.account(id).await?).await
 }
 
 /// Stop charging an account now: its subscriptions are held until it is re-initialized.
@@ -203,7 +181,12 @@ pub(crate) async fn suspend_account(
         .store
         .suspend_account(id, reason, state.clock.now())
         .await?;
-    let history = state.store.account_events(id).await?;
+    shown(&state, account).await
+}
+
+/// An account as a route that acted on it alone answers it: with its history.
+async fn shown(state: &ApiState, account: Account) -> ApiResult<Json<AccountView>> {
+    let history = state.store.account_events(account.id).await?;
     Ok(Json(AccountView::of(account, Some(history))))
 }
 
@@ -226,15 +209,18 @@ pub(crate) async fn reinitialize_account(
     ApiJson(body): ApiJson<ReinitializeAccount>,
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
     let current = state.store.account(id).await?;
-    if current.gateway == GatewayKind::CertiTrade {
-        return reinitialize_certitrade(&state, current, body).await;
-    }
-    let terminal = match body.processing_terminal_id.as_deref() {
-        Some(t) => terminal_id(t)?.to_owned(),
-        None => terminal_of(&current.credential).unwrap_or_default(),
+    let input = account_input(body.processing_terminal_id, body.secure_token, body.card);
+    let policies = (body.refused_cycles, body.failed_cycle);
+    let card = match crate::gateway::rules(current.gateway)
+        .account_input(input, Some(&current.credential))?
+    {
+        AccountPlan::PaymentWindow => {
+            return reinitialize_at_window(&state, current, policies.1).await;
+        }
+        AccountPlan::FromMerchant(card) => card,
     };
     if current.state == AccountState::Active {
-        return update_card(&state, &current, &headers, body, &terminal).await;
+        return update_card(&state, &current, &headers, card, policies).await;
     }
     if current.state != AccountState::Suspended {
         return Err(ApiError::conflict(format!(
@@ -243,56 +229,34 @@ pub(crate) async fn reinitialize_account(
             current.state
         )));
     }
-    if body.failed_cycle.is_some() {
+    if policies.1.is_some() {
         return Err(ApiError::invalid(
             "failed_cycle",
             "is for a card update of an active account; a suspended account takes refused_cycles",
         ));
     }
-    let refused = body
-        .refused_cycles
-        .unwrap_or(state.settings.billing.refused_cycles);
-    let cred = match (body.secure_token, body.card) {
-        (None, Some(card)) => {
-            let key = registration::idempotency_key(&headers);
-            let details = card_details(card)?;
-            return registration::reinitialize_payroc(
-                &state,
-                &current,
-                &terminal,
-                key.as_deref(),
-                refused,
-                details,
-            )
-            .await;
+    let refused = policies.0.unwrap_or(state.settings.billing.refused_cycles);
+    let cred = match card {
+        MerchantCard::Tokenize { scope, card } => {
+            return tokenize_again(&state, &current, &headers, (&scope, card), refused).await;
         }
-        (token, card) => existing_token(&terminal, token, card.is_some())?,
+        MerchantCard::OnFile(cred) => cred,
     };
     let account = state
         .store
         .reinitialize_with(id, &cred, refused, state.clock.now())
         .await?;
-    let history = state.store.account_events(id).await?;
-    Ok((
-        StatusCode::OK,
-        Json(AccountView::of(account, Some(history))),
-    ))
+    Ok((StatusCode::OK, shown(&state, account).await?))
 }
 
-/// A CertiTrade account is re-initialized by the customer at a new payment window: a suspended
+/// An account the customer re-initializes at a new payment window (CertiTrade): a suspended
 /// (or never initialized) one comes back, an active one takes a new card — a card update, its
 /// failed-cycle policy noted until the customer completes the payment.
-async fn reinitialize_certitrade(
+async fn reinitialize_at_window(
     state: &ApiState,
-    current: crate::store::accounts::Account,
-    body: ReinitializeAccount,
+    current: Account,
+    failed_cycle: Option<OnCardUpdate>,
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
-    if body.secure_token.is_some() || body.card.is_some() || body.processing_terminal_id.is_some() {
-        return Err(ApiError::invalid(
-            "card",
-            "a CertiTrade account is re-initialized by the customer at the link returned, not with card details",
-        ));
-    }
     if current.state == AccountState::Closed {
         return Err(ApiError::conflict(format!(
             "payment account {} is closed; it cannot be re-initialized",
@@ -302,9 +266,7 @@ async fn reinitialize_certitrade(
     if current.state == AccountState::Active {
         // A card update: the customer registers the new card at the link; the failed
         // cycles are handled, by this policy, when they complete it.
-        let policy = body
-            .failed_cycle
-            .unwrap_or(state.settings.billing.failed_cycle_on_card_update);
+        let policy = failed_cycle.unwrap_or(state.settings.billing.failed_cycle_on_card_update);
         state
             .store
             .note_card_update_policy(current.id, policy)
@@ -313,52 +275,49 @@ async fn reinitialize_certitrade(
     registration::reinitialize_certitrade(state, current).await
 }
 
-/// A card update: an active Payroc account takes a new secure token, or card details, which
+/// A card update: an active account given by the merchant a new token, or card details, which
 /// are tokenized as at a re-initialization (resumably, under the call's Idempotency-Key); the
 /// failed cycles are handled when the token is made, by the policy noted now.
 async fn update_card(
     state: &ApiState,
-    current: &crate::store::accounts::Account,
+    current: &Account,
     headers: &HeaderMap,
-    body: ReinitializeAccount,
-    terminal: &str,
+    card: MerchantCard,
+    (refused_cycles, failed_cycle): (Option<RefusedCycles>, Option<OnCardUpdate>),
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
-    if body.refused_cycles.is_some() {
+    if refused_cycles.is_some() {
         return Err(ApiError::invalid(
             "refused_cycles",
             "is for a suspended account; a card update of an active account takes failed_cycle",
         ));
     }
     let id = current.id;
-    let policy = body
-        .failed_cycle
-        .unwrap_or(state.settings.billing.failed_cycle_on_card_update);
-    let cred = match (body.secure_token, body.card) {
-        (None, Some(card)) => {
-            let key = registration::idempotency_key(headers);
-            let details = card_details(card)?;
+    let policy = failed_cycle.unwrap_or(state.settings.billing.failed_cycle_on_card_update);
+    let cred = match card {
+        MerchantCard::Tokenize { scope, card } => {
             state.store.note_card_update_policy(id, policy).await?;
             // The refused-cycles choice is a suspended account's: unused on an active one.
             let refused = state.settings.billing.refused_cycles;
-            return registration::reinitialize_payroc(
-                state,
-                current,
-                terminal,
-                key.as_deref(),
-                refused,
-                details,
-            )
-            .await;
+            return tokenize_again(state, current, headers, (&scope, card), refused).await;
         }
-        (token, card) => existing_token(terminal, token, card.is_some())?,
+        MerchantCard::OnFile(cred) => cred,
     };
     let (account, _) = state
         .store
         .update_card(id, &cred, policy, state.clock.now())
         .await?;
-    let history = state.store.account_events(id).await?;
-    Ok((
-        StatusCode::OK,
-        Json(AccountView::of(account, Some(history))),
-    ))
+    Ok((StatusCode::OK, shown(state, account).await?))
+}
+
+/// Card details for an account the merchant re-initializes or updates, tokenized as at a
+/// registration: resumably, under the call's Idempotency-Key.
+async fn tokenize_again(
+    state: &ApiState,
+    current: &Account,
+    headers: &HeaderMap,
+    (scope, card): (&str, crate::gateway::payroc::CardDetails),
+    refused: RefusedCycles,
+) -> ApiResult<(StatusCode, Json<AccountView>)> {
+    let key = registration::idempotency_key(headers);
+    registration::reinitialize_payroc(state, current, scope, key.as_deref(), refused, card).await
 }

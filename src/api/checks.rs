@@ -2,18 +2,10 @@
 
 use super::problem::{ApiError, ApiResult};
 
+/// A required text, trimmed: not empty and at most `max` characters (the rule the gateways'
+/// input rules use too).
 pub fn non_empty<'a>(field: &str, value: &'a str, max: usize) -> ApiResult<&'a str> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(ApiError::invalid(field, "must not be empty"));
-    }
-    if v.chars().count() > max {
-        return Err(ApiError::invalid(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    Ok(v)
+    Ok(crate::gateway::rules::non_empty(field, value, max)?)
 }
 
 pub fn one_of(field: &str, value: &str, allowed: &[&str]) -> ApiResult<()> {

@@ -29,6 +29,15 @@ impl<T: ToSchema> List<T> {
 
 /// Checks `limit` (1–200, default 50) and decodes `cursor`.
 pub fn window(limit: Option<i64>, cursor: Option<&str>) -> Result<(i64, Option<Cursor>), ApiError> {
+    window_of(limit, cursor, Cursor::decode)
+}
+
+/// `window` for a listing with a cursor of its own, which `decode` reads (`None`: not one).
+pub fn window_of<C>(
+    limit: Option<i64>,
+    cursor: Option<&str>,
+    decode: impl FnOnce(&str) -> Option<C>,
+) -> Result<(i64, Option<C>), ApiError> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::invalid(
@@ -38,7 +47,7 @@ pub fn window(limit: Option<i64>, cursor: Option<&str>) -> Result<(i64, Option<C
     }
     let cursor = match cursor {
         None | Some("") => None,
-        Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
+        Some(text) => Some(decode(text).ok_or_else(|| {
             ApiError::invalid(
                 "cursor",
                 "is not a cursor this API returned (use next_cursor as given)",

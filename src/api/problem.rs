@@ -183,6 +183,13 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A field a gateway's rules refused: a 422 naming it.
+impl From<crate::gateway::rules::InputError> for ApiError {
+    fn from(e: crate::gateway::rules::InputError) -> Self {
+        ApiError::invalid(e.field, e.reason)
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {

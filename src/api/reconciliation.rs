@@ -14,8 +14,8 @@ use uuid::Uuid;
 use super::ApiState;
 use super::checks::one_of;
 use super::extract::ApiQuery;
-use super::pagination::{DEFAULT_LIMIT, List, MAX_LIMIT};
-use super::problem::{ApiError, ApiResult, Problem};
+use super::pagination::{List, window_of};
+use super::problem::{ApiResult, Problem};
 use crate::domain::reconcile::FindingKind;
 use crate::store::reconcile::StoredFinding;
 
@@ -68,27 +68,10 @@ async fn list_findings(
     State(state): State<ApiState>,
     ApiQuery(q): ApiQuery<FindingQuery>,
 ) -> ApiResult<Json<List<FindingView>>> {
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid(
-            "limit",
-            format!("must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
-    let before = match q.cursor.as_deref() {
-        None | Some("") => None,
-        Some(text) => Some(
-            text.parse::<i64>()
-                .ok()
-                .filter(|id| *id > 0)
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        "cursor",
-                        "is not a cursor this API returned (use next_cursor as given)",
-                    )
-                })?,
-        ),
-    };
+    // The cursor is the id of the last finding shown: they are listed newest (highest) first.
+    let (limit, before) = window_of(q.limit, q.cursor.as_deref(), |text| {
+        text.parse::<i64>().ok().filter(|id| *id > 0)
+    })?;
     let kind = match q.kind.as_deref() {
         Some(text) => {
             let kinds: Vec<&str> = FindingKind::ALL.iter().map(|k| k.as_str()).collect();

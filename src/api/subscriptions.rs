@@ -351,28 +351,20 @@ pub(super) fn price(amount: i64, currency: &str) -> ApiResult<Money> {
     Money::charge(amount, currency).map_err(|e| ApiError::invalid("currency", e.to_string()))
 }
 
-/// A series continued from elsewhere. Only Payroc is told a series: CertiTrade's is the
-/// payment_account's initialization, which the gateway keeps.
+/// A series continued from elsewhere, as the account's gateway takes it (Payroc names its
+/// first payment; CertiTrade keeps its own and refuses one).
 pub(super) fn series(
     input: Option<SeriesInput>,
     gateway: GatewayKind,
 ) -> ApiResult<Option<FirstPayment>> {
     let Some(s) = input else { return Ok(None) };
-    if gateway != GatewayKind::Payroc {
-        return Err(ApiError::invalid(
-            "series",
-            "only a Payroc subscription continues a series: CertiTrade keeps its own, opened by the payment_account's initialization",
-        ));
-    }
-    let scheme_reference = s
-        .scheme_reference
-        .as_deref()
-        .map(|r| non_empty("series.scheme_reference", r, 100).map(str::to_owned))
-        .transpose()?;
-    Ok(Some(FirstPayment {
-        payment_id: non_empty("series.payment_id", &s.payment_id, 100)?.to_owned(),
-        scheme_reference,
-    }))
+    let given = crate::gateway::rules::SeriesInput {
+        payment_id: s.payment_id,
+        scheme_reference: s.scheme_reference,
+    };
+    Ok(Some(
+        crate::gateway::rules(gateway).continued_series(given)?,
+    ))
 }
 
 pub(super) fn reference(value: Option<&str>) -> ApiResult<Option<String>> {

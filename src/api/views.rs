@@ -280,16 +280,17 @@ pub struct ChargeView {
 
 impl From<Charge> for ChargeView {
     fn from(c: Charge) -> Self {
+        let t = c.terms;
         ChargeView {
-            id: c.id,
-            subscription_id: c.subscription_id,
-            account_id: c.account_id,
-            cycle: c.cycle,
-            due_at: c.due_at,
-            amount: c.amount_minor,
-            currency: c.currency,
-            processing_model: c.processing_model,
-            is_last: c.is_last,
+            id: t.id,
+            subscription_id: t.subscription_id,
+            account_id: t.account_id,
+            cycle: t.cycle,
+            due_at: t.due_at,
+            amount: t.amount_minor,
+            currency: t.currency,
+            processing_model: t.processing_model,
+            is_last: t.is_last,
             status: c.status.to_string(),
             attempt_no: c.attempt_no,
             idempotency_key: c.idempotency_key,

@@ -9,10 +9,11 @@ use super::credential::Credential;
 use super::outcome::Outcome;
 use super::states::GatewayKind;
 
-/// A claimed charge with what is needed to send it: its current intent, the account's
-/// credential and the subscription's series.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ClaimedCharge {
+/// What a charge bills, fixed when its cycle is materialized: whose cycle, when, how much and
+/// under which processing model. A charge as the book shows it (`store::charges::Charge`) and
+/// as claimed for sending (`ClaimedCharge`) both start with it and read through to it.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct ChargeTerms {
     pub id: Uuid,
     pub subscription_id: Uuid,
     pub account_id: Uuid,
@@ -22,6 +23,14 @@ pub struct ClaimedCharge {
     pub currency: String,
     pub processing_model: String,
     pub is_last: bool,
+}
+
+/// A claimed charge with what is needed to send it: its current intent, the account's
+/// credential and the subscription's series.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedCharge {
+    #[sqlx(flatten)]
+    pub terms: ChargeTerms,
     pub attempt_no: i32,
     pub idempotency_key: Uuid,
     pub order_id: String,
@@ -45,6 +54,14 @@ pub struct ClaimedCharge {
     pub series_payment_id: Option<String>,
     pub series_scheme_reference: Option<String>,
     pub series_processing_model: Option<String>,
+}
+
+impl std::ops::Deref for ClaimedCharge {
+    type Target = ChargeTerms;
+
+    fn deref(&self) -> &ChargeTerms {
+        &self.terms
+    }
 }
 
 impl ClaimedCharge {

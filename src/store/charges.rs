@@ -1,5 +1,6 @@
 //! Reading charges and the requests sent for them.
 
+use crate::domain::charge::ChargeTerms;
 use crate::domain::states::ChargeStatus;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -7,17 +8,12 @@ use uuid::Uuid;
 
 use super::{Store, StoreError};
 
+/// A charge as the book holds it: its terms, where it stands, and its current attempt.
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct Charge {
-    pub id: Uuid,
-    pub subscription_id: Uuid,
-    pub account_id: Uuid,
-    pub cycle: i32,
-    pub due_at: DateTime<Utc>,
-    pub amount_minor: i64,
-    pub currency: String,
-    pub processing_model: String,
-    pub is_last: bool,
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub terms: ChargeTerms,
     pub status: ChargeStatus,
     pub attempt_no: i32,
     pub idempotency_key: Uuid,
@@ -53,7 +49,16 @@ pub struct ChargeAttempt {
     pub error: Option<String>,
 }
 
-const COLUMNS: &str = "id, subscription_id, account_id, cycle, due_at, amount_minor, currency, \
+impl std::ops::Deref for Charge {
+    type Target = ChargeTerms;
+
+    fn deref(&self) -> &ChargeTerms {
+        &self.terms
+    }
+}
+
+/// A `Charge`'s columns, as every query that reads one lists them.
+pub(super) const CHARGE_COLUMNS: &str = "id, subscription_id, account_id, cycle, due_at, amount_minor, currency, \
      processing_model, is_last, status, attempt_no, idempotency_key, order_id, sequence, \
      last_outcome, failure_reason, gateway_payment_id, next_attempt_at, settled_at";
 
@@ -65,7 +70,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Charge>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM charges WHERE ($1::uuid IS NULL OR subscription_id = $1) \
+            "SELECT {CHARGE_COLUMNS} FROM charges WHERE ($1::uuid IS NULL OR subscription_id = $1) \
              ORDER BY due_at, subscription_id, cycle LIMIT $2"
         );
         Ok(sqlx::query_as::<_, Charge>(sqlx::AssertSqlSafe(sql))
@@ -76,7 +81,7 @@ impl Store {
     }
 
     pub async fn charge(&self, id: Uuid) -> Result<Charge, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM charges WHERE id = $1");
+        let sql = format!("SELECT {CHARGE_COLUMNS} FROM charges WHERE id = $1");
         sqlx::query_as::<_, Charge>(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(self.pool())

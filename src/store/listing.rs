@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::accounts::{Account, COLUMNS as ACCOUNT_COLUMNS};
-use super::charges::Charge;
+use super::charges::{CHARGE_COLUMNS, Charge};
 use super::subscriptions::{COLUMNS as SUBSCRIPTION_COLUMNS, Subscription};
 use super::{Store, StoreError, storable};
 
@@ -60,10 +60,6 @@ fn page<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> Cursor) -> Page<T> 
     let next = if more { rows.last().map(key) } else { None };
     Page { items: rows, next }
 }
-
-const CHARGE_COLUMNS: &str = "id, subscription_id, account_id, cycle, due_at, amount_minor, currency, \
-     processing_model, is_last, status, attempt_no, idempotency_key, order_id, sequence, \
-     last_outcome, failure_reason, gateway_payment_id, next_attempt_at, settled_at";
 
 impl Store {
     pub async fn list_accounts(

@@ -113,7 +113,11 @@ async fn load(c: &Console, session: &Session, id: Uuid) -> Result<ChargePage, St
         due: format::both(ch.due_at, &zone),
         key: ch.idempotency_key.to_string(),
         order_id: ch.order_id,
-        sequence: format!("{} · {}", format::opt(ch.sequence), ch.processing_model),
+        sequence: format!(
+            "{} · {}",
+            format::opt(ch.sequence),
+            ch.terms.processing_model
+        ),
         attempt_no: ch.attempt_no,
         next_attempt: format::both(ch.next_attempt_at, &zone),
         settled: ch

@@ -3,6 +3,7 @@
 
 mod auth;
 mod client;
+mod input;
 mod ledger;
 mod lookup;
 #[cfg(test)]
@@ -36,6 +37,21 @@ impl crate::gateway::rules::GatewayRules for Rules {
 
     fn reinitialization(&self) -> crate::gateway::rules::Reinitialization {
         crate::gateway::rules::Reinitialization::NewCardFromMerchant
+    }
+
+    fn account_input(
+        &self,
+        input: crate::gateway::rules::AccountInput,
+        current: Option<&crate::domain::credential::Credential>,
+    ) -> Result<crate::gateway::rules::AccountPlan, crate::gateway::rules::InputError> {
+        input::account_input(input, current)
+    }
+
+    fn continued_series(
+        &self,
+        series: crate::gateway::rules::SeriesInput,
+    ) -> Result<crate::domain::series::FirstPayment, crate::gateway::rules::InputError> {
+        input::continued_series(series)
     }
 }
 
