@@ -46,6 +46,14 @@ impl GatewayAnswer {
         }
     }
 
+    /// The gateway refused the request itself, in its own words: nothing was charged.
+    pub fn rejected(error: impl Into<String>) -> Self {
+        GatewayAnswer {
+            error: Some(error.into()),
+            ..GatewayAnswer::new(Outcome::RequestError)
+        }
+    }
+
     pub fn with_status(mut self, http_status: u16) -> Self {
         self.http_status = Some(http_status);
         self

@@ -12,6 +12,7 @@ use super::super::Console;
 use super::super::format;
 use super::super::render::{self, Layout};
 use super::super::signed_in::Session;
+use super::ChargeRow;
 use crate::domain::states::{AccountState, GatewayKind};
 use crate::store::StoreError;
 use crate::store::accounts::{AccountEvent, reinitialization_needed};
@@ -29,15 +30,6 @@ pub struct SubscriptionRow {
     pub schedule: String,
     pub next_due: String,
     pub reference: String,
-}
-
-pub struct ChargeRow {
-    pub id: Uuid,
-    pub cycle: i32,
-    pub due: String,
-    pub amount: String,
-    pub status: String,
-    pub outcome: String,
 }
 
 #[derive(Template)]
@@ -145,12 +137,13 @@ async fn charges(c: &Console, account: Uuid) -> Result<Vec<ChargeRow>, StoreErro
         i64,
         String,
         String,
+        i32,
         Option<String>,
         String,
     );
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT c.id, c.cycle, c.due_at, c.amount_minor, c.currency, c.status, c.last_outcome, \
-         s.time_zone FROM charges c JOIN subscriptions s ON s.id = c.subscription_id \
+        "SELECT c.id, c.cycle, c.due_at, c.amount_minor, c.currency, c.status, c.attempt_no, \
+         c.last_outcome, s.time_zone FROM charges c JOIN subscriptions s ON s.id = c.subscription_id \
          WHERE c.account_id = $1 ORDER BY c.due_at DESC, c.id LIMIT 100",
     )
     .bind(account)
@@ -159,12 +152,13 @@ async fn charges(c: &Console, account: Uuid) -> Result<Vec<ChargeRow>, StoreErro
     Ok(rows
         .into_iter()
         .map(
-            |(id, cycle, due, amount, currency, status, outcome, zone)| ChargeRow {
+            |(id, cycle, due, amount, currency, status, attempts, outcome, zone)| ChargeRow {
                 id,
                 cycle,
                 due: format::both(due, &zone),
                 amount: format::money(amount, &currency),
                 status,
+                attempts,
                 outcome: format::opt(outcome),
             },
         )

@@ -10,6 +10,7 @@ use super::super::Console;
 use super::super::format;
 use super::super::render::{self, Layout};
 use super::super::signed_in::Session;
+use super::ChargeRow;
 use crate::domain::lifecycle::{Command, decide};
 use crate::store::{StoreError, from_db_local};
 
@@ -19,16 +20,6 @@ pub struct CycleRow {
     pub sequence: String,
     pub is_last: bool,
     pub notes: Vec<String>,
-}
-
-pub struct ChargeRow {
-    pub id: Uuid,
-    pub cycle: i32,
-    pub due: String,
-    pub amount: String,
-    pub status: String,
-    pub attempts: i32,
-    pub outcome: String,
 }
 
 #[derive(Template)]

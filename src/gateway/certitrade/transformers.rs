@@ -143,11 +143,9 @@ pub fn classify(http_status: u16, body: &[u8], table: &OutcomeTable) -> GatewayA
             Err(e) => GatewayAnswer::unknown(format!("unreadable CertiTrade payment ({e})"))
                 .with_status(http_status),
         },
-        AnswerClass::Rejected => GatewayAnswer {
-            error: Some(problem_message(http_status, body)),
-            ..GatewayAnswer::new(Outcome::RequestError)
+        AnswerClass::Rejected => {
+            GatewayAnswer::rejected(problem_message(http_status, body)).with_status(http_status)
         }
-        .with_status(http_status),
         // 401/403: signature, clock or credentials — logged as an error and retried later
         // under the same reference; 409, 5xx and anything undocumented: the payment may exist.
         AnswerClass::RefreshCredentials | AnswerClass::Unknown => {

@@ -95,11 +95,9 @@ struct ProblemItem {
 pub fn classify(http_status: u16, body: &[u8], table: &OutcomeTable) -> GatewayAnswer {
     match answer_class::payroc_sale(http_status) {
         AnswerClass::ReadPayment => classify_payment(body, table).with_status(http_status),
-        AnswerClass::Rejected => GatewayAnswer {
-            error: Some(problem_message(http_status, body)),
-            ..GatewayAnswer::new(Outcome::RequestError)
+        AnswerClass::Rejected => {
+            GatewayAnswer::rejected(problem_message(http_status, body)).with_status(http_status)
         }
-        .with_status(http_status),
         // 401 is handled by the client (refresh, resend); reaching here means the refreshed
         // token was refused too. Nothing settles: retried later under the same key.
         AnswerClass::RefreshCredentials | AnswerClass::Unknown => {
