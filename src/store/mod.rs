@@ -4,6 +4,7 @@
 pub mod accounts;
 mod attempts;
 pub mod charges;
+pub mod claim_writes;
 pub mod claims;
 pub mod credential;
 pub mod events;
