@@ -147,9 +147,6 @@ impl Store {
         let window = limit.max(1) as i64;
         let mut wraps_left = if cursor.at_start() { 0 } else { 1 };
         let mut claimed: Vec<ClaimedWrite> = Vec::new();
-        // A subscription with no first payment on record has one charge in flight at most:
-        // of a window's charges of such a subscription, only its first is offered.
-        let mut opening: HashSet<Uuid> = HashSet::new();
         while claimed.len() < limit as usize {
             let rows: Vec<WindowCharge> = sqlx::query_as(WINDOW_CHARGES_SQL)
                 .bind(now)
@@ -166,7 +163,7 @@ impl Store {
                     .iter()
                     .map(|r| (r.charge.id, (r.window_next_at, r.charge.due_at)))
                     .collect();
-                let offered = offer(rows, &mut opening, &mut plan);
+                let offered = offer(rows, &mut plan);
                 let wanted = limit as usize - claimed.len();
                 let mut batch = self
                     .claim_offered(&offered, worker, now, until, wanted)
@@ -279,19 +276,19 @@ struct Offered {
 
 /// The window's charges the claim may take, each with what `plan` says to write down. Left
 /// out: a charge the claim would refuse anyway (account or subscription not active, nothing
-/// stored), and a second charge of a subscription with no first payment on record.
+/// stored). A subscription's charges are all offered: of those, the claim takes its earliest
+/// open cycle alone (`claim_rules!`: a later cycle waits while an earlier one is open, and the
+/// statement sees every offered charge open), so a subscription with no first payment on
+/// record still has one charge in flight at most — and a cycle retried later than its
+/// successors fell due is not passed over for them.
 fn offer(
     rows: Vec<WindowCharge>,
-    opening: &mut HashSet<Uuid>,
     plan: &mut impl FnMut(&mut ClaimedCharge) -> Request,
 ) -> Vec<Offered> {
     let mut offered = Vec::with_capacity(rows.len());
     for mut r in rows {
         let stored = r.charge.request_body.is_some();
         if !(r.live || stored) {
-            continue;
-        }
-        if r.charge.series_payment_id.is_none() && !opening.insert(r.charge.subscription_id) {
             continue;
         }
         let request = plan(&mut r.charge);
