@@ -14,7 +14,6 @@ mod summary;
 pub use summary::RunSummary;
 
 use dispatch::Dispatcher;
-use prepare::Prepared;
 use recorder::Recorder;
 
 use jiff::Timestamp;
@@ -28,7 +27,6 @@ use crate::config::BillingSettings;
 use crate::domain::transition::RetryPolicy;
 use crate::gateway::Gateways;
 use crate::store::Store;
-use crate::store::claims::QueueCursor;
 use crate::store::materialize::Materialized;
 
 /// Between a run that found work and the run that follows it.
@@ -229,28 +227,6 @@ impl Billing {
         // Every sender is gone: the recorder writes what it holds and stops.
         recording.await?;
         outcome.and(finished)
-    }
-
-    /// One claim, written down: how many charges were claimed, and what is ready to go.
-    async fn claim_ready(
-        &self,
-        cursor: &mut QueueCursor,
-        want: u32,
-    ) -> anyhow::Result<(usize, Prepared)> {
-        // Leases are measured from the current time, not the run's start: a long run must not
-        // hand out leases that are already expired.
-        let claimed = self
-            .store
-            .claim_charges_from(
-                cursor,
-                self.worker,
-                self.clock.now(),
-                self.settings.lease.signed(),
-                want,
-            )
-            .await?;
-        let n = claimed.len();
-        Ok((n, self.prepare(claimed).await?))
     }
 }
 

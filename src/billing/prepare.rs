@@ -1,14 +1,14 @@
-//! Writing a claimed batch down before anything of it is sent: each charge's request is built
-//! (or the stored one kept), and all of them are written with an attempt row each in one
-//! statement (`Store::start_sends`).
+//! Claiming a batch with its requests written down: each charge's request is built from the
+//! queue's window (or the stored one kept), and the claim itself stores it with an attempt
+//! row (`Store::claim_and_write`), so nothing of the batch is sent before both are committed.
 
 use super::Billing;
 use crate::domain::outcome::Outcome;
 use crate::domain::position::{ParseEnumError, ProcessingModel};
 use crate::domain::series::{self, SeriesDecision};
 use crate::gateway::SaleSpec;
-use crate::store::claims::ClaimedCharge;
-use crate::store::sends::PlannedSend;
+use crate::store::claim_writes::{ClaimedWrite, Request};
+use crate::store::claims::{ClaimedCharge, QueueCursor};
 
 /// A claimed charge whose request is written down, with the attempt row of its next send.
 pub(super) struct ReadyCharge {
@@ -32,7 +32,7 @@ pub(super) enum Ready {
     Lookup(ClaimedCharge),
 }
 
-/// A claimed batch after `prepare`.
+/// A claimed batch, ready to go.
 #[derive(Default)]
 pub(super) struct Prepared {
     pub ready: Vec<Ready>,
@@ -40,66 +40,83 @@ pub(super) struct Prepared {
     pub failed: u64,
 }
 
+/// A payment the gateway reported pending is looked up, not sent again.
+fn is_lookup(charge: &ClaimedCharge) -> bool {
+    charge.last_outcome == Some(Outcome::Pending) && charge.gateway_payment_id.is_some()
+}
+
 impl Billing {
-    /// Builds the requests of a claimed batch (the stored one when a request is already written
-    /// down) and writes them, with an attempt row each, in one statement. A charge whose claim
-    /// was lost meanwhile is left out: not sent.
-    pub(super) async fn prepare(&self, claimed: Vec<ClaimedCharge>) -> anyhow::Result<Prepared> {
+    /// One claim of up to `want` charges, their requests written down by the claim: how many
+    /// charges were claimed, and what is ready to go. A charge whose request could not be
+    /// built is claimed without one and left to its lease.
+    pub(super) async fn claim_ready(
+        &self,
+        cursor: &mut QueueCursor,
+        want: u32,
+    ) -> anyhow::Result<(usize, Prepared)> {
+        // Leases are measured from the current time, not the run's start: a long run must not
+        // hand out leases that are already expired.
+        let claimed = self
+            .store
+            .claim_and_write(
+                cursor,
+                self.worker,
+                self.clock.now(),
+                self.settings.lease.signed(),
+                want,
+                |charge| self.plan_request(charge),
+            )
+            .await?;
+        let n = claimed.len();
         let mut prepared = Prepared::default();
-        let mut planned: Vec<(ClaimedCharge, String, String)> = Vec::with_capacity(claimed.len());
-        for mut charge in claimed {
-            if charge.last_outcome == Some(Outcome::Pending) && charge.gateway_payment_id.is_some()
-            {
+        for ClaimedWrite {
+            mut charge,
+            written,
+        } in claimed
+        {
+            if is_lookup(&charge) {
                 prepared.ready.push(Ready::Lookup(charge));
                 continue;
             }
-            let request = match (charge.sequence.take(), charge.request_body.take()) {
-                (Some(sequence), Some(body)) => Ok((sequence, body)),
-                _ => self.build_request(&charge),
-            };
-            match request {
-                Ok((sequence, body)) => planned.push((charge, sequence, body)),
-                Err(e) => {
-                    tracing::error!(charge_id = %charge.id, subscription_id = %charge.subscription_id,
-                        error = %e, "request not built; not sent, retried when its lease expires");
-                    prepared.failed += 1;
-                }
-            }
-        }
-        let sends: Vec<PlannedSend<'_>> = planned
-            .iter()
-            .map(|(charge, sequence, body)| PlannedSend {
-                charge,
-                sequence,
-                body,
-                send_no: charge.next_send_no(),
-            })
-            .collect();
-        let started = self
-            .store
-            .start_sends(self.worker, &sends, self.clock.now())
-            .await?;
-        drop(sends);
-        for (mut charge, sequence, body) in planned {
-            let Some(&attempt_id) = started.get(&charge.id) else {
-                tracing::warn!(charge_id = %charge.id, "lease lost before sending; not sent");
+            let Some(w) = written else {
+                prepared.failed += 1;
                 continue;
             };
-            charge.sequence = Some(sequence.clone());
             let send_no = charge.next_send_no();
+            charge.sequence = Some(w.sequence.clone());
             prepared.ready.push(Ready::Send(ReadyCharge {
                 charge,
-                sequence,
-                body,
-                attempt_id,
+                sequence: w.sequence,
+                body: w.body,
+                attempt_id: w.attempt_id,
                 send_no,
             }));
         }
-        Ok(prepared)
+        Ok((n, prepared))
+    }
+
+    /// What the claim writes down for a charge of the window: nothing for a payment to look
+    /// up, the stored request for one written down before (a resend repeats it byte for
+    /// byte), else a request built now.
+    fn plan_request(&self, charge: &mut ClaimedCharge) -> Request {
+        if is_lookup(charge) {
+            return None;
+        }
+        if let (Some(_), Some(_)) = (&charge.sequence, &charge.request_body) {
+            return charge.sequence.take().zip(charge.request_body.take());
+        }
+        match self.build_request(charge) {
+            Ok(request) => Some(request),
+            Err(e) => {
+                tracing::error!(charge_id = %charge.id, subscription_id = %charge.subscription_id,
+                    error = %e, "request not built; not sent, retried when its lease expires");
+                None
+            }
+        }
     }
 
     /// Decides the charge's position in its subscription's series as the series is now (none
-    /// on record → this one opens it; `domain::series`) and builds the body; `prepare` writes
+    /// on record → this one opens it; `domain::series`) and builds the body; the claim writes
     /// both down before any send.
     fn build_request(&self, charge: &ClaimedCharge) -> anyhow::Result<(String, String)> {
         let bad = |e: ParseEnumError| anyhow::anyhow!("charge {}: {e}", charge.id);

@@ -7,52 +7,87 @@ use chrono::{DateTime, Utc};
 use jiff::{SignedDuration, Timestamp};
 use uuid::Uuid;
 
-use super::{Store, StoreError, charge_is_due, db_min, to_db};
+use super::{Store, StoreError, db_min, to_db};
 pub use crate::domain::charge::ClaimedCharge;
+
+/// The lease on a charge is free at `at`: nobody holds it, or its holder's time ran out. Written
+/// once for every statement that may take a charge over (the claim's window, the claim, a
+/// wake-up for reconciliation); `row` prefixes the column ("" or "c."). A macro, so SQL
+/// constants can `concat!` it.
+macro_rules! lease_is_free {
+    (row: $c:literal, at: $now:literal) => {
+        concat!(
+            "(",
+            $c,
+            "lease_expires_at IS NULL OR ",
+            $c,
+            "lease_expires_at <= ",
+            $now,
+            ")"
+        )
+    };
+}
+pub(crate) use lease_is_free;
 
 /// One window of the queue: the next open charges in sending order after a keyset position
 /// ($2, $3, $4). A single-table scan of `charges_claim_order` that stops after $5 rows: no join
-/// the planner could misjudge.
-pub const CLAIM_WINDOW_SQL: &str = "SELECT c.id, c.next_attempt_at, c.due_at FROM charges c \
-     WHERE c.status = 'due' AND c.next_attempt_at <= $1 \
-       AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= $1) \
-       AND (c.next_attempt_at, c.due_at, c.id) > ($2, $3, $4) \
-     ORDER BY c.next_attempt_at, c.due_at, c.id LIMIT $5";
+/// the planner could misjudge. A macro, so `claim_writes` can read the same window.
+macro_rules! claim_window {
+    () => {
+        concat!(
+            "SELECT c.id, c.next_attempt_at, c.due_at FROM charges c \
+             WHERE c.status = 'due' AND c.next_attempt_at <= $1 AND ",
+            $crate::store::claims::lease_is_free!(row: "c.", at: "$1"),
+            " AND (c.next_attempt_at, c.due_at, c.id) > ($2, $3, $4) \
+             ORDER BY c.next_attempt_at, c.due_at, c.id LIMIT $5"
+        )
+    };
+}
+pub(crate) use claim_window;
 
-/// The claim of up to $2 charges among one window ($5, in sending order). Two rules keep a
-/// series in order: no earlier cycle of the same subscription is still open, and a subscription
-/// with no first payment on record has one charge in flight at most (`domain::series`: while a
-/// first is out, the series' other charges wait).
+pub const CLAIM_WINDOW_SQL: &str = claim_window!();
+
+/// Whether a charge `c` (its account `a`, its subscription `s`) may be claimed at $1. Two rules
+/// keep a series in order: no earlier cycle of the same subscription is still open, and a
+/// subscription with no first payment on record has one charge in flight at most
+/// (`domain::series`: while a first is out, the series' other charges wait).
 ///
-/// Written so that a stale estimate cannot make it scan the queue: the window's rows are
-/// reached through the primary key (the status test `<> ALL` matches no partial index), and
-/// both rules are sub-plans probed per row through an index on their own key — the earlier-
-/// cycle rule through `one_charge_per_cycle` (again `<> ALL`, so no partial index competes),
-/// the series rule likewise through `one_charge_per_cycle` (a series is a subscription's), and
-/// only for subscriptions without a series.
+/// Written so that a stale estimate cannot make a claim scan the queue: both rules are
+/// sub-plans probed per row through an index on their own key — the earlier-cycle rule through
+/// `one_charge_per_cycle` (the status test `<> ALL` matches no partial index), the series rule
+/// likewise through `one_charge_per_cycle` (a series is a subscription's), and only for
+/// subscriptions without a series.
+macro_rules! claim_rules {
+    () => {
+        concat!(
+            "c.",
+            $crate::store::charge_is_due!(),
+            " AND c.next_attempt_at <= $1 AND ",
+            $crate::store::claims::lease_is_free!(row: "c.", at: "$1"),
+            " AND ((a.state = 'active' AND s.status = 'active') OR c.request_body IS NOT NULL) \
+             AND (c.cycle = 1 OR NOT EXISTS (SELECT 1 FROM charges e \
+                  WHERE e.subscription_id = c.subscription_id AND e.cycle < c.cycle \
+                    AND e.status <> ALL ('{approved,failed,skipped,cancelled,imported}'))) \
+             AND (s.series_payment_id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM charges f \
+                  WHERE f.subscription_id = c.subscription_id AND f.",
+            $crate::store::charge_is_due!(),
+            " AND f.id <> c.id AND (f.sequence = 'first' OR f.lease_expires_at > $1)))"
+        )
+    };
+}
+pub(crate) use claim_rules;
+
+/// The claim of up to $2 charges among one window ($5, in sending order), by `claim_rules!`.
+/// The window's rows are reached through the primary key.
 pub const CLAIM_SQL: &str = concat!(
     "WITH candidates AS ( \
        SELECT c.id FROM unnest($5::uuid[]) WITH ORDINALITY AS w(id, n) \
        JOIN charges c ON c.id = w.id \
        JOIN payment_accounts a ON a.id = c.account_id \
        JOIN subscriptions s ON s.id = c.subscription_id \
-       WHERE c.\
-     ",
-    charge_is_due!(),
-    " \
-         AND c.next_attempt_at <= $1 \
-         AND (c.lease_expires_at IS NULL OR c.lease_expires_at <= $1) \
-         AND ((a.state = 'active' AND s.status = 'active') OR c.request_body IS NOT NULL) \
-         AND (c.cycle = 1 OR NOT EXISTS (SELECT 1 FROM charges e \
-              WHERE e.subscription_id = c.subscription_id AND e.cycle < c.cycle \
-                AND e.status <> ALL ('{approved,failed,skipped,cancelled,imported}'))) \
-         AND (s.series_payment_id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM charges f \
-              WHERE f.subscription_id = c.subscription_id AND f.\
-     ",
-    charge_is_due!(),
-    " \
-                AND f.id <> c.id AND (f.sequence = 'first' OR f.lease_expires_at > $1))) \
-       ORDER BY w.n \
+       WHERE ",
+    claim_rules!(),
+    " ORDER BY w.n \
        LIMIT $2 \
        FOR UPDATE OF c SKIP LOCKED) \
      UPDATE charges c SET lease_owner = $3, lease_expires_at = $4, \
@@ -79,7 +114,7 @@ type WindowRow = (Uuid, DateTime<Utc>, DateTime<Utc>);
 /// read once per pass over the queue, not once per claim.
 #[derive(Debug, Clone)]
 pub struct QueueCursor {
-    after: (DateTime<Utc>, DateTime<Utc>, Uuid),
+    pub(super) after: (DateTime<Utc>, DateTime<Utc>, Uuid),
 }
 
 impl Default for QueueCursor {
@@ -91,7 +126,7 @@ impl Default for QueueCursor {
 }
 
 impl QueueCursor {
-    fn at_start(&self) -> bool {
+    pub(super) fn at_start(&self) -> bool {
         self.after.2.is_nil() && self.after.0 == db_min()
     }
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 mod attempts;
 pub mod card_update;
 pub mod charges;
+pub mod claim_writes;
 pub mod claims;
 pub mod credential;
 pub mod dunning_end;

@@ -81,6 +81,12 @@ pub async fn enqueue(
     Ok(ids[0])
 }
 
+/// The event as its receivers get it: `id` (what they de-duplicate on), `type`, `created_at`
+/// and the `data`.
+pub(super) fn event_payload(id: Uuid, kind: EventKind, data: Value, now: Timestamp) -> Value {
+    json!({"id": id, "type": kind.as_str(), "created_at": to_db(now), "data": data})
+}
+
 /// `enqueue` for many events at once: two statements whatever their number (a batch of
 /// recorded charges announces its approvals together).
 pub async fn enqueue_many(
@@ -98,7 +104,7 @@ pub async fn enqueue_many(
     let mut payloads = Vec::with_capacity(events.len());
     for (kind, data) in events {
         let id = Uuid::new_v4();
-        payloads.push(json!({"id": id, "type": kind.as_str(), "created_at": at, "data": data}));
+        payloads.push(event_payload(id, kind, data, now));
         ids.push(id);
         kinds.push(kind.as_str());
     }

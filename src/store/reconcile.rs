@@ -8,6 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::claims::lease_is_free;
 use super::credential::LEDGER_SCOPE;
 use super::outbox::{EventKind, enqueue};
 use super::{Store, StoreError, charge_is_due, from_db, to_db};
@@ -198,9 +199,9 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let woken = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE charges SET next_attempt_at = $3 WHERE id = $1 AND order_id = $2 \
-             AND request_body IS NOT NULL AND {} \
-             AND (lease_expires_at IS NULL OR lease_expires_at <= $3)",
-            charge_is_due!()
+             AND request_body IS NOT NULL AND {} AND {}",
+            charge_is_due!(),
+            lease_is_free!(row: "", at: "$3")
         )))
         .bind(charge_id)
         .bind(order_ref)

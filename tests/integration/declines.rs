@@ -112,3 +112,38 @@ async fn a_request_the_gateway_rejects_fails_with_the_gateways_words() {
     );
     assert_eq!(h.charges(&ok).await[0].status, "approved");
 }
+
+#[tokio::test]
+async fn a_first_payment_retried_after_later_cycles_fell_due_still_goes_first() {
+    let h = Harness::start().await;
+    let account = h.account(CARD_SOFT_TWICE).await;
+    let sub = h.monthly(&account, 2000, "2027-01-01T00:00").await;
+    // Three cycles due at once; the first is soft-declined, and its retry falls due after the
+    // later cycles did: in the queue's order it now comes after them, and they wait for it.
+    h.clock.set(ts("2027-03-15T00:00:00Z"));
+    let first = h.run().await;
+    assert_eq!(
+        (first.due, first.sent, first.retry_scheduled),
+        (3, 1, 1),
+        "{first:?}"
+    );
+    for _ in 0..6 {
+        h.advance_days(2);
+        h.run().await;
+    }
+    let charges = h.charges(&sub).await;
+    let settled: Vec<(i32, &str)> = charges
+        .iter()
+        .map(|c| (c.cycle, c.status.as_str()))
+        .collect();
+    assert_eq!(
+        settled,
+        [(1, "approved"), (2, "approved"), (3, "approved")],
+        "the retried first payment was sent, then its successors"
+    );
+    assert_eq!(
+        h.requests().await.len(),
+        5,
+        "three attempts of cycle 1, then 2 and 3"
+    );
+}

@@ -56,6 +56,18 @@ fn statement_label(query: &str) -> String {
             "claim: queue window (SELECT)",
         ),
         (
+            "WITH w AS MATERIALIZED (SELECT c.id, c.next_attempt_at",
+            "claim: queue window with its charges (SELECT)",
+        ),
+        (
+            "WITH offered AS (SELECT * FROM unnest(",
+            "claim_and_write (CTE + UPDATE charges + INSERT charge_attempts)",
+        ),
+        (
+            "WITH finished AS (UPDATE charge_attempts",
+            "record_outcomes: one statement (attempts, approvals, events)",
+        ),
+        (
             "WITH i AS (SELECT * FROM unnest(",
             "start_sends (UPDATE charges + INSERT charge_attempts)",
         ),
@@ -128,8 +140,10 @@ fn statement_label(query: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use billingd::store::claim_writes::{CLAIM_WRITE_SQL, WINDOW_CHARGES_SQL};
     use billingd::store::claims::{CLAIM_SQL, CLAIM_WINDOW_SQL};
     use billingd::store::materialize::due_scan_sql;
+    use billingd::store::recording::RECORD_BATCH_SQL;
 
     #[test]
     fn statements_are_labelled() {
@@ -140,6 +154,18 @@ mod tests {
         assert_eq!(
             statement_label(CLAIM_SQL),
             "claim_charges (CTE + UPDATE … RETURNING)"
+        );
+        assert_eq!(
+            statement_label(WINDOW_CHARGES_SQL),
+            "claim: queue window with its charges (SELECT)"
+        );
+        assert_eq!(
+            statement_label(CLAIM_WRITE_SQL),
+            "claim_and_write (CTE + UPDATE charges + INSERT charge_attempts)"
+        );
+        assert_eq!(
+            statement_label(RECORD_BATCH_SQL),
+            "record_outcomes: one statement (attempts, approvals, events)"
         );
         assert_eq!(
             statement_label(&due_scan_sql()),
