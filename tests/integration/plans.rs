@@ -1,11 +1,13 @@
 //! The statements on the hot path keep their plans: on a database seeded large enough that the
 //! planner weighs indexes against scans (50,000 subscriptions, 51,000 charges), and analyzed,
-//! the due scan, the claim's window and the claim itself are planned through the indexes they
+//! the due scan, the claim's window (read alone, and with what requests are built from), the
+//! claim itself and the claim that writes its requests down are planned through the indexes they
 //! were written for. A change to the SQL, the indexes or their predicates that makes one of them
 //! scan a table fails here rather than in production, where it shows as a tick that takes
 //! seconds.
 
 use crate::support::*;
+use billingd::store::claim_writes::{CLAIM_WRITE_SQL, WINDOW_CHARGES_SQL};
 use billingd::store::claims::{CLAIM_SQL, CLAIM_WINDOW_SQL};
 use billingd::store::materialize::due_scan_sql;
 use billingd::store::{Store, db_min, to_db};
@@ -184,4 +186,52 @@ async fn the_due_scan_and_the_claim_keep_their_indexes() {
         "the claim's series rules probe one_charge_per_cycle: {claim:#?}"
     );
     assert_no_scan_of_big_tables("the claim", &claim);
+
+    // The window as billing reads it (with what its requests are built from), and the claim
+    // that writes them down: the same indexes.
+    let read: (Value,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN (FORMAT JSON) {WINDOW_CHARGES_SQL}"
+    )))
+    .bind(to_db(now))
+    .bind(start)
+    .bind(start)
+    .bind(Uuid::nil())
+    .bind(256_i64)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let read = plan_nodes(&read.0);
+    assert!(
+        uses_index(&read, "charges", "charges_claim_order"),
+        "the window with its requests reads charges_claim_order: {read:#?}"
+    );
+    assert_no_scan_of_big_tables("the window with its requests", &read);
+
+    let none: Vec<Option<String>> = vec![None; ids.len()];
+    let write: (Value,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN (FORMAT JSON) {CLAIM_WRITE_SQL}"
+    )))
+    .bind(to_db(now))
+    .bind(256_i64)
+    .bind(Uuid::new_v4())
+    .bind(to_db(until))
+    .bind(&ids)
+    .bind(vec![0_i64; ids.len()])
+    .bind(&none)
+    .bind(vec![Some("recurring_first".to_owned()); ids.len()])
+    .bind(vec![Some("{}".to_owned()); ids.len()])
+    .bind(vec![false; ids.len()])
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let write = plan_nodes(&write.0);
+    assert!(
+        uses_index(&write, "charges", "charges_pkey"),
+        "the writing claim reaches its charges by primary key: {write:#?}"
+    );
+    assert!(
+        uses_index(&write, "charges", "one_charge_per_cycle"),
+        "the writing claim's series rules probe one_charge_per_cycle: {write:#?}"
+    );
+    assert_no_scan_of_big_tables("the writing claim", &write);
 }
