@@ -5,8 +5,8 @@
 use serde_json::{Map, Value};
 
 use super::extract::parse;
+use super::new_subscription::CreateSubscription;
 use super::problem::ApiError;
-use super::subscriptions::CreateSubscription;
 
 /// The formats an import file may have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]

@@ -1,6 +1,5 @@
 //! /v1/subscriptions: create, read, list, and the lifecycle (pause, resume, cancel, amount).
 
-use crate::domain::states::GatewayKind;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,20 +10,17 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::ApiState;
-use super::checks::{non_empty, one_of};
+use super::checks::one_of;
 use super::extract::{ApiJson, ApiJsonOrEmpty, ApiPath, ApiQuery};
-pub use super::new_subscription::new_subscription;
+pub use super::new_subscription::{CreateSubscription, new_subscription};
+use super::new_subscription::{metadata, price, reference};
 use super::pagination::{List, window};
-use super::problem::{ApiError, ApiResult, Problem};
-use super::schedule_input::ScheduleInput;
+use super::problem::{ApiResult, Problem};
 use super::views::SubscriptionView;
 use crate::domain::materialize::CatchUp;
-use crate::domain::money::Money;
-use crate::domain::series::FirstPayment;
 use crate::store::listing::SubscriptionFilter;
 
 /// Amounts above this are refused as certainly a mistake (ten billion major units).
-const MAX_AMOUNT: i64 = 1_000_000_000_000;
 const STATUSES: &[&str] = &[
     "active",
     "paused",
@@ -41,61 +37,6 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(pause_subscription))
         .routes(routes!(resume_subscription))
         .routes(routes!(cancel_subscription))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateSubscription {
-    pub(super) account_id: Uuid,
-    /// Minor units (cents), > 0.
-    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
-    pub(super) amount: i64,
-    /// ISO 4217, e.g. `USD`.
-    #[schema(pattern = "^[A-Z]{3}$", example = "USD")]
-    pub(super) currency: String,
-    pub(super) schedule: ScheduleInput,
-    /// Your own reference, searchable.
-    #[schema(max_length = 200, pattern = "\\S")]
-    pub(super) merchant_reference: Option<String>,
-    /// Your own key/value data, returned as given.
-    #[schema(value_type = Option<Object>)]
-    pub(super) metadata: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Payroc only: continue this agreement's existing stored-credential series (its first
-    /// payment was made before the agreement came to billingd) instead of opening one. Every
-    /// charge of the subscription then goes out as `subsequent` referring to it, with the plan's
-    /// processing model (`installment` with `total_cycles`, else `recurring`), which must be the
-    /// one the series was opened with.
-    pub(super) series: Option<SeriesInput>,
-    /// Taking over a subscription another system has billed: cycles 1 to this one were billed
-    /// there. They are recorded as `imported` (never charged) and billing starts at the next
-    /// cycle, which may be overdue by at most one cycle (it is then charged at once). The anchor
-    /// may then lie further back than a year.
-    #[schema(minimum = 1, maximum = 10000)]
-    pub(super) billed_through_cycle: Option<u32>,
-    /// The other way to say the same: the customer has paid for the time before this instant.
-    /// Every cycle due before it was billed; the first due at or after it is billingd's.
-    pub(super) paid_through: Option<chrono::DateTime<chrono::Utc>>,
-    /// After downtime or a suspension: `all` missed cycles are charged (up to
-    /// `catch_up_max_cycles`), or only the `latest`; the others are recorded as `skipped`.
-    /// Default: the daemon's `billing.catch_up`.
-    #[schema(value_type = Option<String>, pattern = "^(all|latest)$")]
-    pub(super) catch_up: Option<CatchUp>,
-    /// Under `all`: at most this many missed cycles (the newest) are charged. Default: the
-    /// daemon's `billing.catch_up_max_cycles`.
-    #[schema(minimum = 1, maximum = 1000)]
-    pub(super) catch_up_max_cycles: Option<u32>,
-}
-
-/// The first payment of an existing series.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SeriesInput {
-    /// The gateway's id of the agreement's first payment (Payroc `paymentId`).
-    #[schema(max_length = 100, pattern = "\\S")]
-    payment_id: String,
-    /// The card network's reference for it (Payroc `cardSchemeReferenceId`).
-    #[schema(max_length = 100, pattern = "\\S")]
-    scheme_reference: Option<String>,
 }
 
 /// Change what the next cycles charge, or your reference and metadata.
@@ -315,74 +256,4 @@ pub(crate) async fn cancel_subscription(
             .await?
             .into(),
     ))
-}
-
-/// Catch-up is for a daemon that was down, not for subscriptions dated years back: a new
-/// subscription whose first cycle is over a year old would be charged for every cycle since.
-pub(super) fn not_backdated(
-    schedule: &crate::domain::schedule::Schedule,
-    now: jiff::Timestamp,
-) -> ApiResult<()> {
-    let limit = now
-        .checked_sub(jiff::SignedDuration::from_hours(366 * 24))
-        .unwrap_or(now);
-    match schedule.due_at(1) {
-        Some(first) if first < limit => Err(ApiError::invalid(
-            "schedule.anchor",
-            "is more than a year in the past: every cycle since would be charged at once; use a recent anchor",
-        )),
-        _ => Ok(()),
-    }
-}
-
-pub(super) fn price(amount: i64, currency: &str) -> ApiResult<Money> {
-    if amount <= 0 {
-        return Err(ApiError::invalid(
-            "amount",
-            "must be a positive number of minor units (cents)",
-        ));
-    }
-    if amount > MAX_AMOUNT {
-        return Err(ApiError::invalid(
-            "amount",
-            format!("must be at most {MAX_AMOUNT} minor units"),
-        ));
-    }
-    Money::charge(amount, currency).map_err(|e| ApiError::invalid("currency", e.to_string()))
-}
-
-/// A series continued from elsewhere, as the account's gateway takes it (Payroc names its
-/// first payment; CertiTrade keeps its own and refuses one).
-pub(super) fn series(
-    input: Option<SeriesInput>,
-    gateway: GatewayKind,
-) -> ApiResult<Option<FirstPayment>> {
-    let Some(s) = input else { return Ok(None) };
-    let given = crate::gateway::rules::SeriesInput {
-        payment_id: s.payment_id,
-        scheme_reference: s.scheme_reference,
-    };
-    Ok(Some(
-        crate::gateway::rules(gateway).continued_series(given)?,
-    ))
-}
-
-pub(super) fn reference(value: Option<&str>) -> ApiResult<Option<String>> {
-    value
-        .map(|r| non_empty("merchant_reference", r, 200).map(str::to_owned))
-        .transpose()
-}
-
-pub(super) fn metadata(
-    value: Option<serde_json::Map<String, serde_json::Value>>,
-) -> ApiResult<Option<serde_json::Value>> {
-    let Some(map) = value else { return Ok(None) };
-    if map.len() > 50 {
-        return Err(ApiError::invalid("metadata", "at most 50 keys"));
-    }
-    let value = serde_json::Value::Object(map);
-    if value.to_string().len() > 8 * 1024 {
-        return Err(ApiError::invalid("metadata", "at most 8 KiB of JSON"));
-    }
-    Ok(Some(value))
 }

@@ -3,6 +3,7 @@
 //! charge to the adapter of its account's gateway.
 
 pub mod answer;
+pub mod card;
 pub mod certitrade;
 #[cfg(test)]
 mod no_nulls;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::domain::credential::{CardOnFile, Credential};
 use crate::domain::series::FirstPayment;
 use crate::domain::states::GatewayKind;
-use crate::gateway::payroc::CardDetails;
+use crate::gateway::card::CardDetails;
 
 /// How a suspended account of a gateway is brought back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

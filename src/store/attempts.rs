@@ -35,3 +35,13 @@ pub(super) async fn finish_attempt(
     .await?;
     Ok(())
 }
+
+/// The card's reattempts, all its subscriptions together: new attempts (first sends of
+/// attempt 2 and later) on the account's charges since $2, and the retries already scheduled
+/// and not yet sent, so that two charges declined in one run do not both take the last one.
+pub(super) const CARD_REATTEMPTS_SQL: &str = "SELECT \
+       (SELECT count(*) FROM charge_attempts t JOIN charges c ON c.id = t.charge_id \
+          WHERE c.account_id = $1 AND t.attempt_no > 1 AND t.send_no = 1 AND t.sent_at > $2) \
+     + (SELECT count(*) FROM charges c WHERE c.account_id = $1 AND c.status = 'due' \
+          AND c.attempt_no > 1 AND NOT EXISTS (SELECT 1 FROM charge_attempts t \
+            WHERE t.charge_id = c.id AND t.attempt_no = c.attempt_no))";

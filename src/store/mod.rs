@@ -27,6 +27,7 @@ pub mod recording;
 pub mod recovery;
 pub mod registration;
 pub mod registration_answers;
+mod reinitialize;
 pub mod resume;
 pub mod retention;
 pub mod sends;

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use super::accounts::{hold_account, record_event, reinitialization_needed};
-use super::attempts::finish_attempt;
+use super::attempts::{CARD_REATTEMPTS_SQL, finish_attempt};
 use super::claims::{ClaimedCharge, lease_fence};
 use super::events::{self, SuspendedBy};
 use super::outbox::{EventKind, enqueue};
@@ -130,16 +130,6 @@ pub(super) async fn record_claimed(
         Transition::KeepOpen { at } => keep_open(tx, charge, answer, at).await?,
     })
 }
-
-/// The card's reattempts, all its subscriptions together: new attempts (first sends of
-/// attempt 2 and later) on the account's charges since $2, and the retries already scheduled
-/// and not yet sent, so that two charges declined in one run do not both take the last one.
-pub(super) const CARD_REATTEMPTS_SQL: &str = "SELECT \
-       (SELECT count(*) FROM charge_attempts t JOIN charges c ON c.id = t.charge_id \
-          WHERE c.account_id = $1 AND t.attempt_no > 1 AND t.send_no = 1 AND t.sent_at > $2) \
-     + (SELECT count(*) FROM charges c WHERE c.account_id = $1 AND c.status = 'due' \
-          AND c.attempt_no > 1 AND NOT EXISTS (SELECT 1 FROM charge_attempts t \
-            WHERE t.charge_id = c.id AND t.attempt_no = c.attempt_no))";
 
 /// What the transition rules need to know of a claimed charge.
 pub(super) fn facts(c: &ClaimedCharge) -> ChargeFacts {

@@ -76,7 +76,7 @@ pub(super) async fn load_case(
     let (used, max) = match budget {
         Some(budget) => {
             let since = now.checked_sub(budget.window).unwrap_or(now);
-            let used: i64 = sqlx::query_scalar(super::outcomes::CARD_REATTEMPTS_SQL)
+            let used: i64 = sqlx::query_scalar(super::attempts::CARD_REATTEMPTS_SQL)
                 .bind(account_id)
                 .bind(to_db(since))
                 .fetch_one(&mut *tx)

@@ -1,30 +1,12 @@
-//! Card details as a customer typed them, and the body of
-//! `POST /processing-terminals/{id}/secure-tokens` made of them: a keyed card saved for a
-//! recurring merchant-initiated agreement. Optional fields are left out when absent: Payroc's
-//! typed API refuses `null` for a string (400). No `Debug` on the body: it holds the card number.
+//! The body of `POST /processing-terminals/{id}/secure-tokens` made of a customer's card
+//! details (`gateway::card`): a keyed card saved for a recurring merchant-initiated agreement.
+//! Optional fields are left out when absent: Payroc's typed API refuses `null` for a string
+//! (400). No `Debug` on the body: it holds the card number.
 
-use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use secrecy::ExposeSecret;
+use serde::Serialize;
 
-/// Card details as a customer typed them; `Debug` shows nothing secret.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CardDetails {
-    pub number: SecretString,
-    /// MMYY
-    pub expiry: String,
-    pub cvv: Option<SecretString>,
-    pub holder: Option<String>,
-}
-
-impl std::fmt::Debug for CardDetails {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CardDetails")
-            .field("number", &"<redacted>")
-            .field("expiry", &self.expiry)
-            .finish()
-    }
-}
+pub use crate::gateway::card::CardDetails;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
