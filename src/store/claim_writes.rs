@@ -1,9 +1,9 @@
 //! Claiming a batch and writing it down in one statement: the requests are built from the
 //! queue's window before the claim (`WINDOW_CHARGES_SQL`), and the claim stores each one with
 //! its lease and logs its send — one row version of each charge and one statement per batch,
-//! where a claim followed by a write-down (`claim_charges_from`, `start_sends`) makes two of
-//! each. The crash guarantees are the same: a charge is sent only after its request and
-//! attempt row are committed, under this claim's lease token.
+//! where a claim followed by a write-down (`start_sends`) would make two of each. The crash
+//! guarantees are the same: a charge is sent only after its request and attempt row are
+//! committed, under this claim's lease token.
 //!
 //! A request is built from the charge and its subscription's series (and the account's
 //! credential, as a claim followed by a write-down reads it: at the claim); the claim takes a
@@ -129,10 +129,19 @@ struct ClaimedRow {
 pub type Request = Option<(String, String)>;
 
 impl Store {
-    /// `claim_charges_from`, with each claimed charge's request — given by `plan` for the
-    /// charge as the window read it — written down by the claim itself, with an attempt row
-    /// for its next send. A stored request is never replaced: a charge whose stored request
-    /// is not the one given is not claimed.
+    /// Claims up to `limit` sendable charges for `worker`, reading the queue from `cursor` on, a
+    /// window at a time, until `limit` charges are claimed or one whole pass over the queue is
+    /// done. A charge is sendable when it is due, its retry time has come, nobody holds a live
+    /// lease on it, its account and subscription are active (or its request is already written
+    /// down: that one may have reached the gateway, so it is completed under its key whatever
+    /// happened to the account or the subscription since), and no earlier cycle of the same
+    /// subscription is still open — a series is charged in order, so a subsequent payment
+    /// always finds its first payment.
+    ///
+    /// Each claimed charge's request — given by `plan` for the charge as the window read it —
+    /// is written down by the claim itself, with an attempt row for its next send. A stored
+    /// request is never replaced: a charge whose stored request is not the one given is not
+    /// claimed. `plan` may give none: the charge is then claimed without one.
     pub async fn claim_and_write(
         &self,
         cursor: &mut QueueCursor,

@@ -106,8 +106,6 @@ pub const CLAIM_SQL: &str = concat!(
        s.series_payment_id, s.series_scheme_reference, s.series_processing_model"
 );
 
-type WindowRow = (Uuid, DateTime<Utc>, DateTime<Utc>);
-
 /// Where a run's claims are in the queue (a keyset position in sending order). Each claim goes
 /// on from where the last one stopped and wraps around at the end, so a stretch of charges
 /// that cannot go yet — the later charges of series whose first payment is still out — is
@@ -132,89 +130,8 @@ impl QueueCursor {
 }
 
 impl Store {
-    /// Claims up to `limit` sendable charges for `worker`, reading the queue from `cursor` on, a
-    /// window at a time, until `limit` charges are claimed or one whole pass over the queue is
-    /// done. A charge is sendable when it is due, its retry time has come, nobody holds a live
-    /// lease on it, its account and subscription are active (or its request is already written
-    /// down: that one may have reached the gateway, so it is completed under its key whatever
-    /// happened to the account or the subscription since), and no earlier cycle of the same
-    /// subscription is still open — a series is charged in order, so a subsequent payment
-    /// always finds its first payment.
-    pub async fn claim_charges_from(
-        &self,
-        cursor: &mut QueueCursor,
-        worker: Uuid,
-        now: Timestamp,
-        lease: SignedDuration,
-        limit: u32,
-    ) -> Result<Vec<ClaimedCharge>, StoreError> {
-        let until = to_db(now.checked_add(lease).unwrap_or(now));
-        let now = to_db(now);
-        // A window as large as the claim: in the steady state every charge in it is claimable;
-        // windows of blocked charges (later cycles, series waiting for their first payment)
-        // are passed over one after the other.
-        let window = limit.max(1) as i64;
-        // Started mid-queue: the pass ends after wrapping around once.
-        let mut wraps_left = if cursor.at_start() { 0 } else { 1 };
-        let mut claimed: Vec<ClaimedCharge> = Vec::new();
-        while claimed.len() < limit as usize {
-            let rows = self.read_window(now, cursor, window).await?;
-            if let Some(&(id, next_at, due_at)) = rows.last() {
-                cursor.after = (next_at, due_at, id);
-                let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
-                let wanted = limit as usize - claimed.len();
-                let mut batch = sqlx::query_as::<_, ClaimedCharge>(CLAIM_SQL)
-                    .bind(now)
-                    .bind(wanted as i64)
-                    .bind(worker)
-                    .bind(until)
-                    .bind(&ids)
-                    .fetch_all(&self.pool)
-                    .await?;
-                if batch.len() == wanted {
-                    // Full: the window's rows after the last one claimed were not looked at;
-                    // the next claim starts right after it.
-                    let taken: std::collections::HashSet<Uuid> =
-                        batch.iter().map(|c| c.id).collect();
-                    if let Some(&(id, next_at, due_at)) =
-                        rows.iter().rev().find(|r| taken.contains(&r.0))
-                    {
-                        cursor.after = (next_at, due_at, id);
-                    }
-                    claimed.append(&mut batch);
-                    break;
-                }
-                claimed.append(&mut batch);
-            }
-            if (rows.len() as i64) < window {
-                *cursor = QueueCursor::default();
-                if wraps_left == 0 {
-                    break;
-                }
-                wraps_left -= 1;
-            }
-        }
-        self.one_opening_per_series(claimed, worker).await
-    }
-
-    /// The next `window` open charges in sending order after the cursor.
-    async fn read_window(
-        &self,
-        now: DateTime<Utc>,
-        cursor: &QueueCursor,
-        window: i64,
-    ) -> Result<Vec<WindowRow>, sqlx::Error> {
-        sqlx::query_as(CLAIM_WINDOW_SQL)
-            .bind(now)
-            .bind(cursor.after.0)
-            .bind(cursor.after.1)
-            .bind(cursor.after.2)
-            .bind(window)
-            .fetch_all(&self.pool)
-            .await
-    }
-
-    /// Claims this one charge if it is claimable now by the same rules as `claim_charges_from`
+    /// Claims this one charge if it is claimable now by the same rules as billing's claim
+    /// (`claim_and_write`)
     /// (reconciliation records an approval it found through the ordinary fenced path).
     pub async fn claim_charge(
         &self,
@@ -233,39 +150,6 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(claimed)
-    }
-
-    /// A series has one first payment. While a subscription has none on record, only one of
-    /// its charges may be in flight: the others are released at once and go out after the
-    /// first approval, as `subsequent` payments referring to it. (The claim's rules already
-    /// allow one charge per subscription at a time; this also covers rows claimed together,
-    /// which the claim's sub-queries cannot see.)
-    async fn one_opening_per_series(
-        &self,
-        mut rows: Vec<ClaimedCharge>,
-        worker: Uuid,
-    ) -> Result<Vec<ClaimedCharge>, StoreError> {
-        rows.sort_by_key(|c| c.due_at);
-        let mut opening = std::collections::HashSet::new();
-        let mut released = Vec::new();
-        rows.retain(|c| {
-            let keep = c.series_payment_id.is_some() || opening.insert(c.subscription_id);
-            if !keep {
-                released.push(c.id);
-            }
-            keep
-        });
-        if !released.is_empty() {
-            sqlx::query(
-                "UPDATE charges SET lease_owner = NULL, lease_expires_at = NULL \
-                 WHERE id = ANY($1) AND lease_owner = $2",
-            )
-            .bind(&released)
-            .bind(worker)
-            .execute(&self.pool)
-            .await?;
-        }
-        Ok(rows)
     }
 
     /// Replaces the stored request of the current attempt by the same request re-stamped

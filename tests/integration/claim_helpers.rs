@@ -1,7 +1,7 @@
-//! Store operations only the tests need: a claim from the start of the queue, and one charge's
-//! request written down without logging a send, so a test can drive a claim step by step. They
-//! are built on the store's own statements (the same claim, the same lease fence), not on
-//! their own SQL rules.
+//! Store operations only the tests need: billing's claim from the start of the queue with no
+//! request written down, and one charge's request written down without logging a send, so a
+//! test can drive a claim step by step. They are built on the store's own statements (the same
+//! claim, the same lease fence), not on their own SQL rules.
 
 use billingd::store::claims::{ClaimedCharge, QueueCursor, STILL_OURS};
 use billingd::store::{Store, StoreError, to_db};
@@ -43,8 +43,19 @@ impl TestClaims for Store {
         limit: u32,
     ) -> Result<Vec<ClaimedCharge>, StoreError> {
         let mut cursor = QueueCursor::default();
-        self.claim_charges_from(&mut cursor, worker, now, lease, limit)
-            .await
+        let claimed = self
+            .claim_and_write(&mut cursor, worker, now, lease, limit, |_| None)
+            .await?;
+        let mut charges: Vec<ClaimedCharge> = claimed.into_iter().map(|c| c.charge).collect();
+        // The claim hands back no stored request (billing keeps the one it built); a test
+        // reads what is stored, as a resend would.
+        for c in &mut charges {
+            c.request_body = sqlx::query_scalar("SELECT request_body FROM charges WHERE id = $1")
+                .bind(c.id)
+                .fetch_one(self.pool())
+                .await?;
+        }
+        Ok(charges)
     }
 
     async fn fix_request(

@@ -60,7 +60,7 @@ impl Scratch {
         if materialize {
             sqlx::raw_sql(MATERIALIZE_SQL).execute(&mut conn).await?;
         }
-        let window = limit as i64; // as claim_charges_from: a window the size of the claim
+        let window = limit as i64; // as billing's claim (claim_and_write): a window the size of the claim
         sqlx::raw_sql(AssertSqlSafe(format!(
             "PREPARE claim_window(timestamptz, timestamptz, timestamptz, uuid, bigint) AS {CLAIM_WINDOW_SQL}"
         )))
