@@ -108,6 +108,21 @@ fn assert_no_scan_of_big_tables(what: &str, nodes: &[(String, String, String)]) 
     }
 }
 
+/// The plan's nodes of `sql` EXPLAINed with these parameters.
+macro_rules! explain {
+    ($pool:expr, $sql:expr $(, $param:expr)* $(,)?) => {{
+        let explained: (Value,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN (FORMAT JSON) {}",
+            $sql
+        )))
+        $(.bind($param))*
+        .fetch_one($pool)
+        .await
+        .unwrap();
+        plan_nodes(&explained.0)
+    }};
+}
+
 #[tokio::test]
 async fn the_due_scan_and_the_claim_keep_their_indexes() {
     let db = TestDb::create().await;
@@ -117,16 +132,7 @@ async fn the_due_scan_and_the_claim_keep_their_indexes() {
     seed(store.pool(), now).await;
     let pool = store.pool();
 
-    let due: (Value,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "EXPLAIN (FORMAT JSON) {}",
-        due_scan_sql()
-    )))
-    .bind(to_db(now))
-    .bind(100_i64)
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    let due = plan_nodes(&due.0);
+    let due = explain!(pool, due_scan_sql(), to_db(now), 100_i64);
     assert!(
         uses_index(&due, "subscriptions", "subscriptions_due"),
         "the due scan reads subscriptions_due: {due:#?}"
@@ -134,24 +140,23 @@ async fn the_due_scan_and_the_claim_keep_their_indexes() {
     assert_no_scan_of_big_tables("the due scan", &due);
 
     let start = db_min();
-    let window_sql = format!("EXPLAIN (FORMAT JSON) {CLAIM_WINDOW_SQL}");
-    let window: (Value,) = sqlx::query_as(sqlx::AssertSqlSafe(window_sql))
-        .bind(to_db(now))
-        .bind(start)
-        .bind(start)
-        .bind(Uuid::nil())
-        .bind(256_i64)
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    let window = plan_nodes(&window.0);
+    let window = explain!(
+        pool,
+        CLAIM_WINDOW_SQL,
+        to_db(now),
+        start,
+        start,
+        Uuid::nil(),
+        256_i64
+    );
     assert!(
         uses_index(&window, "charges", "charges_claim_order"),
         "the claim's window reads charges_claim_order: {window:#?}"
     );
     assert_no_scan_of_big_tables("the claim's window", &window);
 
-    // The claim among a real window of open charges.
+    // The claim's rules among a real window of open charges (reconciliation's claim of one
+    // charge runs them alone).
     let ids: Vec<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT id FROM ({CLAIM_WINDOW_SQL}) w"
     )))
@@ -165,18 +170,15 @@ async fn the_due_scan_and_the_claim_keep_their_indexes() {
     .unwrap();
     assert_eq!(ids.len(), 256, "the seed leaves a full window open");
     let until = now + SignedDuration::from_mins(5);
-    let claim: (Value,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "EXPLAIN (FORMAT JSON) {CLAIM_SQL}"
-    )))
-    .bind(to_db(now))
-    .bind(256_i64)
-    .bind(Uuid::new_v4())
-    .bind(to_db(until))
-    .bind(&ids)
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    let claim = plan_nodes(&claim.0);
+    let claim = explain!(
+        pool,
+        CLAIM_SQL,
+        to_db(now),
+        256_i64,
+        Uuid::new_v4(),
+        to_db(until),
+        &ids
+    );
     assert!(
         uses_index(&claim, "charges", "charges_pkey"),
         "the claim reaches its window's charges by primary key: {claim:#?}"
@@ -189,18 +191,15 @@ async fn the_due_scan_and_the_claim_keep_their_indexes() {
 
     // The window as billing reads it (with what its requests are built from), and the claim
     // that writes them down: the same indexes.
-    let read: (Value,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "EXPLAIN (FORMAT JSON) {WINDOW_CHARGES_SQL}"
-    )))
-    .bind(to_db(now))
-    .bind(start)
-    .bind(start)
-    .bind(Uuid::nil())
-    .bind(256_i64)
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    let read = plan_nodes(&read.0);
+    let read = explain!(
+        pool,
+        WINDOW_CHARGES_SQL,
+        to_db(now),
+        start,
+        start,
+        Uuid::nil(),
+        256_i64
+    );
     assert!(
         uses_index(&read, "charges", "charges_claim_order"),
         "the window with its requests reads charges_claim_order: {read:#?}"
@@ -208,23 +207,20 @@ async fn the_due_scan_and_the_claim_keep_their_indexes() {
     assert_no_scan_of_big_tables("the window with its requests", &read);
 
     let none: Vec<Option<String>> = vec![None; ids.len()];
-    let write: (Value,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "EXPLAIN (FORMAT JSON) {CLAIM_WRITE_SQL}"
-    )))
-    .bind(to_db(now))
-    .bind(256_i64)
-    .bind(Uuid::new_v4())
-    .bind(to_db(until))
-    .bind(&ids)
-    .bind(vec![0_i64; ids.len()])
-    .bind(&none)
-    .bind(vec![Some("recurring_first".to_owned()); ids.len()])
-    .bind(vec![Some("{}".to_owned()); ids.len()])
-    .bind(vec![false; ids.len()])
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    let write = plan_nodes(&write.0);
+    let write = explain!(
+        pool,
+        CLAIM_WRITE_SQL,
+        to_db(now),
+        256_i64,
+        Uuid::new_v4(),
+        to_db(until),
+        &ids,
+        vec![0_i64; ids.len()],
+        &none,
+        vec![Some("recurring_first".to_owned()); ids.len()],
+        vec![Some("{}".to_owned()); ids.len()],
+        vec![false; ids.len()]
+    );
     assert!(
         uses_index(&write, "charges", "charges_pkey"),
         "the writing claim reaches its charges by primary key: {write:#?}"
