@@ -68,7 +68,7 @@ impl Billing {
         }
         let new_findings = self
             .store
-            .record_findings(gateway.as_str(), &findings, self.clock.now())
+            .record_findings(gateway, &findings, self.clock.now())
             .await?;
         for f in &new_findings {
             metrics::reconciliation_finding(gateway.as_str(), f.kind.as_str());

@@ -50,7 +50,10 @@ pub struct BookCharge {
     pub approved_in_window: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Stored as text (`as_str`), with a CHECK constraint naming the same set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     /// The gateway approved a request of the charge that billingd no longer waits for (an
     /// earlier attempt), or one of a charge billingd records as failed or closed.

@@ -40,14 +40,24 @@ type BookRow = (
     Option<Vec<String>>,
 );
 
-/// A finding, as listed by the API.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+/// A finding, as the API lists it (newest first).
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct StoredFinding {
     pub id: i64,
-    pub gateway: String,
-    pub kind: String,
+    /// `payroc` | `certitrade`
+    #[schema(value_type = String)]
+    pub gateway: GatewayKind,
+    /// `approved_not_recorded`: the gateway approved a request billingd records as failed,
+    /// closed, or superseded by a later attempt. `missing_at_gateway` /
+    /// `not_approved_at_gateway`: billingd records an approval the gateway does not list, or
+    /// lists as not approved. `duplicate_approval`: two approved sales for one charge.
+    /// `unknown_sale`: an approved or pending sale under a reference billingd never sent.
+    #[schema(value_type = String)]
+    pub kind: FindingKind,
     pub charge_id: Option<Uuid>,
+    /// The merchant reference of the sale (Payroc orderId, CertiTrade reference).
     pub order_ref: String,
+    /// The gateway's payment ids concerned, comma-separated (empty when none).
     pub payment_ids: String,
     pub amount_minor: Option<i64>,
     pub currency: Option<String>,
@@ -107,7 +117,7 @@ impl Store {
     /// `reconciliation.finding`) in the same transaction; returns the new ones.
     pub async fn record_findings(
         &self,
-        gateway: &str,
+        gateway: GatewayKind,
         findings: &[Finding],
         now: Timestamp,
     ) -> Result<Vec<Finding>, StoreError> {
@@ -122,7 +132,7 @@ impl Store {
             )
             .bind(format!("{gateway}|{}", f.fingerprint()))
             .bind(gateway)
-            .bind(f.kind.as_str())
+            .bind(f.kind)
             .bind(f.charge_id)
             .bind(&f.order_ref)
             .bind(&f.payment_ids)
@@ -134,7 +144,7 @@ impl Store {
             .await?;
             let Some(id) = id else { continue };
             let data = json!({
-                "finding_id": id, "gateway": gateway, "kind": f.kind.as_str(),
+                "finding_id": id, "gateway": gateway, "kind": f.kind,
                 "charge_id": f.charge_id, "order_ref": f.order_ref,
                 "payment_ids": f.payment_ids, "amount_minor": f.amount_minor,
                 "currency": f.currency, "detail": f.detail,
