@@ -69,8 +69,10 @@ pub enum Recovery {
 }
 
 /// What a card update does with a subscription's failed cycle (`billing.failed_cycle_on_card_update`,
-/// or the call's `failed_cycle`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// or the call's `failed_cycle`). Kept as text while a CertiTrade card update waits for its
+/// customer (`payment_accounts.card_update_failed_cycle`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
 pub enum OnCardUpdate {
     /// Bill it once more, on the new card.

@@ -15,20 +15,6 @@ use crate::domain::credential::CardOnFile;
 use crate::domain::recovery::{OnCardUpdate, rebill_on_card_update};
 use crate::domain::states::AccountState;
 
-/// A CertiTrade card update's policy, kept on the account from the request until the customer
-/// completes the initializing payment.
-const POLICY_COLUMN_TEXT: [(OnCardUpdate, &str); 2] = [
-    (OnCardUpdate::Charge, "charge"),
-    (OnCardUpdate::Leave, "leave"),
-];
-
-fn policy_text(policy: OnCardUpdate) -> &'static str {
-    POLICY_COLUMN_TEXT
-        .iter()
-        .find(|(p, _)| *p == policy)
-        .map_or("charge", |(_, t)| t)
-}
-
 /// The latest charge of each live subscription on account $1, where it failed — locked with
 /// its subscription before the account, in the order billing locks them.
 const FAILED_CYCLES: &str = "SELECT c.id FROM subscriptions s CROSS JOIN LATERAL ( \
@@ -95,7 +81,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query("UPDATE payment_accounts SET card_update_failed_cycle = $2 WHERE id = $1")
             .bind(id)
-            .bind(policy_text(policy))
+            .bind(policy)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -232,7 +218,7 @@ async fn take_noted_policy(
     tx: &mut sqlx::PgConnection,
     id: Uuid,
 ) -> Result<OnCardUpdate, sqlx::Error> {
-    let noted: Option<String> = sqlx::query_scalar(
+    let noted: Option<OnCardUpdate> = sqlx::query_scalar(
         "UPDATE payment_accounts p SET card_update_failed_cycle = NULL \
          FROM (SELECT card_update_failed_cycle AS noted FROM payment_accounts WHERE id = $1) o \
          WHERE p.id = $1 RETURNING o.noted",
@@ -240,8 +226,5 @@ async fn take_noted_policy(
     .bind(id)
     .fetch_one(&mut *tx)
     .await?;
-    Ok(POLICY_COLUMN_TEXT
-        .iter()
-        .find(|(_, t)| Some(*t) == noted.as_deref())
-        .map_or(OnCardUpdate::default(), |(p, _)| *p))
+    Ok(noted.unwrap_or_default())
 }

@@ -33,6 +33,33 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// `billingd accounts register-payroc --card-stdin` with a test card (CVV 737) on its standard
+/// input; the account it prints.
+fn register_card_from_stdin(env: &[(&str, String)]) -> serde_json::Value {
+    let args = [
+        "accounts",
+        "register-payroc",
+        "--terminal",
+        "3204001",
+        "--card-stdin",
+    ];
+    let mut register = billingd(env, &args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    register
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!(r#"{{"number":"{CARD_OK}","expiry":"1230","cvv":"737"}}"#).as_bytes())
+        .unwrap();
+    let out = register.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn a_malformed_config_names_the_key_and_what_is_allowed() {
     let dir = std::env::temp_dir().join(format!("billingd-cfg-{}", std::process::id()));
@@ -280,30 +307,7 @@ async fn serve_charges_on_its_heartbeat_and_exits_cleanly_on_sigterm() {
     ];
     let out = run(&env, &["migrate"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let mut register = billingd(
-        &env,
-        &[
-            "accounts",
-            "register-payroc",
-            "--terminal",
-            "3204001",
-            "--card-stdin",
-        ],
-    )
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    register
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!(r#"{{"number":"{CARD_OK}","expiry":"1230","cvv":"737"}}"#).as_bytes())
-        .unwrap();
-    let out = register.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let account: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let account = register_card_from_stdin(&env);
     let shown = account.to_string();
     assert!(
         // The CVV as a JSON value ("737", quoted): bare digits can occur in ids and tokens.
@@ -600,28 +604,7 @@ async fn card_registration_takes_the_apis_path() {
     ];
     let out = run(&env, &["migrate"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let args = [
-        "accounts",
-        "register-payroc",
-        "--terminal",
-        "3204001",
-        "--card-stdin",
-    ];
-    let mut register = billingd(&env, &args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    register
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!(r#"{{"number":"{CARD_OK}","expiry":"1230","cvv":"737"}}"#).as_bytes())
-        .unwrap();
-    let out = register.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let account: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let account = register_card_from_stdin(&env);
     let id: uuid::Uuid = account["id"].as_str().unwrap().parse().unwrap();
     let named = format!("billingd-{}-", &id.simple().to_string()[..16]);
     assert!(
