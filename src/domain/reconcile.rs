@@ -92,13 +92,21 @@ impl FindingKind {
     }
 }
 
-/// Something a person must look at.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Something a person must look at. Stored as found and listed by the API as stored
+/// (`store::reconcile::StoredFinding`), so the field docs here are the API's.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Finding {
+    /// `approved_not_recorded`: the gateway approved a request billingd records as failed,
+    /// closed, or superseded by a later attempt. `missing_at_gateway` /
+    /// `not_approved_at_gateway`: billingd records an approval the gateway does not list, or
+    /// lists as not approved. `duplicate_approval`: two approved sales for one charge.
+    /// `unknown_sale`: an approved or pending sale under a reference billingd never sent.
+    #[schema(value_type = String)]
     pub kind: FindingKind,
     pub charge_id: Option<Uuid>,
+    /// The merchant reference of the sale (Payroc orderId, CertiTrade reference).
     pub order_ref: String,
-    /// The gateway's payment(s) concerned, comma-separated; empty when there is none.
+    /// The gateway's payment ids concerned, comma-separated (empty when none).
     pub payment_ids: String,
     pub amount_minor: Option<i64>,
     pub currency: Option<String>,

@@ -47,21 +47,9 @@ pub struct StoredFinding {
     /// `payroc` | `certitrade`
     #[schema(value_type = String)]
     pub gateway: GatewayKind,
-    /// `approved_not_recorded`: the gateway approved a request billingd records as failed,
-    /// closed, or superseded by a later attempt. `missing_at_gateway` /
-    /// `not_approved_at_gateway`: billingd records an approval the gateway does not list, or
-    /// lists as not approved. `duplicate_approval`: two approved sales for one charge.
-    /// `unknown_sale`: an approved or pending sale under a reference billingd never sent.
-    #[schema(value_type = String)]
-    pub kind: FindingKind,
-    pub charge_id: Option<Uuid>,
-    /// The merchant reference of the sale (Payroc orderId, CertiTrade reference).
-    pub order_ref: String,
-    /// The gateway's payment ids concerned, comma-separated (empty when none).
-    pub payment_ids: String,
-    pub amount_minor: Option<i64>,
-    pub currency: Option<String>,
-    pub detail: String,
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub finding: Finding,
     pub found_at: DateTime<Utc>,
 }
 
