@@ -14,7 +14,8 @@ use super::checks::one_of;
 use super::extract::{ApiPath, ApiQuery};
 use super::pagination::{List, window};
 use super::problem::{ApiError, ApiResult, Problem};
-use super::views::{ChargeDetail, ChargeView};
+use super::views::ChargeDetail;
+use crate::store::charges::Charge;
 use crate::store::listing::ChargeFilter;
 use crate::store::recovery::ReattemptBudget;
 
@@ -67,11 +68,11 @@ pub struct SubscriptionChargeQuery {
 }
 
 #[utoipa::path(get, path = "/v1/charges", tag = "charges", params(ChargeQuery),
-    responses((status = 200, body = List<ChargeView>), (status = 422, body = Problem)))]
+    responses((status = 200, body = List<Charge>), (status = 422, body = Problem)))]
 async fn list_charges(
     State(state): State<ApiState>,
     ApiQuery(q): ApiQuery<ChargeQuery>,
-) -> ApiResult<Json<List<ChargeView>>> {
+) -> ApiResult<Json<List<Charge>>> {
     let filter = ChargeFilter {
         status: q.status,
         subscription_id: q.subscription_id,
@@ -84,12 +85,12 @@ async fn list_charges(
 
 #[utoipa::path(get, path = "/v1/subscriptions/{id}/charges", tag = "charges",
     params(("id" = Uuid, Path), SubscriptionChargeQuery),
-    responses((status = 200, body = List<ChargeView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = List<Charge>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn list_subscription_charges(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<SubscriptionChargeQuery>,
-) -> ApiResult<Json<List<ChargeView>>> {
+) -> ApiResult<Json<List<Charge>>> {
     state.store.subscription(id).await?;
     let filter = ChargeFilter {
         status: q.status,
@@ -107,10 +108,7 @@ async fn get_charge(
 ) -> ApiResult<Json<ChargeDetail>> {
     let charge = state.store.charge(id).await?;
     let attempts = state.store.charge_attempts(id).await?;
-    Ok(Json(ChargeDetail {
-        charge: charge.into(),
-        attempts,
-    }))
+    Ok(Json(ChargeDetail { charge, attempts }))
 }
 
 /// Retries a failed charge now, as a new attempt (a new Idempotency-Key and orderId): only when
@@ -122,11 +120,11 @@ async fn get_charge(
 #[utoipa::path(post, path = "/v1/charges/{id}/retry", tag = "charges", params(("id" = Uuid, Path),
     ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
         description = "Replays the stored answer for a repeat; 1 to 255 visible ASCII characters")),
-    responses((status = 200, body = ChargeView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = Charge), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub(crate) async fn retry_charge(
     State(state): State<ApiState>,
     ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<ChargeView>> {
+) -> ApiResult<Json<Charge>> {
     let d = &state.settings.dunning;
     let budget = ReattemptBudget {
         max: d.max_reattempts,
@@ -136,7 +134,7 @@ pub(crate) async fn retry_charge(
         .store
         .retry_failed_charge(id, budget, state.clock.now())
         .await?;
-    Ok(Json(charge.into()))
+    Ok(Json(charge))
 }
 
 async fn list(
@@ -144,7 +142,7 @@ async fn list(
     filter: ChargeFilter,
     limit: Option<i64>,
     cursor: Option<&str>,
-) -> ApiResult<Json<List<ChargeView>>> {
+) -> ApiResult<Json<List<Charge>>> {
     let (limit, cursor) = window(limit, cursor)?;
     if let Some(s) = filter.status.as_deref() {
         one_of("status", s, STATUSES)?;
@@ -165,5 +163,5 @@ async fn list(
         return Err(ApiError::invalid("due_from", "must not be after due_to"));
     }
     let page = state.store.list_charges(&filter, cursor, limit).await?;
-    Ok(Json(List::from_page(page, ChargeView::from)))
+    Ok(Json(List::from_page(page, std::convert::identity)))
 }

@@ -250,64 +250,8 @@ impl From<Subscription> for SubscriptionView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ChargeView {
-    pub id: Uuid,
-    pub subscription_id: Uuid,
-    pub account_id: Uuid,
-    pub cycle: i32,
-    pub due_at: DateTime<Utc>,
-    pub amount: i64,
-    pub currency: String,
-    /// `recurring` | `installment`
-    pub processing_model: String,
-    /// The last installment of its plan.
-    pub is_last: bool,
-    /// `due` | `approved` | `failed` | `held` | `skipped` | `cancelled` | `imported` (billed by the system the subscription was taken over from)
-    pub status: String,
-    /// Attempts so far (a retry after a decline is a new attempt with a new key).
-    pub attempt_no: i32,
-    /// Idempotency-Key of the current attempt.
-    pub idempotency_key: Uuid,
-    pub order_id: String,
-    /// `first` | `subsequent`, fixed when the request is first written down.
-    pub sequence: Option<String>,
-    pub last_outcome: Option<String>,
-    pub failure_reason: Option<String>,
-    pub gateway_payment_id: Option<String>,
-    pub next_attempt_at: DateTime<Utc>,
-    pub settled_at: Option<DateTime<Utc>>,
-}
-
-impl From<Charge> for ChargeView {
-    fn from(c: Charge) -> Self {
-        let t = c.terms;
-        ChargeView {
-            id: t.id,
-            subscription_id: t.subscription_id,
-            account_id: t.account_id,
-            cycle: t.cycle,
-            due_at: t.due_at,
-            amount: t.amount_minor,
-            currency: t.currency,
-            processing_model: t.processing_model,
-            is_last: t.is_last,
-            status: c.status.to_string(),
-            attempt_no: c.attempt_no,
-            idempotency_key: c.idempotency_key,
-            order_id: c.order_id,
-            sequence: c.sequence,
-            last_outcome: c.last_outcome,
-            failure_reason: c.failure_reason,
-            gateway_payment_id: c.gateway_payment_id,
-            next_attempt_at: c.next_attempt_at,
-            settled_at: c.settled_at,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
 pub struct ChargeDetail {
-    pub charge: ChargeView,
+    pub charge: Charge,
     /// Every request sent for this charge, in order (resends of one attempt share its key).
     pub attempts: Vec<ChargeAttempt>,
 }

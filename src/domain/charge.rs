@@ -11,17 +11,22 @@ use super::states::GatewayKind;
 
 /// What a charge bills, fixed when its cycle is materialized: whose cycle, when, how much and
 /// under which processing model. A charge as the book shows it (`store::charges::Charge`) and
-/// as claimed for sending (`ClaimedCharge`) both start with it and read through to it.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+/// as claimed for sending (`ClaimedCharge`) both start with it and read through to it. The API
+/// shows a charge as the book holds it, so the field docs here are the API's.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct ChargeTerms {
     pub id: Uuid,
     pub subscription_id: Uuid,
     pub account_id: Uuid,
     pub cycle: i32,
     pub due_at: DateTime<Utc>,
+    /// Minor units of `currency`. Named `amount` in JSON like every amount the API shows.
+    #[serde(rename = "amount")]
     pub amount_minor: i64,
     pub currency: String,
+    /// `recurring` | `installment`
     pub processing_model: String,
+    /// The last installment of its plan.
     pub is_last: bool,
 }
 

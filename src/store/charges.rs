@@ -8,16 +8,23 @@ use uuid::Uuid;
 
 use super::{Store, StoreError};
 
-/// A charge as the book holds it: its terms, where it stands, and its current attempt.
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+/// A charge as the book holds it: its terms, where it stands, and its current attempt. The API
+/// and the CLI show it as is (it holds nothing to mask), so the field docs here are the API's.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, utoipa::ToSchema)]
 pub struct Charge {
     #[sqlx(flatten)]
     #[serde(flatten)]
     pub terms: ChargeTerms,
+    /// `due` | `approved` | `failed` | `held` | `skipped` | `cancelled` | `imported` (billed by
+    /// the system the subscription was taken over from)
+    #[schema(value_type = String)]
     pub status: ChargeStatus,
+    /// Attempts so far (a retry after a decline is a new attempt with a new key).
     pub attempt_no: i32,
+    /// Idempotency-Key of the current attempt.
     pub idempotency_key: Uuid,
     pub order_id: String,
+    /// `first` | `subsequent`, fixed when the request is first written down.
     pub sequence: Option<String>,
     pub last_outcome: Option<String>,
     pub failure_reason: Option<String>,
