@@ -5,11 +5,25 @@ use serde::Serialize;
 
 use crate::domain::outcome::Outcome;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct GatewayAnswer {
     pub outcome: Outcome,
     pub http_status: Option<u16>,
+    /// What the gateway said, as it said it: read through (`answer.payment_id`) by `Deref`.
+    pub fields: AnswerFields,
+}
+
+/// The raw result fields of one answer, as the gateway gave them. The attempt log stores them
+/// (`charge_attempts`) and reads them back into `store::charges::ChargeAttempt`, so one struct
+/// serves both: what is kept is what was answered. The log names the payment id and status
+/// `gateway_*` (in SQL and JSON) beside billingd's own order and outcome.
+#[derive(Debug, Clone, Default, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct AnswerFields {
+    #[serde(rename = "gateway_payment_id")]
+    #[sqlx(rename = "gateway_payment_id")]
     pub payment_id: Option<String>,
+    #[serde(rename = "gateway_status")]
+    #[sqlx(rename = "gateway_status")]
     pub status: Option<String>,
     pub response_code: Option<String>,
     pub processor_response_code: Option<String>,
@@ -21,41 +35,40 @@ pub struct GatewayAnswer {
     pub error: Option<String>,
 }
 
+impl std::ops::Deref for GatewayAnswer {
+    type Target = AnswerFields;
+
+    fn deref(&self) -> &AnswerFields {
+        &self.fields
+    }
+}
+
 impl GatewayAnswer {
     pub fn new(outcome: Outcome) -> Self {
         GatewayAnswer {
             outcome,
             http_status: None,
-            payment_id: None,
-            status: None,
-            response_code: None,
-            processor_response_code: None,
-            response_message: None,
-            approval_code: None,
-            authorized_amount: None,
-            scheme_reference: None,
-            error: None,
+            fields: AnswerFields::default(),
         }
     }
 
     /// No usable answer: the request may or may not have been processed.
     pub fn unknown(error: impl Into<String>) -> Self {
-        GatewayAnswer {
-            error: Some(error.into()),
-            ..GatewayAnswer::new(Outcome::Unknown)
-        }
+        GatewayAnswer::new(Outcome::Unknown).with_error(error)
     }
 
     /// The gateway refused the request itself, in its own words: nothing was charged.
     pub fn rejected(error: impl Into<String>) -> Self {
-        GatewayAnswer {
-            error: Some(error.into()),
-            ..GatewayAnswer::new(Outcome::RequestError)
-        }
+        GatewayAnswer::new(Outcome::RequestError).with_error(error)
     }
 
     pub fn with_status(mut self, http_status: u16) -> Self {
         self.http_status = Some(http_status);
+        self
+    }
+
+    pub fn with_error(mut self, error: impl Into<String>) -> Self {
+        self.fields.error = Some(error.into());
         self
     }
 }

@@ -11,7 +11,7 @@ pub mod payroc;
 pub mod rules;
 pub mod step;
 
-pub use answer::GatewayAnswer;
+pub use answer::{AnswerFields, GatewayAnswer};
 pub use rules::{GatewayRules, Reinitialization};
 pub use step::{StepResend, StepResult};
 

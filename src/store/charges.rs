@@ -2,6 +2,7 @@
 
 use crate::domain::charge::ChargeTerms;
 use crate::domain::states::ChargeStatus;
+use crate::gateway::AnswerFields;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
@@ -45,15 +46,18 @@ pub struct ChargeAttempt {
     pub finished_at: Option<DateTime<Utc>>,
     pub http_status: Option<i32>,
     pub outcome: Option<String>,
-    pub gateway_payment_id: Option<String>,
-    pub gateway_status: Option<String>,
-    pub response_code: Option<String>,
-    pub processor_response_code: Option<String>,
-    pub response_message: Option<String>,
-    pub approval_code: Option<String>,
-    pub authorized_amount: Option<i64>,
-    pub scheme_reference: Option<String>,
-    pub error: Option<String>,
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub answer: AnswerFields,
+}
+
+/// The gateway's fields read through (`attempt.error`), as on the `GatewayAnswer` they were.
+impl std::ops::Deref for ChargeAttempt {
+    type Target = AnswerFields;
+
+    fn deref(&self) -> &AnswerFields {
+        &self.answer
+    }
 }
 
 impl std::ops::Deref for Charge {

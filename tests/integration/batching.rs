@@ -39,8 +39,8 @@ async fn materialize_and_claim(h: &Harness, worker: Uuid, limit: u32) -> Vec<Cla
 fn approved(payment_id: &str) -> GatewayAnswer {
     let mut a = GatewayAnswer::new(Outcome::Approved);
     a.http_status = Some(201);
-    a.payment_id = Some(payment_id.into());
-    a.scheme_reference = Some("SCHEME1".into());
+    a.fields.payment_id = Some(payment_id.into());
+    a.fields.scheme_reference = Some("SCHEME1".into());
     a
 }
 
@@ -198,7 +198,7 @@ async fn a_mixed_batch_is_recorded_by_each_answers_rule_and_fenced_per_charge() 
         .unwrap();
     let mut soft = GatewayAnswer::new(Outcome::DeclinedSoft);
     soft.http_status = Some(201);
-    soft.processor_response_code = Some("51".into());
+    soft.fields.processor_response_code = Some("51".into());
     let answers = [approved("OPEN1"), approved("PAY2"), soft, approved("PAY4")];
     let charges = [opening, plain, declined, taken_over];
     let batch_in: Vec<Answered> = charges

@@ -11,7 +11,10 @@ async fn an_imported_subscription_is_charged_from_its_next_cycle_once_in_its_ser
     let api = h.serve_api();
     let account = api.account(CARD_OK).await;
     let legacy = h.legacy_first_payment(&account).await;
-    let (first_id, scheme_ref) = (legacy.payment_id.unwrap(), legacy.scheme_reference);
+    let (first_id, scheme_ref) = (
+        legacy.fields.payment_id.unwrap(),
+        legacy.fields.scheme_reference,
+    );
 
     // Billed monthly since June 2025 by the old system, through December 2026 (cycle 19).
     let created = api

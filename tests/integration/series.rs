@@ -182,8 +182,8 @@ async fn a_first_payment_on_the_old_credential_opens_no_series_after_a_reinitial
         .unwrap();
     h.clock.advance(SignedDuration::from_secs(5));
     let mut answer = GatewayAnswer::new(Outcome::Approved);
-    answer.payment_id = Some("OLDCARD1".into());
-    answer.scheme_reference = Some("SCHEME-OLD".into());
+    answer.fields.payment_id = Some("OLDCARD1".into());
+    answer.fields.scheme_reference = Some("SCHEME-OLD".into());
     let recorded = h
         .store()
         .record_outcomes(

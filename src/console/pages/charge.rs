@@ -66,12 +66,14 @@ fn attempt_row(a: ChargeAttempt, zone: &str) -> AttemptRow {
         .map(|f| format!("{} ms", (f - a.sent_at).num_milliseconds()))
         .unwrap_or_else(|| "no answer recorded".into());
     let answer = [
-        a.gateway_status.map(|s| format!("status {s}")),
-        a.response_code.map(|s| format!("code {s}")),
-        a.processor_response_code.map(|s| format!("processor {s}")),
-        a.response_message,
-        a.approval_code.map(|s| format!("approval {s}")),
-        a.error.map(|e| format!("error: {e}")),
+        a.answer.status.map(|s| format!("status {s}")),
+        a.answer.response_code.map(|s| format!("code {s}")),
+        a.answer
+            .processor_response_code
+            .map(|s| format!("processor {s}")),
+        a.answer.response_message,
+        a.answer.approval_code.map(|s| format!("approval {s}")),
+        a.answer.error.map(|e| format!("error: {e}")),
     ]
     .into_iter()
     .flatten()
@@ -92,7 +94,7 @@ fn attempt_row(a: ChargeAttempt, zone: &str) -> AttemptRow {
         } else {
             answer
         },
-        payment: format::opt(a.gateway_payment_id),
+        payment: format::opt(a.answer.payment_id),
     }
 }
 

@@ -312,14 +312,12 @@ impl CertiTradeClient {
         };
         match self.payment_account(&account).await {
             Ok(a) if matches!(a.state.as_deref(), Some("SUSPENDED") | Some("CLOSED")) => {
+                let state = a.state.unwrap_or_default();
                 GatewayAnswer {
                     outcome: Outcome::AccountTerminated,
-                    error: Some(format!(
-                        "payment_account {account} is {}",
-                        a.state.unwrap_or_default()
-                    )),
                     ..answer
                 }
+                .with_error(format!("payment_account {account} is {state}"))
             }
             _ => answer,
         }

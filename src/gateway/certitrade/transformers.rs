@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::domain::answer_class::{self, AnswerClass};
 use crate::domain::outcome::{Outcome, OutcomeTable};
-use crate::gateway::GatewayAnswer;
+use crate::gateway::{AnswerFields, GatewayAnswer};
 
 pub use super::requests::{Initializing, initializing_body, payment_account_body, recurring_body};
 
@@ -121,16 +121,18 @@ pub fn classify_payment(payment: &Payment, table: &OutcomeTable) -> GatewayAnswe
     GatewayAnswer {
         outcome,
         http_status: None,
-        payment_id: payment.id.clone(),
-        status: payment.state.clone(),
-        response_code: attempt.result.clone(),
-        processor_response_code: attempt.respcode.clone(),
-        response_message: attempt.desc.clone(),
-        approval_code: attempt.authcode.clone(),
-        authorized_amount: None,
-        scheme_reference: None,
-        error: (outcome == Outcome::Unknown)
-            .then(|| format!("unexpected payment state {:?}", payment.state)),
+        fields: AnswerFields {
+            payment_id: payment.id.clone(),
+            status: payment.state.clone(),
+            response_code: attempt.result.clone(),
+            processor_response_code: attempt.respcode.clone(),
+            response_message: attempt.desc.clone(),
+            approval_code: attempt.authcode.clone(),
+            authorized_amount: None,
+            scheme_reference: None,
+            error: (outcome == Outcome::Unknown)
+                .then(|| format!("unexpected payment state {:?}", payment.state)),
+        },
     }
 }
 
@@ -249,7 +251,7 @@ mod tests {
         let problem = br#"{"describedBy":"x","title":"Not authorized","httpStatus":403}"#;
         let a = classify(403, problem, &t);
         assert_eq!(a.outcome, Outcome::Unknown);
-        assert!(a.error.unwrap().contains("Not authorized"));
+        assert!(a.fields.error.unwrap().contains("Not authorized"));
         assert_eq!(
             classify(400, br#"{"title":"Bad request","detail":"amount"}"#, &t).outcome,
             Outcome::RequestError

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::answer_class::{self, AnswerClass};
 use crate::domain::outcome::{Outcome, OutcomeTable};
-use crate::gateway::GatewayAnswer;
+use crate::gateway::{AnswerFields, GatewayAnswer};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -127,15 +127,17 @@ fn answer_of(payment: Payment, table: &OutcomeTable) -> GatewayAnswer {
     GatewayAnswer {
         outcome,
         http_status: None,
-        payment_id: payment.payment_id,
-        status: result.status,
-        response_code: result.response_code,
-        processor_response_code: result.processor_response_code,
-        response_message: result.response_message,
-        approval_code: result.approval_code,
-        authorized_amount: result.authorized_amount,
-        scheme_reference: result.card_scheme_reference_id,
-        error: None,
+        fields: AnswerFields {
+            payment_id: payment.payment_id,
+            status: result.status,
+            response_code: result.response_code,
+            processor_response_code: result.processor_response_code,
+            response_message: result.response_message,
+            approval_code: result.approval_code,
+            authorized_amount: result.authorized_amount,
+            scheme_reference: result.card_scheme_reference_id,
+            error: None,
+        },
     }
 }
 

@@ -90,7 +90,7 @@ fn problem_details_become_a_clear_message() {
         "errors":[{"parameter":"order.amount","detail":"x","message":"must be positive"}]}"#;
     let a = classify(400, body, &OutcomeTable::default());
     assert_eq!(a.outcome, Outcome::RequestError);
-    let msg = a.error.unwrap();
+    let msg = a.fields.error.unwrap();
     assert!(
         msg.contains("400")
             && msg.contains("bad-request")
