@@ -68,24 +68,27 @@ impl std::fmt::Display for AccountState {
     }
 }
 
-/// Defines a text-valued state enum: its SQL names, `as_str`, `Display`, and equality with its
-/// name (so a test can say `assert_eq!(charge.status, "approved")`).
+/// Defines a text-valued state enum: its SQL and JSON name is the variant's name in snake_case
+/// (`PastDue` is `past_due`), one rule for sqlx, serde and `as_str` (strum's `IntoStaticStr`)
+/// rather than each name written out for each; plus `ALL`, `parse`, `Display`, and equality
+/// with its name (so a test can say `assert_eq!(charge.status, "approved")`).
 macro_rules! text_state {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
-        #[sqlx(type_name = "text")]
+        #[derive(strum::IntoStaticStr)]
+        #[sqlx(type_name = "text", rename_all = "snake_case")]
+        #[serde(rename_all = "snake_case")]
+        #[strum(serialize_all = "snake_case")]
         pub enum $name {
-            $($(#[$vdoc])* #[sqlx(rename = $text)] #[serde(rename = $text)] $variant),+
+            $($(#[$vdoc])* $variant),+
         }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
             pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text),+
-                }
+                self.into()
             }
 
             pub fn parse(text: &str) -> Option<$name> {
@@ -110,14 +113,14 @@ macro_rules! text_state {
 text_state! {
     /// Where a subscription stands.
     SubscriptionStatus {
-        Active = "active",
+        Active,
         /// Its account is suspended: nothing is charged until the account is re-initialized.
-        Held = "held",
+        Held,
         /// A charge failed for good: nothing more is charged until the merchant resumes it.
-        PastDue = "past_due",
-        Paused = "paused",
-        Completed = "completed",
-        Cancelled = "cancelled",
+        PastDue,
+        Paused,
+        Completed,
+        Cancelled,
     }
 }
 
@@ -125,15 +128,15 @@ text_state! {
     /// Where one cycle's charge stands.
     ChargeStatus {
         /// Open: to be sent, or its outcome still open.
-        Due = "due",
-        Approved = "approved",
-        Failed = "failed",
+        Due,
+        Approved,
+        Failed,
         /// Its account was suspended: kept, not sent, until re-initialization decides.
-        Held = "held",
-        Skipped = "skipped",
-        Cancelled = "cancelled",
+        Held,
+        Skipped,
+        Cancelled,
         /// Billed by the system the subscription was taken over from: recorded, never sent.
-        Imported = "imported",
+        Imported,
     }
 }
 
@@ -162,9 +165,40 @@ mod tests {
             "suspended"
         );
         assert_eq!(GatewayKind::parse("stripe"), None);
+        // sqlx, serde and strum each apply "snake_case": they must agree on every name.
         for s in SubscriptionStatus::ALL {
             assert_eq!(SubscriptionStatus::parse(s.as_str()), Some(*s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }
+        for c in ChargeStatus::ALL {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+        // The names the CHECK constraints list (migrations/).
+        let subscription: Vec<&str> = SubscriptionStatus::ALL.iter().map(|s| s.as_str()).collect();
+        let charge: Vec<&str> = ChargeStatus::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(
+            subscription,
+            [
+                "active",
+                "held",
+                "past_due",
+                "paused",
+                "completed",
+                "cancelled"
+            ]
+        );
+        assert_eq!(
+            charge,
+            [
+                "due",
+                "approved",
+                "failed",
+                "held",
+                "skipped",
+                "cancelled",
+                "imported"
+            ]
+        );
         assert_eq!(ChargeStatus::parse("due"), Some(ChargeStatus::Due));
         assert_eq!(ChargeStatus::Approved, "approved");
         assert_eq!(
