@@ -15,19 +15,10 @@ use super::extract::{ApiPath, ApiQuery};
 use super::pagination::{List, window};
 use super::problem::{ApiError, ApiResult, Problem};
 use super::views::ChargeDetail;
+use crate::domain::states::ChargeStatus;
 use crate::store::charges::Charge;
 use crate::store::listing::ChargeFilter;
 use crate::store::recovery::ReattemptBudget;
-
-const STATUSES: &[&str] = &[
-    "due",
-    "approved",
-    "failed",
-    "held",
-    "skipped",
-    "cancelled",
-    "imported",
-];
 
 pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
@@ -145,7 +136,8 @@ async fn list(
 ) -> ApiResult<Json<List<Charge>>> {
     let (limit, cursor) = window(limit, cursor)?;
     if let Some(s) = filter.status.as_deref() {
-        one_of("status", s, STATUSES)?;
+        let statuses: Vec<&str> = ChargeStatus::ALL.iter().map(|c| c.as_str()).collect();
+        one_of("status", s, &statuses)?;
     }
     for (field, at) in [("due_from", filter.due_from), ("due_to", filter.due_to)] {
         if let Some(at) = at
