@@ -10,9 +10,10 @@ use super::outcome::Outcome;
 use super::states::GatewayKind;
 
 /// What a charge bills, fixed when its cycle is materialized: whose cycle, when, how much and
-/// under which processing model. A charge as the book shows it (`store::charges::Charge`) and
-/// as claimed for sending (`ClaimedCharge`) both start with it and read through to it. The API
-/// shows a charge as the book holds it, so the field docs here are the API's.
+/// under which processing model.
+// A charge as the book shows it (`store::charges::Charge`) and as claimed for sending
+// (`ClaimedCharge`) both start with it and read through to it. The API shows the book's charge
+// as is, so the doc comments here are the API's (OpenAPI descriptions).
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct ChargeTerms {
     pub id: Uuid,
@@ -20,7 +21,8 @@ pub struct ChargeTerms {
     pub account_id: Uuid,
     pub cycle: i32,
     pub due_at: DateTime<Utc>,
-    /// Minor units of `currency`. Named `amount` in JSON like every amount the API shows.
+    /// Minor units of `currency`.
+    // `amount` in JSON, as the API names every amount it shows.
     #[serde(rename = "amount")]
     pub amount_minor: i64,
     pub currency: String,

@@ -92,8 +92,9 @@ impl FindingKind {
     }
 }
 
-/// Something a person must look at. Stored as found and listed by the API as stored
-/// (`store::reconcile::StoredFinding`), so the field docs here are the API's.
+/// Something a person must look at.
+// Stored as found and listed by the API as stored (`store::reconcile::StoredFinding`), so the
+// doc comments here are the API's (OpenAPI descriptions).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Finding {
     /// `approved_not_recorded`: the gateway approved a request billingd records as failed,

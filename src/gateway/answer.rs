@@ -13,10 +13,11 @@ pub struct GatewayAnswer {
     pub fields: AnswerFields,
 }
 
-/// The raw result fields of one answer, as the gateway gave them. The attempt log stores them
-/// (`charge_attempts`) and reads them back into `store::charges::ChargeAttempt`, so one struct
-/// serves both: what is kept is what was answered. The log names the payment id and status
-/// `gateway_*` (in SQL and JSON) beside billingd's own order and outcome.
+/// The raw result fields of one gateway answer, as the gateway gave them.
+// The attempt log stores them (`charge_attempts`) and reads them back into
+// `store::charges::ChargeAttempt`, which the API shows: one struct serves both, so what is kept
+// is what was answered. The log names the payment id and status `gateway_*` (in SQL and JSON)
+// beside billingd's own order and outcome.
 #[derive(Debug, Clone, Default, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AnswerFields {
     #[serde(rename = "gateway_payment_id")]

@@ -9,8 +9,9 @@ use uuid::Uuid;
 
 use super::{Store, StoreError};
 
-/// A charge as the book holds it: its terms, where it stands, and its current attempt. The API
-/// and the CLI show it as is (it holds nothing to mask), so the field docs here are the API's.
+/// A charge as the book holds it: its terms, where it stands, and its current attempt.
+// The API and the CLI show it as is (nothing in it is masked), so the doc comments here are the
+// API's (OpenAPI descriptions).
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, utoipa::ToSchema)]
 pub struct Charge {
     #[sqlx(flatten)]
