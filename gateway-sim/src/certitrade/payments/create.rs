@@ -17,7 +17,7 @@ use super::super::hal::{self, Origin};
 use super::super::idempotency::Scope;
 use super::super::lenient;
 use super::super::problem::Problem;
-use super::super::request_log::RequestEntry;
+use super::super::request_log::Arrival;
 use super::super::state::CertiTradeState;
 use super::outcome;
 use super::record::{Payment, PaymentState};
@@ -76,7 +76,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let entry = RequestEntry::from_request(&headers, &body);
+    let entry = Arrival::new(&headers, &body);
     let date = match auth::verify(&state, &method, &uri, &headers, &body) {
         Ok(date) => date,
         Err(problem) => {

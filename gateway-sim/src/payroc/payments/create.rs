@@ -14,7 +14,7 @@ use super::super::faults::Fault;
 use super::super::idempotency::{self, Previous, Scope};
 use super::super::ledger::LedgerEntry;
 use super::super::reply::{Delivery, Reply, deliver, html_server_error};
-use super::super::request_log::RequestEntry;
+use super::super::request_log::Arrival;
 use super::super::state::PayrocState;
 use super::outcome::{self, Outcome, Transport};
 use super::record::Payment;
@@ -58,7 +58,7 @@ async fn handle(state: Arc<PayrocState>, headers: HeaderMap, body: Bytes) -> Res
     let raw_key = headers
         .get(idempotency::HEADER)
         .and_then(|v| v.to_str().ok());
-    let entry = RequestEntry::from_request(raw_key, &body);
+    let entry = Arrival::new(raw_key, &body);
 
     if let Err(problem) = state.auth.check(&headers) {
         state.requests.record(entry, 401, "unauthorized");
