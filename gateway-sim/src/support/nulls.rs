@@ -9,8 +9,20 @@ use serde_json::Value;
 /// in document order.
 pub fn null_fields(body: &Value) -> Vec<String> {
     let mut found = Vec::new();
-    collect(body, "", &mut found);
+    // Nearly every body has none: look without building a path for every field first.
+    if has_null(body) {
+        collect(body, "", &mut found);
+    }
     found
+}
+
+fn has_null(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.iter().any(has_null),
+        Value::Object(map) => map.values().any(has_null),
+        _ => false,
+    }
 }
 
 fn collect(value: &Value, here: &str, found: &mut Vec<String>) {
@@ -50,5 +62,7 @@ mod tests {
         let body = json!({"a": null, "b": {"c": null, "d": "x"}, "e": [1, null], "f": 0});
         assert_eq!(null_fields(&body), ["a", "b.c", "e[1]"]);
         assert!(null_fields(&json!({"a": {"b": [1, "x"]}})).is_empty());
+        assert_eq!(null_fields(&json!([{"a": [null]}])), ["[0].a[0]"]);
+        assert_eq!(null_fields(&Value::Null), [""]);
     }
 }
