@@ -159,7 +159,11 @@ async fn decide(
         tokio::time::sleep(delay).await;
     }
     let (payment, outcome) = book(state, key, &sale);
-    let reply = Reply::json(StatusCode::CREATED, &payment.to_json(state.result_field));
+    let reply = Reply::new(
+        StatusCode::CREATED,
+        "application/json",
+        payment.to_json_bytes(state.result_field).into(),
+    );
     slot.remember(hash, reply.clone());
     Decided::Answer {
         reply,

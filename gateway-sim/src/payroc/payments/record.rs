@@ -1,6 +1,7 @@
 //! The `payment` resource returned by create, retrieve and list.
 
 use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value;
 
 use super::super::secure_tokens::SecureToken;
@@ -9,40 +10,44 @@ use super::request::SaleRequest;
 use crate::config::ResultField;
 use crate::support::random;
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+// Field order: every struct below lists its fields in the byte order of their JSON names, and
+// `PaymentJson` writes the payment's own keys in that order too. Serialising straight to bytes
+// then prints exactly what going through a `serde_json::Value` (a sorted map) used to print,
+// without building the tree. `to_json` still goes through `Value`; a test pins the two equal.
+
+#[derive(Debug, Clone)]
 pub struct Payment {
     pub payment_id: String,
     pub processing_terminal_id: String,
     pub order: Order,
     pub card: Card,
-    /// Renamed to `paymentResult` on output when configured (see `to_json`).
+    /// Renamed to `paymentResult` on output when configured (see `PaymentJson`).
     pub transaction_result: TransactionResult,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
-    pub order_id: String,
+    pub amount: u64,
+    pub currency: String,
     pub date_time: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    pub amount: u64,
-    pub currency: String,
+    pub order_id: String,
     pub standing_instructions: Value,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Card {
-    #[serde(rename = "type")]
-    pub card_type: &'static str,
-    pub entry_method: &'static str,
+    pub card_number: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cardholder_name: Option<String>,
-    pub card_number: String,
+    pub entry_method: &'static str,
     pub expiry_date: String,
     pub secure_token: CardSecureToken,
+    #[serde(rename = "type")]
+    pub card_type: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -55,18 +60,40 @@ pub struct CardSecureToken {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionResult {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_code: Option<String>,
     pub authorized_amount: u64,
-    pub currency: String,
-    pub response_code: &'static str,
-    pub response_message: &'static str,
-    pub processor_response_code: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub card_scheme_reference_id: Option<String>,
+    pub currency: String,
+    pub processor_response_code: &'static str,
+    pub response_code: &'static str,
+    pub response_message: &'static str,
+    pub status: &'static str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// A payment as the API prints it, with its outcome object under the configured key.
+struct PaymentJson<'p>(&'p Payment, ResultField);
+
+impl Serialize for PaymentJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let PaymentJson(p, field) = *self;
+        let mut map = serializer.serialize_map(Some(5))?;
+        map.serialize_entry("card", &p.card)?;
+        map.serialize_entry("order", &p.order)?;
+        map.serialize_entry("paymentId", &p.payment_id)?;
+        // "paymentResult" sorts between "paymentId" and "processingTerminalId".
+        if field == ResultField::PaymentResult {
+            map.serialize_entry(field.json_key(), &p.transaction_result)?;
+        }
+        map.serialize_entry("processingTerminalId", &p.processing_terminal_id)?;
+        if field == ResultField::TransactionResult {
+            map.serialize_entry(field.json_key(), &p.transaction_result)?;
+        }
+        map.end()
+    }
 }
 
 impl TransactionResult {
@@ -122,13 +149,64 @@ impl Payment {
     }
 
     pub fn to_json(&self, field: ResultField) -> Value {
-        let mut value = serde_json::to_value(self).expect("payment serializes");
-        if field != ResultField::TransactionResult
-            && let Some(map) = value.as_object_mut()
-            && let Some(result) = map.remove("transactionResult")
-        {
-            map.insert(field.json_key().to_owned(), result);
+        serde_json::to_value(PaymentJson(self, field)).expect("payment serializes")
+    }
+
+    /// `to_json`, printed: the body of a create answer, without building a `Value` first.
+    pub fn to_json_bytes(&self, field: ResultField) -> Vec<u8> {
+        serde_json::to_vec(&PaymentJson(self, field)).expect("payment serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn payment(outcome: Outcome, optional: bool) -> Payment {
+        Payment {
+            payment_id: "ABCDEFGHIJ".into(),
+            processing_terminal_id: "3204001".into(),
+            order: Order {
+                amount: 1000,
+                currency: "USD".into(),
+                date_time: "2027-01-01T00:00:00.000Z".into(),
+                description: optional.then(|| "Monthly plan".into()),
+                order_id: "ord-1".into(),
+                standing_instructions: json!({"sequence": "subsequent",
+                    "processingModel": "recurring",
+                    "referenceDataOfFirstTxn": {"paymentId": "X", "cardSchemeReferenceId": "Y"}}),
+            },
+            card: Card {
+                card_number: "453985******7062".into(),
+                cardholder_name: optional.then(|| "Sally Test".into()),
+                entry_method: "keyed",
+                expiry_date: "1230".into(),
+                secure_token: CardSecureToken {
+                    secure_token_id: "MREF_1".into(),
+                    token: "296753123456".into(),
+                },
+                card_type: "Visa",
+            },
+            transaction_result: TransactionResult::new(outcome, 1000, "USD"),
         }
-        value
+    }
+
+    /// The create answer is printed straight from the structs; it must be byte for byte what
+    /// printing the (sorted) `Value` gives, as it was before.
+    #[test]
+    fn printed_bytes_are_the_sorted_value() {
+        for outcome in [Outcome::Approved, Outcome::Pending, Outcome::Referral] {
+            for optional in [true, false] {
+                for field in [ResultField::TransactionResult, ResultField::PaymentResult] {
+                    let p = payment(outcome, optional);
+                    let via_value = serde_json::to_vec(&p.to_json(field)).unwrap();
+                    assert_eq!(
+                        String::from_utf8(p.to_json_bytes(field)).unwrap(),
+                        String::from_utf8(via_value).unwrap()
+                    );
+                }
+            }
+        }
     }
 }
