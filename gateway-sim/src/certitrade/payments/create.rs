@@ -164,9 +164,10 @@ fn decide(
         Ok(booked) => booked,
         Err(problem) => return Decided::problem(problem),
     };
-    let reply = hal::reply(
+    let reply = Reply::new(
         StatusCode::CREATED,
-        &payment.to_json(&state.merchant(), origin),
+        hal::CONTENT_TYPE,
+        payment.to_json_bytes(&state.merchant(), origin).into(),
     );
     Decided {
         drop: trigger == 99 && state.messages.first_trip(date, message_id),
