@@ -7,10 +7,10 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::{JoinError, JoinSet};
 
-use super::prepare::Ready;
+use super::prepare::{Prepared, Ready};
 use super::recorder::Recorder;
 use super::send::SendResult;
 use super::{Billing, RunSummary};
@@ -19,6 +19,13 @@ use crate::store::claims::QueueCursor;
 /// While sends are finishing, the queue is passed over again for newly claimable charges at
 /// most this often once a pass found none.
 const REPASS_AFTER: Duration = Duration::from_millis(25);
+
+/// A batch the materializer committed: the new charges it claimed as it inserted them, ready to
+/// go, and whether it left any new charge to the claim.
+pub(super) struct Fresh {
+    pub prepared: Prepared,
+    pub left_to_claim: bool,
+}
 
 /// Where the run stands with the queue of claimable charges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +102,9 @@ pub(super) struct Dispatcher<'a> {
     in_flight: JoinSet<SendResult>,
     cursor: QueueCursor,
     queue: Queue,
+    /// The materializer's batches; taken while the ready queue is low, so that the materializer
+    /// waits for sending rather than claim a backlog.
+    materialized: mpsc::Receiver<Fresh>,
     materializing: bool,
     /// Topped up once fewer than a slot-full wait, by a whole claim batch: claims and their
     /// writes are per batch, so larger batches are cheaper per charge.
@@ -106,6 +116,7 @@ impl<'a> Dispatcher<'a> {
         billing: &'a Arc<Billing>,
         summary: &'a mut RunSummary,
         recorder: Recorder,
+        materialized: mpsc::Receiver<Fresh>,
     ) -> Self {
         let max_in_flight = billing.settings.max_in_flight;
         let batch = billing.settings.claim_batch as usize;
@@ -119,6 +130,7 @@ impl<'a> Dispatcher<'a> {
             in_flight: JoinSet::new(),
             cursor: QueueCursor::default(),
             queue: Queue::Open,
+            materialized,
             materializing: true,
             low_water: max_in_flight.max(1),
         }
@@ -128,20 +140,18 @@ impl<'a> Dispatcher<'a> {
     /// Sends first: while the next batch is claimed and written down, the charges already
     /// dispatched are at the gateway or being recorded. An error ends the loop; `finish`
     /// cleans up after it as after any other end.
-    pub(super) async fn run(
-        &mut self,
-        mut materialized: watch::Receiver<()>,
-    ) -> anyhow::Result<()> {
+    pub(super) async fn run(&mut self) -> anyhow::Result<()> {
         loop {
             // On shutdown nothing more is dispatched: what is ready is given back by `finish`.
             if self.billing.shutdown.is_cancelled() {
                 return Ok(());
             }
+            self.take_materialized();
             self.dispatch_ready();
             match next(self.view()) {
                 Next::Claim => self.claim().await?,
                 Next::Dispatch => {}
-                Next::Wait => self.wait(&mut materialized).await?,
+                Next::Wait => self.wait().await?,
                 Next::Done => return Ok(()),
             }
         }
@@ -175,6 +185,35 @@ impl<'a> Dispatcher<'a> {
         }
     }
 
+    /// Takes the materializer's committed batches while the ready queue is low.
+    fn take_materialized(&mut self) {
+        while self.materializing && self.ready.len() < self.low_water {
+            match self.materialized.try_recv() {
+                Ok(fresh) => self.absorb(Some(fresh)),
+                Err(mpsc::error::TryRecvError::Empty) => return,
+                Err(mpsc::error::TryRecvError::Disconnected) => self.absorb(None),
+            }
+        }
+    }
+
+    /// Queues a materialized batch's claimed charges; the queue is passed over again when the
+    /// batch left charges to the claim, or materializing is over (`None`).
+    fn absorb(&mut self, fresh: Option<Fresh>) {
+        match fresh {
+            Some(fresh) => {
+                self.summary.errors += fresh.prepared.failed;
+                self.ready.extend(fresh.prepared.ready);
+                if fresh.left_to_claim {
+                    self.queue = Queue::Open;
+                }
+            }
+            None => {
+                self.materializing = false;
+                self.queue = Queue::Open;
+            }
+        }
+    }
+
     /// One claim, written down and queued; the queue is drained when it found nothing.
     async fn claim(&mut self) -> anyhow::Result<()> {
         let want = (self.billing.settings.claim_batch as usize).max(1) as u32;
@@ -191,18 +230,18 @@ impl<'a> Dispatcher<'a> {
         Ok(())
     }
 
-    /// Waits for a send to finish (then takes every other that has), or for more charges to be
-    /// materialized.
-    async fn wait(&mut self, materialized: &mut watch::Receiver<()>) -> anyhow::Result<()> {
+    /// Waits for a send to finish (then takes every other that has), or — while the ready
+    /// queue is low — for the materializer's next batch.
+    async fn wait(&mut self) -> anyhow::Result<()> {
+        let hungry = self.materializing && self.ready.len() < self.low_water;
         tokio::select! {
             done = self.in_flight.join_next(), if !self.in_flight.is_empty() => {
                 if let Some(done) = done {
                     self.finished(done)?;
                 }
             }
-            more = materialized.changed(), if self.materializing => {
-                self.materializing = more.is_ok();
-                self.queue = Queue::Open;
+            fresh = self.materialized.recv(), if hungry => {
+                self.absorb(fresh);
                 return Ok(());
             }
         }
@@ -227,18 +266,13 @@ impl<'a> Dispatcher<'a> {
     /// finish and are counted, and the recorder is let go. The first failed send task, if any,
     /// is the result.
     pub(super) async fn finish(mut self) -> anyhow::Result<()> {
-        let unsent: Vec<_> = self
-            .ready
-            .iter()
-            .filter_map(|r| match r {
-                Ready::Send(r) => Some(r.unsent()),
-                Ready::Lookup(_) => None,
-            })
-            .collect();
-        let billing = self.billing;
-        if let Err(e) = billing.store.release_unsent(billing.worker, &unsent).await {
-            tracing::warn!(error = %e, charges = unsent.len(), "unsent charges not given back; they are sent when their leases expire");
+        // The materializer's batches not taken are given back too, the one it may be making
+        // among them (`recv` waits for it); once the channel is closed, it claims no more.
+        self.materialized.close();
+        while let Some(fresh) = self.materialized.recv().await {
+            self.ready.extend(fresh.prepared.ready);
         }
+        self.billing.give_back(self.ready.make_contiguous()).await;
         let mut failed = Ok(());
         while let Some(done) = self.in_flight.join_next().await {
             if let Err(e) = self.finished(done) {

@@ -13,12 +13,12 @@ mod summary;
 
 pub use summary::RunSummary;
 
-use dispatch::Dispatcher;
+use dispatch::{Dispatcher, Fresh};
 use recorder::Recorder;
 
 use jiff::Timestamp;
 use std::sync::Arc;
-use tokio::sync::watch;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -28,6 +28,7 @@ use crate::domain::transition::RetryPolicy;
 use crate::gateway::Gateways;
 use crate::store::Store;
 use crate::store::materialize::Materialized;
+use crate::store::preclaim::ClaimWhileMaterializing;
 
 /// Between a run that found work and the run that follows it.
 const FOLLOW_UP_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
@@ -158,8 +159,10 @@ impl Billing {
             );
         }
         // Materializing and sending overlap: the first charges go out as soon as the first
-        // batch of due cycles is committed, not after the whole backlog is written.
-        let (progress, materialized) = watch::channel(());
+        // batch of due cycles is committed, not after the whole backlog is written. One batch
+        // waits at most: the materializer keeps pace with sending, so the leases of the charges
+        // it claims do not age in a backlog.
+        let (progress, materialized) = mpsc::channel(1);
         let materializer = tokio::spawn({
             let this = Arc::clone(self);
             async move { this.materialize_all(now, progress).await }
@@ -177,31 +180,67 @@ impl Billing {
         Ok(summary)
     }
 
-    /// Turns every due cycle into a charge, a batch per transaction, telling `progress` after
-    /// each commit; dropping `progress` says it is done.
+    /// Turns every due cycle into a charge, a batch per transaction, and claims those the claim
+    /// would take at once as it inserts them (`store::preclaim`), handing each batch to the
+    /// send loop through `progress`; dropping `progress` says it is done.
+    ///
+    /// A batch is materialized once the send loop has taken the one before (the channel holds
+    /// one): a daemon claims as it materializes no faster than it sends, its leases do not age in
+    /// a backlog, and the due subscriptions it has not reached are left to other daemons' due
+    /// scans — a claim batch at a time, the share a claim takes. Once the send loop has ended,
+    /// the rest is materialized unclaimed, in batches of `materialize_batch`.
     async fn materialize_all(
         &self,
         now: Timestamp,
-        progress: watch::Sender<()>,
+        progress: mpsc::Sender<Fresh>,
     ) -> anyhow::Result<Materialized> {
         let mut total = Materialized::default();
         loop {
-            let m = self
+            let slot = progress.reserve().await.ok();
+            let batch = match slot {
+                Some(_) => self
+                    .settings
+                    .materialize_batch
+                    .min(self.settings.claim_batch)
+                    .max(1),
+                None => self.settings.materialize_batch,
+            };
+            // Leases run from the clock's time, as a claim's do.
+            let mut claim = ClaimWhileMaterializing {
+                worker: self.worker,
+                now: self.clock.now(),
+                lease: self.settings.lease.signed(),
+                plan: |charge: &mut _| self.plan_request(charge),
+            };
+            let (m, claimed) = self
                 .store
-                .materialize_due(
+                .materialize_due_claiming(
                     now,
                     self.settings.catch_up_policy(),
-                    self.settings.materialize_batch,
+                    batch,
+                    slot.is_some().then_some(&mut claim),
                 )
                 .await?;
             total.charges += m.charges;
             total.skipped += m.skipped;
-            progress.send_replace(());
-            if m.subscriptions < self.settings.materialize_batch as u64
-                || self.shutdown.is_cancelled()
-            {
+            if let Some(slot) = slot {
+                slot.send(Fresh {
+                    left_to_claim: m.charges > claimed.len() as u64,
+                    prepared: prepare::prepare(claimed),
+                });
+            }
+            if m.subscriptions < batch as u64 || self.shutdown.is_cancelled() {
                 return Ok(total);
             }
+        }
+    }
+
+    /// Gives back charges written down and not sent, so that another daemon sends them at once
+    /// (same key, same request) rather than when their leases expire.
+    async fn give_back(&self, ready: &[prepare::Ready]) {
+        let unsent = prepare::unsent(ready);
+        if let Err(e) = self.store.release_unsent(self.worker, &unsent).await {
+            tracing::warn!(error = %e, charges = unsent.len(), "unsent charges not given back; they are sent when their leases expire");
         }
     }
 
@@ -212,7 +251,7 @@ impl Billing {
     async fn send_all(
         self: &Arc<Self>,
         summary: &mut RunSummary,
-        materialized: watch::Receiver<()>,
+        materialized: mpsc::Receiver<Fresh>,
     ) -> anyhow::Result<()> {
         let (recorder, recording) = Recorder::start(
             self.store.clone(),
@@ -221,8 +260,8 @@ impl Billing {
             self.policy.clone(),
             self.settings.max_in_flight + self.settings.claim_batch as usize,
         );
-        let mut dispatcher = Dispatcher::new(self, summary, recorder);
-        let outcome = dispatcher.run(materialized).await;
+        let mut dispatcher = Dispatcher::new(self, summary, recorder, materialized);
+        let outcome = dispatcher.run().await;
         let finished = dispatcher.finish().await;
         // Every sender is gone: the recorder writes what it holds and stops.
         recording.await?;

@@ -32,12 +32,54 @@ pub(super) enum Ready {
     Lookup(ClaimedCharge),
 }
 
+/// What `Store::release_unsent` needs to give back the sends among `ready`.
+pub(super) fn unsent(ready: &[Ready]) -> Vec<(uuid::Uuid, i64, i64)> {
+    ready
+        .iter()
+        .filter_map(|r| match r {
+            Ready::Send(r) => Some(r.unsent()),
+            Ready::Lookup(_) => None,
+        })
+        .collect()
+}
+
 /// A claimed batch, ready to go.
 #[derive(Default)]
 pub(super) struct Prepared {
     pub ready: Vec<Ready>,
     /// Charges whose request could not be built (logged); their leases expire.
     pub failed: u64,
+}
+
+/// Claimed charges, ready to go: a payment to look up, or a send of the request written down
+/// with the claim. A charge claimed without one (its request could not be built) is counted as
+/// failed and left to its lease.
+pub(super) fn prepare(claimed: Vec<ClaimedWrite>) -> Prepared {
+    let mut prepared = Prepared::default();
+    for ClaimedWrite {
+        mut charge,
+        written,
+    } in claimed
+    {
+        if is_lookup(&charge) {
+            prepared.ready.push(Ready::Lookup(charge));
+            continue;
+        }
+        let Some(w) = written else {
+            prepared.failed += 1;
+            continue;
+        };
+        let send_no = charge.next_send_no();
+        charge.sequence = Some(w.sequence.clone());
+        prepared.ready.push(Ready::Send(ReadyCharge {
+            charge,
+            sequence: w.sequence,
+            body: w.body,
+            attempt_id: w.attempt_id,
+            send_no,
+        }));
+    }
+    prepared
 }
 
 /// A payment the gateway reported pending is looked up, not sent again.
@@ -67,38 +109,13 @@ impl Billing {
                 |charge| self.plan_request(charge),
             )
             .await?;
-        let n = claimed.len();
-        let mut prepared = Prepared::default();
-        for ClaimedWrite {
-            mut charge,
-            written,
-        } in claimed
-        {
-            if is_lookup(&charge) {
-                prepared.ready.push(Ready::Lookup(charge));
-                continue;
-            }
-            let Some(w) = written else {
-                prepared.failed += 1;
-                continue;
-            };
-            let send_no = charge.next_send_no();
-            charge.sequence = Some(w.sequence.clone());
-            prepared.ready.push(Ready::Send(ReadyCharge {
-                charge,
-                sequence: w.sequence,
-                body: w.body,
-                attempt_id: w.attempt_id,
-                send_no,
-            }));
-        }
-        Ok((n, prepared))
+        Ok((claimed.len(), prepare(claimed)))
     }
 
     /// What the claim writes down for a charge of the window: nothing for a payment to look
     /// up, the stored request for one written down before (a resend repeats it byte for
     /// byte), else a request built now.
-    fn plan_request(&self, charge: &mut ClaimedCharge) -> Request {
+    pub(super) fn plan_request(&self, charge: &mut ClaimedCharge) -> Request {
         if is_lookup(charge) {
             return None;
         }

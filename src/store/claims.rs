@@ -67,8 +67,9 @@ macro_rules! claim_rules {
             " AND ((a.state = 'active' AND s.status = 'active') OR c.request_body IS NOT NULL) \
              AND (c.cycle = 1 OR NOT EXISTS (SELECT 1 FROM charges e \
                   WHERE e.subscription_id = c.subscription_id AND e.cycle < c.cycle \
-                    AND e.status <> ALL ('{approved,failed,skipped,cancelled,imported}'))) \
-             AND (s.series_payment_id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM charges f \
+                    AND e.",
+            $crate::store::charge_is_open!(),
+            ")) AND (s.series_payment_id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM charges f \
                   WHERE f.subscription_id = c.subscription_id AND f.",
             $crate::store::charge_is_due!(),
             " AND f.id <> c.id AND (f.sequence = 'first' OR f.lease_expires_at > $1)))"

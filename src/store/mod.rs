@@ -22,6 +22,7 @@ mod nodelay;
 mod notices;
 pub mod outbox;
 pub mod outcomes;
+pub mod preclaim;
 pub mod reconcile;
 pub mod recording;
 pub mod recovery;
@@ -57,6 +58,15 @@ macro_rules! charge_is_due {
     };
 }
 pub(crate) use charge_is_due;
+
+/// A charge is open — its cycle not settled — while it is due or held: a subscription's later
+/// cycle waits for it. A macro, so SQL constants can `concat!` it.
+macro_rules! charge_is_open {
+    () => {
+        "status <> ALL ('{approved,failed,skipped,cancelled,imported}')"
+    };
+}
+pub(crate) use charge_is_open;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

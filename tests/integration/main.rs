@@ -29,6 +29,7 @@ mod no_nulls;
 mod notices;
 mod plans;
 mod positions;
+mod preclaim;
 mod reconcile;
 mod recovery;
 mod registration;
