@@ -17,27 +17,37 @@ use uuid::Uuid;
 /// The charges' state as stored: lease owner, token, sequence, body, attempt rows (send_no).
 type Stored = (Option<Uuid>, i64, Option<String>, Option<String>, Vec<i32>);
 
+#[derive(sqlx::FromRow)]
+struct Row {
+    subscription_id: Uuid,
+    cycle: i32,
+    lease_owner: Option<Uuid>,
+    lease_token: i64,
+    sequence: Option<String>,
+    request_body: Option<String>,
+    sends: Vec<i32>,
+}
+
 async fn stored(h: &Harness) -> HashMap<(Uuid, i32), Stored> {
-    let rows: Vec<(
-        Uuid,
-        i32,
-        Option<Uuid>,
-        i64,
-        Option<String>,
-        Option<String>,
-        Vec<i32>,
-    )> = sqlx::query_as(
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT c.subscription_id, c.cycle, c.lease_owner, c.lease_token, c.sequence, \
-             c.request_body, COALESCE((SELECT array_agg(t.send_no ORDER BY t.id) \
-               FROM charge_attempts t WHERE t.charge_id = c.id), '{}') \
-             FROM charges c",
+         c.request_body, COALESCE((SELECT array_agg(t.send_no ORDER BY t.id) \
+           FROM charge_attempts t WHERE t.charge_id = c.id), '{}') AS sends \
+         FROM charges c",
     )
     .fetch_all(h.store().pool())
     .await
     .unwrap();
     rows.into_iter()
-        .map(|(s, cycle, owner, token, seq, body, sends)| {
-            ((s, cycle), (owner, token, seq, body, sends))
+        .map(|r| {
+            let state = (
+                r.lease_owner,
+                r.lease_token,
+                r.sequence,
+                r.request_body,
+                r.sends,
+            );
+            ((r.subscription_id, r.cycle), state)
         })
         .collect()
 }
