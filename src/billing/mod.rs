@@ -30,6 +30,11 @@ use crate::store::Store;
 use crate::store::materialize::Materialized;
 use crate::store::preclaim::ClaimWhileMaterializing;
 
+/// Batches the materializer may have committed that the send loop has not taken yet: one to
+/// take when the ready queue runs low, one being made meanwhile — so sending does not wait for
+/// a batch's transaction, and a daemon holds a few claim batches at most.
+const MATERIALIZED_AHEAD: usize = 2;
+
 /// Between a run that found work and the run that follows it.
 const FOLLOW_UP_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 /// A run that found nothing waits for what falls due within this long, rather than for the
@@ -159,10 +164,10 @@ impl Billing {
             );
         }
         // Materializing and sending overlap: the first charges go out as soon as the first
-        // batch of due cycles is committed, not after the whole backlog is written. One batch
-        // waits at most: the materializer keeps pace with sending, so the leases of the charges
-        // it claims do not age in a backlog.
-        let (progress, materialized) = mpsc::channel(1);
+        // batch of due cycles is committed, not after the whole backlog is written. A few
+        // batches wait at most: the materializer keeps pace with sending, so the leases of the
+        // charges it claims do not age in a backlog.
+        let (progress, materialized) = mpsc::channel(MATERIALIZED_AHEAD);
         let materializer = tokio::spawn({
             let this = Arc::clone(self);
             async move { this.materialize_all(now, progress).await }
@@ -184,8 +189,7 @@ impl Billing {
     /// would take at once as it inserts them (`store::preclaim`), handing each batch to the
     /// send loop through `progress`; dropping `progress` says it is done.
     ///
-    /// A batch is materialized once the send loop has taken the one before (the channel holds
-    /// one): a daemon claims as it materializes no faster than it sends, its leases do not age in
+    /// A batch is materialized once the channel has room (`MATERIALIZED_AHEAD`): a daemon claims as it materializes no faster than it sends, its leases do not age in
     /// a backlog, and the due subscriptions it has not reached are left to other daemons' due
     /// scans — a claim batch at a time, the share a claim takes. Once the send loop has ended,
     /// the rest is materialized unclaimed, in batches of `materialize_batch`.
