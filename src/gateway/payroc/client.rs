@@ -18,6 +18,8 @@ use crate::gateway::{GatewayAnswer, GatewayError, SaleSpec};
 pub struct PayrocClient {
     pub(super) http: reqwest::Client,
     pub(super) api_url: String,
+    /// `{api_url}/payments`, parsed once: a sale per charge would otherwise parse it again.
+    payments_url: reqwest::Url,
     channel: String,
     pub(super) tokens: TokenSource,
     pub(super) table: Arc<OutcomeTable>,
@@ -43,9 +45,13 @@ impl PayrocClient {
             RotatingSecret::new("payroc.api_key", &api_key, settings.api_key_file.as_deref()),
             settings.token_refresh_margin.get(),
         );
+        let api_url = settings.api_url.trim_end_matches('/').to_owned();
+        let payments_url = reqwest::Url::parse(&format!("{api_url}/payments"))
+            .map_err(|e| anyhow::anyhow!("payroc.api_url {api_url:?}: {e}"))?;
         Ok(PayrocClient {
             http,
-            api_url: settings.api_url.trim_end_matches('/').to_owned(),
+            api_url,
+            payments_url,
             channel: settings.channel.clone(),
             tokens,
             table: Arc::new(table),
@@ -111,10 +117,9 @@ impl PayrocClient {
     /// POST /payments. A 401 means the bearer token died: refresh it and resend the same
     /// body under the same key once.
     pub async fn send_sale(&self, key: Uuid, body: &str) -> GatewayAnswer {
-        let url = format!("{}/payments", self.api_url);
         self.authorized(|bearer| {
             self.http
-                .post(&url)
+                .post(self.payments_url.clone())
                 .bearer_auth(bearer)
                 .header("Idempotency-Key", key.to_string())
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
