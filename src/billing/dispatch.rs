@@ -1,7 +1,8 @@
-//! The run's send loop: claims charges a batch at a time, keeps up to `max_in_flight` requests
-//! at the gateway, and — however the loop ends (nothing left, shutdown, a failed claim, a send
-//! task that died) — gives back what it claimed and did not send, waits for the sends that are
-//! out and for their answers to be recorded.
+//! The run's send loop: takes the charges the materializer claimed as it inserted them, claims
+//! the others a batch at a time, keeps up to `max_in_flight` requests at the gateway, and —
+//! however the loop ends (nothing left, shutdown, a failed claim, a send task that died) — gives
+//! back what it claimed and did not send, waits for the sends that are out and for their
+//! answers to be recorded.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -35,7 +36,8 @@ enum Queue {
     /// The pass at `since` found nothing claimable. A finishing send may unblock the next cycle
     /// of its subscription, or its account's other charges, so the queue is opened again — at
     /// most every `REPASS_AFTER` while sends are finishing (a pass reads the whole queue), and
-    /// always once nothing is in flight or more charges were materialized.
+    /// always once nothing is in flight, a materialized batch left charges to the claim, or
+    /// materializing is over.
     Drained { since: Instant },
 }
 

@@ -189,10 +189,11 @@ impl Billing {
     /// would take at once as it inserts them (`store::preclaim`), handing each batch to the
     /// send loop through `progress`; dropping `progress` says it is done.
     ///
-    /// A batch is materialized once the channel has room (`MATERIALIZED_AHEAD`): a daemon claims as it materializes no faster than it sends, its leases do not age in
-    /// a backlog, and the due subscriptions it has not reached are left to other daemons' due
-    /// scans — a claim batch at a time, the share a claim takes. Once the send loop has ended,
-    /// the rest is materialized unclaimed, in batches of `materialize_batch`.
+    /// A batch is materialized once the channel has room (`MATERIALIZED_AHEAD`), a claim batch
+    /// at a time — the share a claim takes: a daemon claims as it materializes no faster than it
+    /// sends, its leases do not age in a backlog, and the due subscriptions it has not reached
+    /// are left to other daemons' due scans. Once the send loop has ended, the rest is
+    /// materialized unclaimed, in batches of `materialize_batch`.
     async fn materialize_all(
         &self,
         now: Timestamp,

@@ -68,7 +68,8 @@ impl Claimable {
     ) -> Result<Claimable, sqlx::Error> {
         let accounts: Vec<Uuid> = due.iter().map(|s| s.account_id).collect();
         let subscriptions: Vec<Uuid> = due.iter().map(|s| s.id).collect();
-        // Locked in a fixed order (by id), so two daemons' batches cannot deadlock on them.
+        // SKIP LOCKED never waits: a suspension holding an account while it waits for this
+        // batch's subscriptions cannot deadlock with it.
         let rows: Vec<AccountCredential> = sqlx::query_as(
             "SELECT id, gateway, certitrade_account_id, payroc_terminal_id, payroc_token \
              FROM payment_accounts WHERE id = ANY($1) AND state = 'active' \
