@@ -21,6 +21,8 @@ Environment (defaults: full / --quick):
   BENCH_ACCOUNTS               Payroc tokens the subscriptions are spread over (300 / 50)
   BENCH_THROUGHPUT_SUBS        subscriptions due in the throughput run (100000 / 10000)
   BENCH_BASELINE_BATCH         charges per baseline transaction (100)
+  BENCH_THROUGHPUT_ROUNDS      baseline and billingd pairs, run back to back in alternating
+                               order; the ratio is their median (3 / 1)
   BENCH_BASELINE_CLIENTS       pgbench clients (2)
   BENCH_LATENCY_SUBS           subscriptions due in the latency run (20000 / 2000)
   BENCH_LATENCY_MS             simulated gateway latency (200)
@@ -60,6 +62,7 @@ pub struct Config {
     pub admin_url: String,
     pub accounts: usize,
     pub throughput_subs: u64,
+    pub throughput_rounds: u32,
     pub baseline_batch: u32,
     pub baseline_clients: u32,
     pub latency_subs: u64,
@@ -180,6 +183,7 @@ impl Config {
                 .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
             accounts: env_or("BENCH_ACCOUNTS", q(300, 50) as usize)?,
             throughput_subs: env_or("BENCH_THROUGHPUT_SUBS", q(100_000, 10_000))?,
+            throughput_rounds: env_or("BENCH_THROUGHPUT_ROUNDS", q(3, 1) as u32)?.max(1),
             baseline_batch: env_or("BENCH_BASELINE_BATCH", 100)?,
             baseline_clients: env_or("BENCH_BASELINE_CLIENTS", 2)?,
             latency_subs: env_or("BENCH_LATENCY_SUBS", q(20_000, 2_000))?,

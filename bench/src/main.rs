@@ -64,6 +64,8 @@ pub struct Results {
     pub baseline: Option<Run>,
     pub throughput: Option<Run>,
     pub throughput_summary: Option<serde_json::Value>,
+    /// Every throughput round's (baseline, billingd) charges/s, in the order run.
+    pub throughput_rounds: Vec<(f64, f64)>,
     pub latency: Option<Run>,
     /// (run, stored, due)
     pub scale_small: Option<(Run, u64, u64)>,

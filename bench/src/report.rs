@@ -115,6 +115,19 @@ fn cost(o: &mut String, r: &Results) {
 }
 
 fn details(o: &mut String, r: &Results) {
+    if r.throughput_rounds.len() > 1 {
+        let rounds: Vec<String> = r
+            .throughput_rounds
+            .iter()
+            .map(|(b, t)| format!("{:.3} ({t:.0} ÷ {b:.0})", t / b))
+            .collect();
+        let _ = writeln!(
+            o,
+            "throughput rounds (billingd ÷ baseline charges/s, back to back, alternating order; \
+             the median is reported): {}",
+            rounds.join(", ")
+        );
+    }
     if let Some(s) = &r.throughput_summary {
         let _ = writeln!(o, "throughput run summary: {s}");
     }

@@ -59,15 +59,10 @@ impl Billing {
             Ready::Send(r) => &r.charge,
             Ready::Lookup(c) => c,
         };
-        // Spans carry what identifies the charge, never the token or the body.
-        let span = tracing::info_span!("charge",
-            subscription_id = %charge.subscription_id,
-            cycle = charge.cycle,
-            charge_id = %charge.id,
-            attempt = charge.attempt_no,
-            idempotency_key = %charge.idempotency_key,
-            order_id = %charge.order_id,
-        );
+        // Every line about the charge names it, never its token or body. The span holds the
+        // charge id only: the JSON formatter writes a span's fields out again for every line
+        // inside it, and a charge usually logs one line, `charge.sent`, which carries the rest.
+        let span = tracing::info_span!("charge", charge_id = %charge.id);
         let result = match ready {
             Ready::Send(r) => {
                 self.try_send(r, &recorder, &gateway)
@@ -123,6 +118,8 @@ impl Billing {
             {
                 tracing::warn!(
                     send_no = s.send_no,
+                    idempotency_key = %s.charge.idempotency_key,
+                    order_id = %s.charge.order_id,
                     latency_ms,
                     error = answer.error.as_deref().unwrap_or(""),
                     retry_in_ms = delay.as_millis() as u64,
@@ -281,8 +278,14 @@ impl Billing {
         if recorded == Recorded::Suspended {
             self.request_reinitialization(s.charge.account_id).await;
         }
+        let c = &s.charge;
         tracing::info!(
             event = "charge.sent",
+            subscription_id = %c.subscription_id,
+            cycle = c.cycle,
+            attempt = c.attempt_no,
+            idempotency_key = %c.idempotency_key,
+            order_id = %c.order_id,
             sequence = %s.sequence,
             send_no = s.send_no,
             latency_ms,
@@ -345,8 +348,10 @@ impl Billing {
             )
             .await?;
         count_outcome(charge, &answer, recorded);
-        tracing::info!(event = "charge.looked_up", payment_id, outcome = answer.outcome.as_str(),
-            recorded = ?recorded, "pending payment looked up");
+        tracing::info!(event = "charge.looked_up", subscription_id = %charge.subscription_id,
+            cycle = charge.cycle, attempt = charge.attempt_no, order_id = %charge.order_id,
+            payment_id, outcome = answer.outcome.as_str(), recorded = ?recorded,
+            "pending payment looked up");
         Ok(recorded)
     }
 }
