@@ -8,9 +8,11 @@
 //! wall time, peak RSS and CPU come from wait4.
 //!
 //! 1. baseline (`throughput`): pgbench runs bench/baseline.sql (the minimum database work per
-//!    charge, in batches) on the throughput database, just before billingd: charges/s.
+//!    charge, in batches) on the throughput database, back to back with billingd: charges/s.
 //! 2. throughput: the same subscriptions due now, the simulator answering at once, one
-//!    `billingd run-once`: charges/s end to end and the ratio to the baseline.
+//!    `billingd run-once`: charges/s end to end and the ratio to the baseline. Figures 1 and 2
+//!    are measured in rounds (3; 1 with --quick), alternating which goes first; the round with
+//!    the median ratio is reported.
 //!    2b. peer: the same subscriptions charged by graphile-worker, a job per charge
 //!    (bench/peer/peer.mjs), as a merchant would build it instead: billingd ÷ peer.
 //! 3. latency: the simulator answering every sale 200 ms late: charges/s against the bound

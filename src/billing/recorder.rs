@@ -26,7 +26,15 @@ struct Job {
     charge: ClaimedCharge,
     attempt_id: i64,
     answer: GatewayAnswer,
-    reply: oneshot::Sender<Result<Recorded, String>>,
+    reply: oneshot::Sender<Reply>,
+}
+
+/// What became of an answer, with the charge and the answer handed back to their sender
+/// (moved to the recorder and back rather than copied).
+pub(super) struct Reply {
+    pub recorded: Result<Recorded, String>,
+    pub charge: ClaimedCharge,
+    pub answer: GatewayAnswer,
 }
 
 #[derive(Clone)]
@@ -71,27 +79,32 @@ impl Recorder {
         (Recorder { jobs }, task)
     }
 
-    /// Records the final answer to a claimed charge; returns once it is committed.
+    /// Records the final answer to a claimed charge; returns once it is committed, with the
+    /// charge and the answer.
     pub(super) async fn record(
         &self,
-        charge: &ClaimedCharge,
+        charge: ClaimedCharge,
         attempt_id: i64,
-        answer: &GatewayAnswer,
-    ) -> anyhow::Result<Recorded> {
+        answer: GatewayAnswer,
+    ) -> anyhow::Result<(Recorded, ClaimedCharge, GatewayAnswer)> {
         let (reply, done) = oneshot::channel();
         let job = Job {
-            charge: charge.clone(),
+            charge,
             attempt_id,
-            answer: answer.clone(),
+            answer,
             reply,
         };
         self.jobs
             .send(job)
             .await
             .map_err(|_| anyhow::anyhow!("the run's recorder stopped"))?;
-        done.await
-            .map_err(|_| anyhow::anyhow!("the run's recorder stopped"))?
-            .map_err(|e| anyhow::anyhow!("recording the answer failed: {e}"))
+        let r = done
+            .await
+            .map_err(|_| anyhow::anyhow!("the run's recorder stopped"))?;
+        let recorded = r
+            .recorded
+            .map_err(|e| anyhow::anyhow!("recording the answer failed: {e}"))?;
+        Ok((recorded, r.charge, r.answer))
     }
 }
 
@@ -116,17 +129,15 @@ async fn write_batch(
         .await;
     drop(answered);
     crate::metrics::observe_record_batch(batch.len());
-    match results {
-        Ok(results) => {
-            for (job, r) in batch.drain(..).zip(results) {
-                let _ = job.reply.send(Ok(r));
-            }
-        }
-        Err(e) => {
-            let e = e.to_string();
-            for job in batch.drain(..) {
-                let _ = job.reply.send(Err(e.clone()));
-            }
-        }
+    let results: Vec<Result<Recorded, String>> = match results {
+        Ok(results) => results.into_iter().map(Ok).collect(),
+        Err(e) => vec![Err(e.to_string()); batch.len()],
+    };
+    for (job, recorded) in batch.drain(..).zip(results) {
+        let _ = job.reply.send(Reply {
+            recorded,
+            charge: job.charge,
+            answer: job.answer,
+        });
     }
 }

@@ -132,7 +132,7 @@ impl Billing {
                 continue;
             }
             return self
-                .record_final(&s, attempt_id, &answer, latency_ms, recorder)
+                .record_final(s, attempt_id, answer, latency_ms, recorder)
                 .await;
         }
     }
@@ -267,18 +267,17 @@ impl Billing {
     /// Hands the final answer to the run's recorder; a suspension asks for re-initialization.
     async fn record_final(
         &self,
-        s: &Sending,
+        s: Sending,
         attempt_id: i64,
-        answer: &GatewayAnswer,
+        answer: GatewayAnswer,
         latency_ms: u64,
         recorder: &Recorder,
     ) -> anyhow::Result<Recorded> {
-        let recorded = recorder.record(&s.charge, attempt_id, answer).await?;
-        count_outcome(&s.charge, answer, recorded);
+        let (recorded, c, answer) = recorder.record(s.charge, attempt_id, answer).await?;
+        count_outcome(&c, &answer, recorded);
         if recorded == Recorded::Suspended {
-            self.request_reinitialization(s.charge.account_id).await;
+            self.request_reinitialization(c.account_id).await;
         }
-        let c = &s.charge;
         tracing::info!(
             event = "charge.sent",
             subscription_id = %c.subscription_id,

@@ -87,6 +87,30 @@ pub(super) fn event_payload(id: Uuid, kind: EventKind, data: Value, now: Timesta
     json!({"id": id, "type": kind.as_str(), "created_at": to_db(now), "data": data})
 }
 
+/// `event_payload` written straight to JSON text, for the recorder's batches.
+pub(super) fn event_text<D: serde::Serialize>(
+    id: Uuid,
+    kind: EventKind,
+    data: D,
+    now: Timestamp,
+) -> String {
+    #[derive(serde::Serialize)]
+    struct Event<'a, D> {
+        id: Uuid,
+        #[serde(rename = "type")]
+        kind: &'a str,
+        created_at: chrono::DateTime<chrono::Utc>,
+        data: D,
+    }
+    let event = Event {
+        id,
+        kind: kind.as_str(),
+        created_at: to_db(now),
+        data,
+    };
+    serde_json::to_string(&event).expect("an event serializes")
+}
+
 /// `enqueue` for many events at once: two statements whatever their number (a batch of
 /// recorded charges announces its approvals together).
 pub async fn enqueue_many(
@@ -144,5 +168,65 @@ mod tests {
             assert_eq!(EventKind::parse(k.as_str()), Some(k));
         }
         assert_eq!(EventKind::parse("charge.refunded"), None);
+    }
+
+    /// The recorder's text and every other emission point's document are one event.
+    #[test]
+    fn an_event_as_text_is_the_event_as_a_document() {
+        use crate::domain::charge::{ChargeTerms, ClaimedCharge};
+        use crate::domain::credential::Credential;
+        use crate::domain::outcome::Outcome;
+        use crate::domain::states::GatewayKind;
+        use crate::gateway::GatewayAnswer;
+        use crate::store::events;
+        let charge = ClaimedCharge {
+            terms: ChargeTerms {
+                id: Uuid::new_v4(),
+                subscription_id: Uuid::new_v4(),
+                account_id: Uuid::new_v4(),
+                cycle: 3,
+                due_at: to_db("2026-12-01T09:00:00Z".parse().unwrap()),
+                amount_minor: 1999,
+                currency: "EUR".into(),
+                processing_model: "recurring".into(),
+                is_last: false,
+            },
+            attempt_no: 2,
+            idempotency_key: Uuid::new_v4(),
+            order_id: "48473c40f6f54bb9-2".into(),
+            sequence: Some("subsequent".into()),
+            request_body: Some("{\"a\": \"quote \\\" and é\"}".into()),
+            last_outcome: None,
+            gateway_payment_id: None,
+            sends_so_far: 0,
+            first_sent_at: None,
+            lease_token: 1,
+            lease_expires_at: None,
+            gateway: GatewayKind::Payroc,
+            credential: Credential::empty(GatewayKind::Payroc),
+            series_payment_id: None,
+            series_scheme_reference: None,
+            series_processing_model: None,
+        };
+        let mut answer = GatewayAnswer::unknown("ignored");
+        answer.outcome = Outcome::Approved;
+        answer.fields.payment_id = Some("PAY\"1".into());
+        answer.fields.processor_response_code = None;
+        let (id, now) = (
+            Uuid::new_v4(),
+            "2026-12-02T10:11:12.345678Z".parse().unwrap(),
+        );
+        let kind = EventKind::ChargeApproved;
+        let text = event_text(
+            id,
+            kind,
+            events::charge_data(&charge, &answer, Some("why")),
+            now,
+        );
+        let document = event_payload(id, kind, events::charge(&charge, &answer, Some("why")), now);
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), document);
+        assert_eq!(document["data"]["amount"], 1999);
+        assert_eq!(document["data"]["gateway_payment_id"], "PAY\"1");
+        assert_eq!(document["data"]["processor_response_code"], Value::Null);
     }
 }

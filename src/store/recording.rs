@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::claims::{ClaimedCharge, lease_fence};
 use super::events;
-use super::outbox::{EventKind, event_payload};
+use super::outbox::{EventKind, event_text};
 use super::outcomes::{Recorded, RetryPolicy, facts, record_claimed};
 use super::{Store, StoreError, to_db};
 use crate::domain::transition::is_plain_approval;
@@ -50,7 +50,7 @@ pub const RECORD_BATCH_SQL: &str = concat!(
             message, approval_code, authorized, scheme_reference, error) \
      WHERE t.id = f.id AND t.id = ANY($3)), \
      u AS (SELECT * FROM unnest($15::uuid[], $16::int[], $17::bigint[], $18::text[], \
-       $19::uuid[], $20::jsonb[]) AS u(id, attempt_no, token, payment_id, event_id, payload)), \
+       $19::uuid[], $20::text[]) AS u(id, attempt_no, token, payment_id, event_id, payload)), \
      approved AS (UPDATE charges c SET status = 'approved', last_outcome = 'approved', \
        settled_at = $2, gateway_payment_id = u.payment_id, lease_owner = NULL, \
        lease_expires_at = NULL \
@@ -58,7 +58,7 @@ pub const RECORD_BATCH_SQL: &str = concat!(
     lease_fence!(row: "c.", id: "u.id", owner: "$1", attempt: "u.attempt_no", token: "u.token"),
     " AND c.id = ANY($15) RETURNING c.id), \
      announced AS (INSERT INTO webhook_events (id, kind, payload, created_at) \
-       SELECT u.event_id, $21, u.payload, $2 FROM u JOIN approved a ON a.id = u.id \
+       SELECT u.event_id, $21, u.payload::jsonb, $2 FROM u JOIN approved a ON a.id = u.id \
        RETURNING id), \
      deliveries AS (INSERT INTO webhook_deliveries (event_id, endpoint, next_attempt_at, \
        created_at) \
@@ -166,10 +166,10 @@ where
     let approvals: Vec<&Answered<'_>> = plain.iter().map(|&i| &batch[i]).collect();
     let event_ids: Vec<Uuid> = approvals.iter().map(|_| Uuid::new_v4()).collect();
     let kind = EventKind::ChargeApproved;
-    let payloads: Vec<serde_json::Value> = approvals
+    let payloads: Vec<String> = approvals
         .iter()
         .zip(&event_ids)
-        .map(|(a, &id)| event_payload(id, kind, events::charge(a.charge, a.answer, None), now))
+        .map(|(a, &id)| event_text(id, kind, events::charge_data(a.charge, a.answer, None), now))
         .collect();
     let done: Vec<Uuid> = sqlx::query_scalar(RECORD_BATCH_SQL)
         .bind(worker)
