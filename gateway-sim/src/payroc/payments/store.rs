@@ -11,6 +11,8 @@ use crate::support::random;
 
 struct Entry {
     payment: Payment,
+    /// When it was processed (`order.dateTime`), parsed once: listings filter on it.
+    at_ms: i64,
     /// Counted as charged (approved, or pending that will settle approved).
     charged: bool,
     /// Pending sale that flips to approved the first time it is read back.
@@ -42,6 +44,7 @@ impl PaymentStore {
         let payment = build(id.clone());
         let index = inner.entries.len();
         inner.entries.push(Entry {
+            at_ms: parse_rfc3339_millis(&payment.order.date_time).unwrap_or_default(),
             payment: payment.clone(),
             charged: outcome.charges(),
             settles_on_read: outcome == Outcome::Pending,
@@ -57,35 +60,45 @@ impl PaymentStore {
     }
 
     /// One page of the payments matching `filter`, oldest first; `None` when its cursor names
-    /// no payment the filters match.
+    /// no payment the filters match. Reads from the cursor on, not the whole store: a
+    /// reconciliation pages through every payment of its window, and the store's lock is held
+    /// meanwhile, so a listing that re-read every payment per page would stall every sale.
     pub fn list(&self, filter: &ListFilter, limit: usize) -> Option<Page> {
         let mut inner = self.inner.lock().expect("payment store poisoned");
-        let matching: Vec<usize> = (0..inner.entries.len())
-            .filter(|&i| filter.matches(&inner.entries[i].payment))
-            .collect();
-        let position = |id: &str| {
-            matching
-                .iter()
-                .position(|&i| inner.entries[i].payment.payment_id == id)
+        let cursor = |id: &str| {
+            let i = *inner.by_id.get(id)?;
+            filter.matches(&inner.entries[i]).then_some(i)
         };
-        let (start, end) = match (&filter.after, &filter.before) {
+        let matches = |i: &usize| filter.matches(&inner.entries[*i]);
+        let (page, has_more): (Vec<usize>, bool) = match (&filter.after, &filter.before) {
             (Some(after), _) => {
-                let start = position(after)? + 1;
-                (start, (start + limit).min(matching.len()))
+                let mut next = (cursor(after)? + 1..inner.entries.len()).filter(matches);
+                let page: Vec<usize> = next.by_ref().take(limit).collect();
+                (page, next.next().is_some())
             }
             (None, Some(before)) => {
-                let end = position(before)?;
-                (end.saturating_sub(limit), end)
+                let mut page: Vec<usize> = (0..cursor(before)?)
+                    .rev()
+                    .filter(matches)
+                    .take(limit)
+                    .collect();
+                page.reverse();
+                // The `before` payment itself comes after this page.
+                (page, true)
             }
-            (None, None) => (0, limit.min(matching.len())),
+            (None, None) => {
+                let mut next = (0..inner.entries.len()).filter(matches);
+                let page: Vec<usize> = next.by_ref().take(limit).collect();
+                (page, next.next().is_some())
+            }
         };
-        let payments = matching[start..end]
-            .iter()
-            .map(|&i| settle(&mut inner.entries[i]).clone())
+        let payments = page
+            .into_iter()
+            .map(|i| settle(&mut inner.entries[i]).clone())
             .collect();
         Some(Page {
             payments,
-            has_more: end < matching.len(),
+            has_more,
             from_cursor: filter.after.is_some() || filter.before.is_some(),
         })
     }
@@ -111,8 +124,8 @@ pub struct ListFilter {
 }
 
 impl ListFilter {
-    fn matches(&self, p: &Payment) -> bool {
-        let at = parse_rfc3339_millis(&p.order.date_time).unwrap_or_default();
+    fn matches(&self, entry: &Entry) -> bool {
+        let (p, at) = (&entry.payment, entry.at_ms);
         self.order_id
             .as_deref()
             .is_none_or(|o| p.order.order_id == o)
