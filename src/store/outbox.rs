@@ -3,7 +3,7 @@
 //! one delivery row per configured endpoint. `webhooks::worker` delivers them.
 
 use jiff::Timestamp;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::to_db;
@@ -83,32 +83,39 @@ pub async fn enqueue(
 
 /// The event as its receivers get it: `id` (what they de-duplicate on), `type`, `created_at`
 /// and the `data`.
-pub(super) fn event_payload(id: Uuid, kind: EventKind, data: Value, now: Timestamp) -> Value {
-    json!({"id": id, "type": kind.as_str(), "created_at": to_db(now), "data": data})
+#[derive(serde::Serialize)]
+struct Event<'a, D> {
+    id: Uuid,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    created_at: chrono::DateTime<chrono::Utc>,
+    data: D,
 }
 
-/// `event_payload` written straight to JSON text, for the recorder's batches.
+impl<'a, D: serde::Serialize> Event<'a, D> {
+    fn new(id: Uuid, kind: EventKind, data: D, now: Timestamp) -> Self {
+        Event {
+            id,
+            kind: kind.as_str(),
+            created_at: to_db(now),
+            data,
+        }
+    }
+}
+
+/// The event as a document, for statements that bind it as jsonb.
+pub(super) fn event_payload(id: Uuid, kind: EventKind, data: Value, now: Timestamp) -> Value {
+    serde_json::to_value(Event::new(id, kind, data, now)).expect("an event serializes")
+}
+
+/// The event written straight to JSON text, for the recorder's batches.
 pub(super) fn event_text<D: serde::Serialize>(
     id: Uuid,
     kind: EventKind,
     data: D,
     now: Timestamp,
 ) -> String {
-    #[derive(serde::Serialize)]
-    struct Event<'a, D> {
-        id: Uuid,
-        #[serde(rename = "type")]
-        kind: &'a str,
-        created_at: chrono::DateTime<chrono::Utc>,
-        data: D,
-    }
-    let event = Event {
-        id,
-        kind: kind.as_str(),
-        created_at: to_db(now),
-        data,
-    };
-    serde_json::to_string(&event).expect("an event serializes")
+    serde_json::to_string(&Event::new(id, kind, data, now)).expect("an event serializes")
 }
 
 /// `enqueue` for many events at once: two statements whatever their number (a batch of

@@ -103,31 +103,10 @@ async fn many_cycles_coming_due_together_are_announced_in_batches_each_once() {
     let h = Harness::start().await;
     h.clock.set(ts("2027-03-01T08:00:00Z"));
     let pool = sqlx::PgPool::connect(&h.db.url).await.unwrap();
-    sqlx::query(
-        "INSERT INTO payment_accounts (id, gateway, state, payroc_terminal_id, payroc_token, \
-           created_at, updated_at) \
-         SELECT gen_random_uuid(), 'payroc', 'active', '3204001', 'tok' || i, $1, $1 \
-         FROM generate_series(1, 20) i",
-    )
-    .bind(billingd::store::to_db(ts("2027-03-01T08:00:00Z")))
-    .execute(&pool)
-    .await
-    .unwrap();
     // 2,345 cycles, one a minute from a day ahead: all within the default three days.
-    sqlx::query(
-        "WITH a AS (SELECT array_agg(id ORDER BY id) AS ids FROM payment_accounts) \
-         INSERT INTO subscriptions (id, account_id, amount_minor, currency, anchor_local, \
-           time_zone, interval_unit, interval_count, status, next_cycle, next_due_at, \
-           created_at, updated_at) \
-         SELECT gen_random_uuid(), a.ids[1 + i % cardinality(a.ids)], 1500, 'USD', \
-           '2027-01-01T00:00:00', 'UTC', 'month', 1, 'active', 1, \
-           $1 + interval '1 day' + make_interval(mins => i::int), $1, $1 \
-         FROM generate_series(0, 2344) i, a",
-    )
-    .bind(billingd::store::to_db(ts("2027-03-01T08:00:00Z")))
-    .execute(&pool)
-    .await
-    .unwrap();
+    let now = ts("2027-03-01T08:00:00Z");
+    let first_due = now + jiff::SignedDuration::from_hours(24);
+    seed_book(&pool, now, (20, 2_345), 1, first_due).await;
 
     assert_eq!(h.app.notices.send().await.unwrap().upcoming, 2_345);
     assert_eq!(h.app.notices.send().await.unwrap().upcoming, 0);

@@ -25,32 +25,9 @@ const OPEN_EVERY: i64 = 50;
 /// are due now — each with its approved first cycle, and one in `OPEN_EVERY` with its second
 /// cycle open since yesterday.
 async fn seed(pool: &PgPool, now: Timestamp) {
+    let first_due = now - SignedDuration::from_hours(1);
+    seed_book(pool, now, (500, SUBSCRIPTIONS), 3, first_due).await;
     let now = to_db(now);
-    sqlx::query(
-        "INSERT INTO payment_accounts (id, gateway, state, payroc_terminal_id, payroc_token, \
-           created_at, updated_at) \
-         SELECT gen_random_uuid(), 'payroc', 'active', '3204001', 'tok' || i, $1, $1 \
-         FROM generate_series(1, 500) i",
-    )
-    .bind(now)
-    .execute(pool)
-    .await
-    .unwrap();
-    sqlx::query(
-        "WITH a AS (SELECT array_agg(id ORDER BY id) AS ids FROM payment_accounts) \
-         INSERT INTO subscriptions (id, account_id, amount_minor, currency, anchor_local, \
-           time_zone, interval_unit, interval_count, status, next_cycle, next_due_at, \
-           created_at, updated_at) \
-         SELECT gen_random_uuid(), a.ids[1 + i % cardinality(a.ids)], 1500, 'USD', \
-           '2026-01-01T00:00:00', 'UTC', 'month', 1, 'active', 3, \
-           $1 - interval '1 hour' + make_interval(mins => i::int), $1, $1 \
-         FROM generate_series(0, $2 - 1) i, a",
-    )
-    .bind(now)
-    .bind(SUBSCRIPTIONS)
-    .execute(pool)
-    .await
-    .unwrap();
     sqlx::query(
         "INSERT INTO charges (id, subscription_id, account_id, cycle, due_at, amount_minor, \
            currency, processing_model, status, idempotency_key, order_id, next_attempt_at, \

@@ -460,3 +460,47 @@ pub fn assert_problem(a: &Answer, status: u16, field: &str) {
         );
     }
 }
+
+/// A book written straight into the tables, for tests that need thousands of rows: `accounts`
+/// active Payroc accounts, then `subscriptions` monthly ones spread over them, at `next_cycle`,
+/// the first due at `first_due` and one a minute after it. Created at `now`.
+pub async fn seed_book(
+    pool: &sqlx::PgPool,
+    now: Timestamp,
+    (accounts, subscriptions): (i64, i64),
+    next_cycle: i32,
+    first_due: Timestamp,
+) {
+    let (now, first_due) = (
+        billingd::store::to_db(now),
+        billingd::store::to_db(first_due),
+    );
+    sqlx::query(
+        "INSERT INTO payment_accounts (id, gateway, state, payroc_terminal_id, payroc_token, \
+           created_at, updated_at) \
+         SELECT gen_random_uuid(), 'payroc', 'active', '3204001', 'tok' || i, $1, $1 \
+         FROM generate_series(1, $2) i",
+    )
+    .bind(now)
+    .bind(accounts)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "WITH a AS (SELECT array_agg(id ORDER BY id) AS ids FROM payment_accounts) \
+         INSERT INTO subscriptions (id, account_id, amount_minor, currency, anchor_local, \
+           time_zone, interval_unit, interval_count, status, next_cycle, next_due_at, \
+           created_at, updated_at) \
+         SELECT gen_random_uuid(), a.ids[1 + i % cardinality(a.ids)], 1500, 'USD', \
+           '2026-01-01T00:00:00', 'UTC', 'month', 1, 'active', $4, \
+           $2 + make_interval(mins => i::int), $1, $1 \
+         FROM generate_series(0, $3 - 1) i, a",
+    )
+    .bind(now)
+    .bind(first_due)
+    .bind(subscriptions)
+    .bind(next_cycle)
+    .execute(pool)
+    .await
+    .unwrap();
+}

@@ -70,12 +70,14 @@ impl PaymentStore {
             filter.matches(&inner.entries[i]).then_some(i)
         };
         let matches = |i: &usize| filter.matches(&inner.entries[*i]);
+        // Up to `limit` matches from `start` on, and whether one more follows.
+        let forward = |start: usize| {
+            let mut next = (start..inner.entries.len()).filter(matches);
+            let page: Vec<usize> = next.by_ref().take(limit).collect();
+            (page, next.next().is_some())
+        };
         let (page, has_more): (Vec<usize>, bool) = match (&filter.after, &filter.before) {
-            (Some(after), _) => {
-                let mut next = (cursor(after)? + 1..inner.entries.len()).filter(matches);
-                let page: Vec<usize> = next.by_ref().take(limit).collect();
-                (page, next.next().is_some())
-            }
+            (Some(after), _) => forward(cursor(after)? + 1),
             (None, Some(before)) => {
                 let mut page: Vec<usize> = (0..cursor(before)?)
                     .rev()
@@ -86,11 +88,7 @@ impl PaymentStore {
                 // The `before` payment itself comes after this page.
                 (page, true)
             }
-            (None, None) => {
-                let mut next = (0..inner.entries.len()).filter(matches);
-                let page: Vec<usize> = next.by_ref().take(limit).collect();
-                (page, next.next().is_some())
-            }
+            (None, None) => forward(0),
         };
         let payments = page
             .into_iter()
