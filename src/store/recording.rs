@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::claims::{ClaimedCharge, lease_fence};
 use super::events;
-use super::outbox::{EventKind, event_text};
+use super::outbox::{EventKind, event_text, new_event_id};
 use super::outcomes::{Recorded, RetryPolicy, facts, record_claimed};
 use super::{Store, StoreError, to_db};
 use crate::domain::transition::is_plain_approval;
@@ -58,7 +58,7 @@ pub const RECORD_BATCH_SQL: &str = concat!(
     lease_fence!(row: "c.", id: "u.id", owner: "$1", attempt: "u.attempt_no", token: "u.token"),
     " AND c.id = ANY($15) RETURNING c.id), \
      announced AS (INSERT INTO webhook_events (id, kind, payload, created_at) \
-       SELECT u.event_id, $21, u.payload::jsonb, $2 FROM u JOIN approved a ON a.id = u.id \
+       SELECT u.event_id, $21, u.payload::json, $2 FROM u JOIN approved a ON a.id = u.id \
        RETURNING id), \
      deliveries AS (INSERT INTO webhook_deliveries (event_id, endpoint, next_attempt_at, \
        created_at) \
@@ -164,7 +164,7 @@ where
         batch.iter().map(|a| f(a.answer)).collect()
     };
     let approvals: Vec<&Answered<'_>> = plain.iter().map(|&i| &batch[i]).collect();
-    let event_ids: Vec<Uuid> = approvals.iter().map(|_| Uuid::new_v4()).collect();
+    let event_ids: Vec<Uuid> = approvals.iter().map(|_| new_event_id(now)).collect();
     let kind = EventKind::ChargeApproved;
     let payloads: Vec<String> = approvals
         .iter()
