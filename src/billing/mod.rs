@@ -30,10 +30,16 @@ use crate::store::Store;
 use crate::store::materialize::Materialized;
 use crate::store::preclaim::ClaimWhileMaterializing;
 
-/// Batches the materializer may have committed that the send loop has not taken yet: one to
-/// take when the ready queue runs low, one being made meanwhile — so sending does not wait for
+/// Batches the materializers may have committed or be making that the send loop has not taken
+/// yet (a batch holds its place from the start of its transaction): sending does not wait for
 /// a batch's transaction, and a daemon holds a few claim batches at most.
 const MATERIALIZED_AHEAD: usize = 2;
+
+/// Materializing transactions in progress at once. A materializing transaction is a chain of
+/// statements, each waiting on the database and then on the daemon; with one at a time, the
+/// materializer was what sending waited for and both cores had idle time (throughput
+/// measurements, docs/performance.md). Two overlap one's waits with the other's work.
+const MATERIALIZERS: usize = 2;
 
 /// Between a run that found work and the run that follows it.
 const FOLLOW_UP_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
@@ -170,7 +176,7 @@ impl Billing {
         let (progress, materialized) = mpsc::channel(MATERIALIZED_AHEAD);
         let materializer = tokio::spawn({
             let this = Arc::clone(self);
-            async move { this.materialize_all(now, progress).await }
+            async move { this.materialize_together(now, progress).await }
         });
         let sent = self.send_all(&mut summary, materialized).await;
         let m = materializer.await??;
@@ -183,6 +189,38 @@ impl Billing {
         summary.duration_ms = started.elapsed().as_millis() as u64;
         summary.log();
         Ok(summary)
+    }
+
+    /// `materialize_all` in `MATERIALIZERS` loops at once, then once more alone: a loop ends
+    /// at a short batch, which may be short only because another loop held some due
+    /// subscriptions locked (the due scan skips locked rows), so a last pass, alone, takes what
+    /// they hid.
+    async fn materialize_together(
+        self: Arc<Self>,
+        now: Timestamp,
+        progress: mpsc::Sender<Fresh>,
+    ) -> anyhow::Result<Materialized> {
+        let loops: Vec<_> = (0..MATERIALIZERS)
+            .map(|_| {
+                let (this, progress) = (Arc::clone(&self), progress.clone());
+                tokio::spawn(async move { this.materialize_all(now, progress).await })
+            })
+            .collect();
+        let mut total = Materialized::default();
+        let mut failed = None;
+        for done in loops {
+            match done.await? {
+                Ok(m) => total.add(m),
+                Err(e) => failed = Some(e),
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if !self.shutdown.is_cancelled() {
+            total.add(self.materialize_all(now, progress).await?);
+        }
+        Ok(total)
     }
 
     /// Turns every due cycle into a charge, a batch per transaction, and claims those the claim
@@ -226,8 +264,7 @@ impl Billing {
                     slot.is_some().then_some(&mut claim),
                 )
                 .await?;
-            total.charges += m.charges;
-            total.skipped += m.skipped;
+            total.add(m);
             if let Some(slot) = slot {
                 slot.send(Fresh {
                     left_to_claim: m.charges > claimed.len() as u64,

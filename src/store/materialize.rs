@@ -27,6 +27,15 @@ pub struct Materialized {
     pub skipped: u64,
 }
 
+impl Materialized {
+    /// Adds the counts of another pass.
+    pub fn add(&mut self, other: Materialized) {
+        self.subscriptions += other.subscriptions;
+        self.charges += other.charges;
+        self.skipped += other.skipped;
+    }
+}
+
 #[derive(Default)]
 struct Batch {
     ids: Vec<Uuid>,
