@@ -5,7 +5,7 @@
 //! Layers, each using only those below it: `domain` (pure rules and typed states) ← `config` ←
 //! `gateway` (one folder per gateway) ← `store` (loads, applies, fences) ← `billing` (runs,
 //! sends, reconciliation) ← `api` (with `console`, the operator's pages, beside it) ← `cli`;
-//! `clock`, `metrics`, `webhooks` and `startup` sit beside them. docs/architecture.md draws the map.
+//! `clock`, `ids`, `metrics`, `webhooks` and `startup` sit beside them. docs/architecture.md draws the map.
 
 pub mod api;
 pub mod billing;
@@ -15,6 +15,7 @@ pub mod config;
 pub mod console;
 pub mod domain;
 pub mod gateway;
+pub mod ids;
 pub mod metrics;
 pub mod scheduler;
 pub mod startup;

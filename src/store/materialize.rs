@@ -192,7 +192,7 @@ fn plan_subscription<P: FnMut(&mut ClaimedCharge) -> Request>(
             next_due_at,
         } => {
             for cycle in &cycles {
-                rows.charge(sub, gateway, cycle, claiming.as_deref_mut());
+                rows.charge(sub, (gateway, now), cycle, claiming.as_deref_mut());
                 if cycle.skipped {
                     report.skipped += 1;
                 } else {
@@ -210,11 +210,11 @@ impl Batch {
     fn charge<P: FnMut(&mut ClaimedCharge) -> Request>(
         &mut self,
         sub: &Subscription,
-        gateway: GatewayKind,
+        (gateway, now): (GatewayKind, Timestamp),
         cycle: &DueCycle,
         claiming: Option<&mut Claiming<'_, P>>,
     ) {
-        let id = Uuid::new_v4();
+        let id = crate::ids::time_ordered(now);
         let (key, order_id) = fresh_intent(gateway, id, 1);
         let claim = claiming.and_then(|c| {
             let mut charge = c

@@ -25,9 +25,11 @@ impl crate::gateway::rules::GatewayRules for Rules {
         crate::domain::states::GatewayKind::Payroc
     }
 
-    /// 16 hex digits of the charge id plus the attempt number: within Payroc's 24 characters.
+    /// The last 16 hex digits of the charge id plus the attempt number: within Payroc's 24
+    /// characters. The last half, because it is the random one: a charge id is time-ordered
+    /// (UUIDv7), and its first half is mostly the millisecond it was made in.
     fn order_id(&self, charge_id: uuid::Uuid, attempt_no: i32) -> String {
-        format!("{}-{attempt_no}", &charge_id.simple().to_string()[..16])
+        format!("{}-{attempt_no}", &charge_id.simple().to_string()[16..])
     }
 
     /// Payroc has no payment window: the merchant collects new card details.
@@ -67,7 +69,18 @@ mod rules_tests {
             super::Rules.order_id(charge, 999),
         );
         assert!(o1.len() <= 24 && o2.len() <= 24);
-        assert_eq!(&o1[..16], &charge.simple().to_string()[..16]);
+        assert_eq!(&o1[..16], &charge.simple().to_string()[16..]);
         assert_eq!(&o1[..16], &o2[..16]);
+        assert_ne!(o1, o2);
+    }
+
+    /// Charges made in the same millisecond get different orderIds.
+    #[test]
+    fn charges_of_one_millisecond_get_different_order_ids() {
+        let now: jiff::Timestamp = "2026-12-07T03:30:00Z".parse().unwrap();
+        let ids: std::collections::HashSet<String> = (0..10_000)
+            .map(|_| super::Rules.order_id(crate::ids::time_ordered(now), 1))
+            .collect();
+        assert_eq!(ids.len(), 10_000);
     }
 }
