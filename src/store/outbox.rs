@@ -103,12 +103,6 @@ impl<'a, D: serde::Serialize> Event<'a, D> {
     }
 }
 
-/// A new event's id: time-ordered (`ids`), so that the events' primary key grows at its right
-/// edge rather than every insert landing on a random page of it.
-pub(super) fn new_event_id(now: Timestamp) -> Uuid {
-    crate::ids::time_ordered(now)
-}
-
 /// The event written as the JSON text that is stored and sent.
 pub(super) fn event_text<D: serde::Serialize>(
     id: Uuid,
@@ -135,7 +129,8 @@ pub async fn enqueue_many(
     let mut kinds = Vec::with_capacity(events.len());
     let mut payloads = Vec::with_capacity(events.len());
     for (kind, data) in events {
-        let id = new_event_id(now);
+        // Time-ordered: the events' primary key grows at its right edge.
+        let id = crate::ids::time_ordered(now);
         payloads.push(event_text(id, kind, data, now));
         ids.push(id);
         kinds.push(kind.as_str());

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::claims::{ClaimedCharge, lease_fence};
 use super::events;
-use super::outbox::{EventKind, event_text, new_event_id};
+use super::outbox::{EventKind, event_text};
 use super::outcomes::{Recorded, RetryPolicy, facts, record_claimed};
 use super::{Store, StoreError, to_db};
 use crate::domain::transition::is_plain_approval;
@@ -164,7 +164,10 @@ where
         batch.iter().map(|a| f(a.answer)).collect()
     };
     let approvals: Vec<&Answered<'_>> = plain.iter().map(|&i| &batch[i]).collect();
-    let event_ids: Vec<Uuid> = approvals.iter().map(|_| new_event_id(now)).collect();
+    let event_ids: Vec<Uuid> = approvals
+        .iter()
+        .map(|_| crate::ids::time_ordered(now))
+        .collect();
     let kind = EventKind::ChargeApproved;
     let payloads: Vec<String> = approvals
         .iter()
